@@ -1,0 +1,1 @@
+"""Meta platforms: Instagram (Facebook Login and Instagram Login) and Facebook Pages."""
