@@ -1,0 +1,95 @@
+"""The api process: FastAPI app factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.responses import RedirectResponse
+
+from loupe import __version__
+from loupe.config import Settings, get_settings
+from loupe.health import router as health_router
+from loupe.kit.context import ProcessContext
+from loupe.kit.errors import install_error_handlers
+from loupe.kit.logging import configure_logging
+from loupe.kit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from loupe.kit.openapi import build_openapi
+from loupe.reports.router import router as reports_router
+from loupe.runtime import resolve_service_urls
+from loupe.workspaces.auth import get_principal
+from loupe.workspaces.router import router as workspaces_router
+
+DESCRIPTION = """
+Loupe measures influencer marketing: the content creators publish for a campaign, the first-party
+metrics they consent to share, and the clicks and conversions their tracking links drive.
+
+**Authentication.** Every `/v1` operation needs a workspace API key: `Authorization: Bearer <key>`.
+Keys have the `read` scope, or `read` and `write`. A missing or invalid key answers 401, a read-only key
+on a write operation 403, and another workspace's resource 404.
+
+**Errors** are RFC 9457 problem details (`application/problem+json`); validation problems list each
+field and the reason under `errors`.
+
+**Lists** are newest first and paginated by an opaque cursor: pass `next_cursor` back as `cursor`.
+"""
+
+TAGS = [
+    {"name": "reports", "description": "Reports: containers of trackings."},
+    {"name": "workspace", "description": "The caller's workspace and its API keys."},
+    {"name": "operations", "description": "Liveness and readiness probes."},
+]
+
+
+def create_app(settings: Settings | None = None, *, context: ProcessContext | None = None) -> FastAPI:
+    """Build the api. Pass `context` to share process resources (tests); otherwise the
+    lifespan builds them, starting the embedded servers when no URLs are configured."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if context is not None:
+            app.state.ctx = context
+            yield
+            return
+        with resolve_service_urls(settings) as (database_url, redis_url):
+            ctx = await ProcessContext.create(settings, database_url, redis_url)
+            app.state.ctx = ctx
+            try:
+                yield
+            finally:
+                await ctx.close()
+
+    app = FastAPI(
+        title="Loupe API",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url="/redoc",
+    )
+    if context is not None:
+        app.state.ctx = context
+    install_error_handlers(app)
+
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(get_principal)])
+    v1.include_router(reports_router)
+    v1.include_router(workspaces_router)
+    app.include_router(v1)
+    app.include_router(health_router)
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    def openapi() -> dict[str, Any]:
+        return build_openapi(app)
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    return app

@@ -1,0 +1,57 @@
+"""Settings, read from the environment (prefix LOUPE_) and an optional .env file."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "development-only-secret"}
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOUPE_", env_file=".env", extra="ignore")
+
+    env: Environment = Environment.development
+    data_dir: Path = Path(".loupe")
+    # Unset URLs mean "start the embedded servers under data_dir".
+    database_url: SecretStr | None = None
+    redis_url: SecretStr | None = None
+    secret_key: SecretStr = SecretStr("development-only-secret")
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    log_level: str = "INFO"
+    log_json: bool = True
+    max_body_bytes: int = Field(default=1_048_576, gt=0, description="Largest request body accepted.")
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    page_limit_default: int = 50
+    page_limit_max: int = 200
+    job_timeout_seconds: int = 300
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        if self.env is Environment.production:
+            if self.secret_key.get_secret_value() in PLACEHOLDER_SECRETS or len(self.secret_key) < 32:
+                raise ValueError("LOUPE_SECRET_KEY must be set to a random value of 32+ characters in production")
+            if self.database_url is None or self.redis_url is None:
+                raise ValueError("LOUPE_DATABASE_URL and LOUPE_REDIS_URL are required in production")
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None or self.redis_url is None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

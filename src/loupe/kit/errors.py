@@ -1,0 +1,198 @@
+"""One error model: RFC 9457 problem details, rendered by one set of handlers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://loupe.dev/problems/"
+
+log = structlog.get_logger(__name__)
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="Dotted path of the offending field, e.g. `body.name`.", examples=["body.name"])
+    reason: str = Field(description="Why the value was refused.", examples=["Field required"])
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = Field(examples=[PROBLEM_BASE + "not-found"])
+    title: str = Field(examples=["Not Found"])
+    status: int = Field(examples=[404])
+    detail: str | None = Field(default=None, examples=["Report 0b4f... was not found."])
+    instance: str | None = Field(default=None, examples=["/v1/reports/0b4f..."])
+    errors: list[FieldError] | None = Field(default=None, description="Field errors, for validation problems.")
+
+
+class LoupeError(Exception):
+    """An error the API answers with a problem document."""
+
+    status = 500
+    slug = "internal-error"
+    title = "Internal Server Error"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers
+
+
+class BadRequest(LoupeError):
+    status, slug, title = 400, "bad-request", "Bad Request"
+
+
+class Unauthorized(LoupeError):
+    status, slug, title = 401, "unauthorized", "Unauthorized"
+
+
+class Forbidden(LoupeError):
+    status, slug, title = 403, "forbidden", "Forbidden"
+
+
+class NotFound(LoupeError):
+    status, slug, title = 404, "not-found", "Not Found"
+
+
+class Conflict(LoupeError):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class Gone(LoupeError):
+    status, slug, title = 410, "gone", "Gone"
+
+
+class PayloadTooLarge(LoupeError):
+    status, slug, title = 413, "payload-too-large", "Payload Too Large"
+
+
+class ValidationFailed(LoupeError):
+    status, slug, title = 422, "validation-error", "Validation Error"
+
+    @classmethod
+    def on(cls, field: str, reason: str) -> ValidationFailed:
+        return cls(reason, errors=[FieldError(field=field, reason=reason)])
+
+
+class ServiceUnavailable(LoupeError):
+    status, slug, title = 503, "service-unavailable", "Service Unavailable"
+
+
+_STATUS_SLUGS = {cls.status: cls for cls in LoupeError.__subclasses__()}
+
+
+def problem_response(
+    status: int,
+    title: str,
+    *,
+    slug: str | None = None,
+    detail: str | None = None,
+    instance: str | None = None,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + slug if slug else "about:blank",
+        "title": title,
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    if errors is not None:
+        body["errors"] = [e.model_dump() for e in errors]
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LoupeError)
+    async def _loupe_error(request: Request, exc: LoupeError) -> JSONResponse:
+        return problem_response(
+            exc.status,
+            exc.title,
+            slug=exc.slug,
+            detail=exc.detail,
+            instance=request.url.path,
+            errors=exc.errors,
+            headers=exc.headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [FieldError(field=_field_path(e["loc"]), reason=e["msg"]) for e in exc.errors()]
+        return problem_response(
+            422,
+            "Validation Error",
+            slug="validation-error",
+            instance=request.url.path,
+            detail="The request is not valid; see `errors`.",
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        known = _STATUS_SLUGS.get(exc.status_code)
+        title = known.title if known else str(exc.detail)
+        detail = str(exc.detail) if exc.detail and str(exc.detail) != title else None
+        return problem_response(
+            exc.status_code,
+            title,
+            slug=known.slug if known else None,
+            detail=detail,
+            instance=request.url.path,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
+        # Never echo SQL or constraint internals; a unique/foreign-key clash is a conflict.
+        log.info("integrity_error", constraint=getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None))
+        return problem_response(
+            409,
+            "Conflict",
+            slug="conflict",
+            instance=request.url.path,
+            detail="The request conflicts with the current state of the resource.",
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled_error", path=request.url.path)
+        return problem_response(500, "Internal Server Error", slug="internal-error", instance=request.url.path)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` entries for the OpenAPI contract: each status documented as a problem document."""
+    descriptions = {
+        400: "The request cannot be processed.",
+        401: "Missing or invalid API key.",
+        403: "The API key lacks the required scope.",
+        404: "The resource does not exist in this workspace.",
+        409: "The request conflicts with the current state.",
+        410: "The resource is gone for good.",
+        413: "The request body is too large.",
+        422: "The payload is not valid; `errors` lists each field and the reason.",
+        503: "A backing service is unavailable.",
+    }
+    return {status: {"model": Problem, "description": descriptions[status]} for status in statuses}

@@ -1,0 +1,1 @@
+"""Reports: containers of trackings. The reference domain the others follow."""

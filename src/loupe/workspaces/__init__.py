@@ -1,0 +1,1 @@
+"""Workspaces (brands and agencies) and their API keys."""

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ARRAY, Enum, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from loupe.kit.db import Base, IdMixin, TimestampMixin
+
+
+class Plan(StrEnum):
+    staging = "staging"
+    production = "production"
+
+
+class Scope(StrEnum):
+    read = "read"
+    write = "write"
+
+
+class Workspace(IdMixin, TimestampMixin, Base):
+    __tablename__ = "workspaces"
+
+    name: Mapped[str] = mapped_column(String(200))
+    plan: Mapped[Plan] = mapped_column(Enum(Plan, name="workspace_plan"), default=Plan.staging)
+
+    api_keys: Mapped[list[ApiKey]] = relationship(back_populates="workspace", lazy="raise")
+
+
+class ApiKey(IdMixin, TimestampMixin, Base):
+    __tablename__ = "api_keys"
+    __table_args__ = (Index("ix_api_keys_workspace_listing", "workspace_id", "created_at", "id"),)
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(String(16)))
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    workspace: Mapped[Workspace] = relationship(back_populates="api_keys", lazy="raise")

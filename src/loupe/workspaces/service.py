@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loupe.kit.db import utcnow
+from loupe.kit.errors import Conflict, NotFound
+from loupe.kit.pagination import PageParams
+from loupe.kit.security import display_prefix, generate_api_key, hash_api_key
+from loupe.workspaces.models import ApiKey, Plan, Scope, Workspace
+from loupe.workspaces.repository import ApiKeyRepository, WorkspaceRepository
+
+# Recording every use would turn each read into a write; a coarse "last used" is enough.
+LAST_USED_GRANULARITY = timedelta(minutes=5)
+
+
+class WorkspaceService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.workspaces = WorkspaceRepository(session)
+        self.keys = ApiKeyRepository(session)
+
+    async def create_workspace(self, name: str, plan: Plan = Plan.staging) -> tuple[Workspace, str]:
+        """A new workspace with a first read/write key; the key is returned once, in clear."""
+        workspace = await self.workspaces.add(Workspace(name=name, plan=plan))
+        _, secret = await self.create_key(workspace.id, "Default key", [Scope.read, Scope.write])
+        return workspace, secret
+
+    async def get_workspace(self, workspace_id: uuid.UUID) -> Workspace:
+        workspace = await self.workspaces.get(workspace_id)
+        if workspace is None:
+            raise NotFound("Workspace not found.")
+        return workspace
+
+    async def create_key(self, workspace_id: uuid.UUID, name: str, scopes: list[Scope]) -> tuple[ApiKey, str]:
+        secret = generate_api_key()
+        wanted = {Scope(s) for s in scopes}
+        if Scope.write in wanted:
+            wanted.add(Scope.read)  # a key that may write may read what it wrote
+        key = ApiKey(
+            workspace_id=workspace_id,
+            name=name,
+            prefix=display_prefix(secret),
+            key_hash=hash_api_key(secret),
+            scopes=sorted(s.value for s in wanted),
+        )
+        return await self.keys.add(key), secret
+
+    async def authenticate(self, secret: str) -> ApiKey | None:
+        key = await self.keys.find_active_by_hash(hash_api_key(secret))
+        if key is not None:
+            now = utcnow()
+            if key.last_used_at is None or now - key.last_used_at > LAST_USED_GRANULARITY:
+                await self.keys.touch(key.id, now)
+        return key
+
+    async def list_keys(self, workspace_id: uuid.UUID, params: PageParams) -> tuple[list[ApiKey], str | None]:
+        return await self.keys.list(workspace_id, params)
+
+    async def revoke_key(self, workspace_id: uuid.UUID, key_id: uuid.UUID, current_key_id: uuid.UUID) -> None:
+        key = await self.keys.get(workspace_id, key_id)
+        if key is None:
+            raise NotFound(f"API key {key_id} was not found.")
+        if key.id == current_key_id:
+            raise Conflict("A key cannot revoke itself; use another key with write scope.")
+        key.revoked_at = utcnow()

@@ -1,0 +1,138 @@
+"""Shared fixtures: real PostgreSQL and Redis (embedded, per test session), a migrated test
+database, the app over an in-process ASGI transport, and workspace factories.
+
+Servers start lazily: tests that need no database (connectors, sandbox) never start them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import text
+
+from loupe.config import Environment, Settings
+from loupe.kit.context import ProcessContext
+from loupe.kit.db import Base
+from loupe.kit.embedded import EmbeddedServers
+from loupe.kit.migrations import upgrade
+from loupe.workspaces.models import Plan, Scope
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServers]:
+    """Embedded servers of this test session (each xdist worker has its own, on free ports)."""
+    data_dir = Path(tmp_path_factory.mktemp("loupe-data"))
+    servers = EmbeddedServers(data_dir).start()
+    yield servers
+    servers.stop_started()
+
+
+@pytest.fixture(scope="session")
+def database_url(servers: EmbeddedServers) -> str:
+    """A fresh database built by the migrations (never create_all)."""
+    import subprocess
+
+    from pgserver._commands import POSTGRES_BIN_PATH
+
+    port = servers.postgres.running_port()
+    psql = [str(POSTGRES_BIN_PATH / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", "postgres"]
+    subprocess.run([*psql, "-c", "DROP DATABASE IF EXISTS loupe_test"], check=True, capture_output=True)
+    subprocess.run([*psql, "-c", "CREATE DATABASE loupe_test"], check=True, capture_output=True)
+    url = servers.postgres.url(port, "loupe_test")  # type: ignore[arg-type]
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_url(servers: EmbeddedServers) -> str:
+    return servers.redis_url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, redis_url: str, servers: EmbeddedServers) -> Settings:
+    return Settings(
+        env=Environment.test,
+        data_dir=servers.data_dir,
+        database_url=database_url,  # type: ignore[arg-type]
+        redis_url=redis_url,
+        log_json=True,
+        log_level=os.environ.get("LOUPE_TEST_LOG_LEVEL", "WARNING"),
+    )
+
+
+@pytest.fixture(scope="session")
+async def process(settings: Settings, database_url: str, redis_url: str) -> AsyncIterator[ProcessContext]:
+    ctx = await ProcessContext.create(settings, database_url, redis_url)
+    yield ctx
+    await ctx.close()
+
+
+async def _reset(process: ProcessContext, redis_url: str) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    async with process.engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    redis = Redis.from_url(redis_url)
+    await redis.flushdb()
+    await redis.aclose()
+
+
+@pytest.fixture
+async def db(process: ProcessContext, redis_url: str) -> AsyncIterator[ProcessContext]:
+    """Isolation: every test starts from empty tables and an empty Redis."""
+    await _reset(process, redis_url)
+    yield process
+
+
+@pytest.fixture
+def app(settings: Settings, db: ProcessContext):  # type: ignore[no-untyped-def]
+    from loupe.app import create_app
+
+    return create_app(settings, context=db)
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://loupe.test") as client:
+        yield client
+
+
+@dataclass
+class Tenant:
+    workspace_id: str
+    write_key: str
+    read_key: str
+
+    @property
+    def write(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.write_key}"}
+
+    @property
+    def read(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.read_key}"}
+
+
+@pytest.fixture
+def make_tenant(db: ProcessContext):  # type: ignore[no-untyped-def]
+    """Factory: a workspace with a read/write key and a read-only key."""
+    from loupe.workspaces.service import WorkspaceService
+
+    async def make(name: str = "Acme", plan: Plan = Plan.staging) -> Tenant:
+        async with db.sessionmaker() as session, session.begin():
+            service = WorkspaceService(session)
+            workspace, write_key = await service.create_workspace(name, plan)
+            _, read_key = await service.create_key(workspace.id, "read only", [Scope.read])
+        return Tenant(str(workspace.id), write_key, read_key)
+
+    return make
+
+
+@pytest.fixture
+async def tenant(make_tenant) -> Tenant:  # type: ignore[no-untyped-def]
+    return await make_tenant("Acme")  # type: ignore[no-any-return]
