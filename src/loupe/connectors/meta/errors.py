@@ -23,7 +23,8 @@ def meta_error_kind(code: int | None, subcode: int | None, message: str, status:
     if code in RATE_LIMIT_CODES:
         return ErrorKind.RATE_LIMITED
     if code in TRANSIENT_CODES:
-        return ErrorKind.TRANSIENT
+        # Code 1 also reports a wrong client secret: a configuration error, retrying will not help.
+        return ErrorKind.BAD_REQUEST if "client secret" in msg else ErrorKind.TRANSIENT
     if code == 10 or code == 3 or (code is not None and 200 <= code <= 299):
         return ErrorKind.PERMISSION_MISSING
     if code == 100:
