@@ -1,6 +1,20 @@
 """Every ORM model, imported in one place so alembic and the mappers see them all."""
 
+from loupe.campaigns.models import Campaign, CampaignCreator, Story, StoryCaptureWindow
+from loupe.influencers.models import Influencer, InfluencerProfile
+from loupe.links.models import TrackingLink
 from loupe.reports.models import Report
 from loupe.workspaces.models import ApiKey, Workspace
 
-__all__ = ["ApiKey", "Report", "Workspace"]
+__all__ = [
+    "ApiKey",
+    "Campaign",
+    "CampaignCreator",
+    "Influencer",
+    "InfluencerProfile",
+    "Report",
+    "Story",
+    "StoryCaptureWindow",
+    "TrackingLink",
+    "Workspace",
+]

@@ -1,0 +1,1 @@
+"""Campaigns: collaborations with creators (stages), story capture and its history, manual stories."""

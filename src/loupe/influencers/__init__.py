@@ -1,0 +1,1 @@
+"""Influencers: the workspace's CRM ("My Influencers") and their social profiles."""

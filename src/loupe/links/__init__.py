@@ -1,0 +1,1 @@
+"""Tracking links: campaign-level templates, per-creator links, archive, codes, merge tags."""
