@@ -69,3 +69,4 @@ def downgrade() -> None:
     op.drop_index("ix_api_keys_workspace_listing", table_name="api_keys")
     op.drop_table("api_keys")
     op.drop_table("workspaces")
+    sa.Enum(name="workspace_plan").drop(op.get_bind(), checkfirst=True)

@@ -70,7 +70,7 @@ async def startup(ctx: dict[str, Any]) -> None:
         await process.close()
         raise RuntimeError("The database schema is behind the code: run `loupe migrate` first.")
     ctx["process"] = process
-    log.info("worker_started", functions=[f.__name__ for f in FUNCTIONS])
+    log.info("worker_started", functions=[getattr(f, "__name__", repr(f)) for f in FUNCTIONS])
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:

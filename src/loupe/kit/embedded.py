@@ -84,7 +84,7 @@ class EmbeddedPostgres:
         port = self.running_port()
         if port is not None:
             return port, False
-        from pgserver._commands import initdb, pg_ctl
+        from pgserver._commands import initdb, pg_ctl  # type: ignore[attr-defined]
         from pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions
 
         user = self._system_user()
@@ -133,7 +133,7 @@ class EmbeddedPostgres:
             subprocess.run([*base, f'CREATE DATABASE "{PG_DATABASE}"'], check=True, capture_output=True)
 
     def stop(self) -> None:
-        from pgserver._commands import pg_ctl
+        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
 
         if self.running_port() is None:
             return

@@ -1,0 +1,180 @@
+"""Service plumbing a client notices: problem documents, request ids, body limits, health, metrics."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import text
+
+from loupe.config import Settings
+from loupe.kit.context import ProcessContext
+from loupe.kit.deps import SessionDep
+from tests.conftest import Tenant
+
+
+async def test_request_id_is_generated_or_echoed(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    generated = await client.get("/v1/reports", headers=tenant.read)
+    assert len(generated.headers["x-request-id"]) == 32
+    echoed = await client.get("/v1/reports", headers={**tenant.read, "X-Request-ID": "abc-123"})
+    assert echoed.headers["x-request-id"] == "abc-123"
+    unsafe = await client.get("/v1/reports", headers={**tenant.read, "X-Request-ID": "bad id\x7f"})
+    assert unsafe.headers["x-request-id"] != "bad id\x7f"
+    assert (await client.get("/nope")).headers["x-request-id"]  # errors carry it too
+
+
+async def test_oversized_body_is_413_and_creates_nothing(
+    client: httpx.AsyncClient, tenant: Tenant, settings: Settings
+) -> None:
+    big = b'{"name": "' + b"x" * settings.max_body_bytes + b'"}'
+    response = await client.post(
+        "/v1/reports", content=big, headers={**tenant.write, "content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == 413
+
+    async def chunks():  # no Content-Length: the limit applies while streaming
+        for _ in range(settings.max_body_bytes // 65536 + 2):
+            yield b"x" * 65536
+
+    streamed = await client.post("/v1/reports", content=chunks(), headers=tenant.write)
+    assert streamed.status_code == 413
+    assert (await client.get("/v1/reports", headers=tenant.read)).json()["data"] == []
+
+
+async def test_unknown_route_and_method_are_problems(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    missing = await client.get("/v1/nothing-here", headers=tenant.read)
+    assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
+    wrong_method = await client.put("/v1/reports", headers=tenant.write, json={})
+    assert wrong_method.status_code == 405 and wrong_method.json()["status"] == 405
+
+
+async def test_unexpected_errors_hide_internals(settings: Settings, db: ProcessContext) -> None:
+    from loupe.app import create_app
+
+    app = create_app(settings, context=db)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("SELECT secret FROM internals")
+
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://t"
+    ) as client:
+        response = await client.get("/boom")
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "SELECT" not in response.text and "Traceback" not in response.text
+
+
+async def test_integrity_errors_become_409(settings: Settings, db: ProcessContext) -> None:
+    from loupe.app import create_app
+
+    app = create_app(settings, context=db)
+    insert = text("INSERT INTO workspaces (id, name, plan) VALUES (:id, 'x', 'staging')")
+
+    @app.post("/dup")
+    async def dup(session: SessionDep) -> None:
+        same = uuid.uuid4()
+        await session.execute(insert, {"id": same})
+        await session.execute(insert, {"id": same})
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        response = await client.post("/dup")
+    assert response.status_code == 409
+    assert "pk_" not in response.text and "INSERT" not in response.text
+
+
+async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok", "checks": {}}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok", "redis": "ok"}
+
+
+async def test_readyz_reports_unreachable_redis(settings: Settings, database_url: str) -> None:
+    from loupe.app import create_app
+    from loupe.kit.embedded import free_port
+
+    dead_redis = f"redis://127.0.0.1:{free_port()}/0"
+    # create_pool pings Redis at creation, so build the context by hand with a lazy client.
+    from arq.connections import ArqRedis
+
+    from loupe.kit.db import create_engine, create_sessionmaker
+
+    engine = create_engine(database_url)
+    ctx = ProcessContext(
+        settings,
+        engine,
+        create_sessionmaker(engine),
+        ArqRedis.from_url(dead_redis, socket_connect_timeout=0.5),
+        httpx.AsyncClient(),
+    )
+    app = create_app(settings, context=ctx)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        response = await client.get("/readyz")
+    await ctx.close()
+    assert response.status_code == 503
+    assert response.json()["checks"]["database"] == "ok"
+    assert response.json()["checks"]["redis"].startswith("unavailable")
+
+
+async def test_metrics_count_requests_by_route(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    await client.get("/v1/reports", headers=tenant.read)
+    await client.get(f"/v1/reports/{uuid.uuid4()}", headers=tenant.read)
+    await client.get("/no/such/path", headers=tenant.read)
+    metrics = (await client.get("/metrics")).text
+    assert 'loupe_http_requests_total{method="GET",route="/v1/reports",status="200"}' in metrics
+    assert 'route="/v1/reports/{report_id}",status="404"' in metrics
+    assert 'route="unmatched",status="404"' in metrics and "/no/such/path" not in metrics
+    assert "loupe_http_request_duration_seconds_bucket" in metrics
+
+
+async def test_api_keys_lifecycle(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    created = await client.post("/v1/api-keys", json={"name": "CI", "scopes": ["read"]}, headers=tenant.write)
+    assert created.status_code == 201
+    secret, key_id = created.json()["key"], created.json()["id"]
+    assert created.json()["scopes"] == ["read"] and secret.startswith(created.json()["prefix"])
+    listed = (await client.get("/v1/api-keys", headers=tenant.read)).json()["data"]
+    assert key_id in [k["id"] for k in listed] and all("key" not in k for k in listed)
+    assert (await client.get("/v1/reports", headers={"Authorization": f"Bearer {secret}"})).status_code == 200
+    assert (await client.delete(f"/v1/api-keys/{key_id}", headers=tenant.write)).status_code == 204
+    assert (await client.get("/v1/reports", headers={"Authorization": f"Bearer {secret}"})).status_code == 401
+    me = (await client.get("/v1/workspace", headers=tenant.read)).json()
+    assert me["id"] == tenant.workspace_id and me["plan"] == "staging"
+
+
+async def test_api_keys_are_stored_hashed(client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext) -> None:
+    async with db.engine.connect() as conn:
+        stored = (await conn.execute(text("SELECT key_hash, prefix FROM api_keys"))).all()
+    assert stored and all(tenant.write_key not in (h, p) and len(h) == 64 for h, p in stored)
+
+
+async def test_write_key_cannot_revoke_itself(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    keys = (await client.get("/v1/api-keys", headers=tenant.read)).json()["data"]
+    default = next(k for k in keys if k["name"] == "Default key")
+    response = await client.delete(f"/v1/api-keys/{default['id']}", headers=tenant.write)
+    assert response.status_code == 409
+
+
+@pytest.mark.parametrize("secret", ["", "change-me", "short"])
+def test_production_refuses_placeholder_secrets(secret: str) -> None:
+    with pytest.raises(ValueError, match="LOUPE_SECRET_KEY"):
+        Settings(env="production", secret_key=secret, database_url="postgresql://x/y", redis_url="redis://x")  # type: ignore[arg-type]
+
+
+def test_production_requires_urls_and_accepts_a_real_secret() -> None:
+    with pytest.raises(ValueError, match="LOUPE_DATABASE_URL"):
+        Settings(env="production", secret_key="s" * 40)  # type: ignore[arg-type]
+    ok = Settings(env="production", secret_key="s" * 40, database_url="postgresql://x/y", redis_url="redis://x")  # type: ignore[arg-type]
+    assert "s" * 40 not in repr(ok)  # secrets never appear in reprs or logs
+
+
+async def test_redis_persists_what_it_acknowledged(redis_url: str) -> None:
+    redis = Redis.from_url(redis_url)
+    config = await redis.config_get("append*")
+    await redis.aclose()
+    assert config["appendonly"] == "yes" and config["appendfsync"] == "everysec"
