@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse
 from loupe import __version__
 from loupe.config import Settings, get_settings
 from loupe.health import router as health_router
+from loupe.influencers.router import router as influencers_router
 from loupe.kit.context import ProcessContext
 from loupe.kit.errors import install_error_handlers
 from loupe.kit.logging import configure_logging
@@ -38,6 +39,7 @@ field and the reason under `errors`.
 
 TAGS = [
     {"name": "reports", "description": "Reports: containers of trackings."},
+    {"name": "influencers", "description": "The workspace's CRM: influencers, their tags and social profiles."},
     {"name": "workspace", "description": "The caller's workspace and its API keys."},
     {"name": "operations", "description": "Liveness and readiness probes."},
 ]
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None, *, context: ProcessContext | No
 
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(get_principal)])
     v1.include_router(reports_router)
+    v1.include_router(influencers_router)
     v1.include_router(workspaces_router)
     app.include_router(v1)
     app.include_router(health_router)

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loupe.influencers.models import Influencer, InfluencerProfile
+from loupe.kit.pagination import PageParams, build_page, keyset
+
+
+@dataclass(frozen=True)
+class InfluencerFilters:
+    tag: str | None = None
+    platform: str | None = None
+    q: str | None = None
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class InfluencerRepository:
+    """Influencers of one workspace; no query here can reach another workspace's rows."""
+
+    def __init__(self, session: AsyncSession, workspace_id: uuid.UUID) -> None:
+        self.session = session
+        self.workspace_id = workspace_id
+
+    async def add(self, influencer: Influencer) -> Influencer:
+        influencer.workspace_id = self.workspace_id
+        self.session.add(influencer)
+        await self.session.flush()
+        return influencer
+
+    async def get(self, influencer_id: uuid.UUID) -> Influencer | None:
+        stmt = select(Influencer).where(Influencer.workspace_id == self.workspace_id, Influencer.id == influencer_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def existing_ids(self, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        stmt = select(Influencer.id).where(Influencer.workspace_id == self.workspace_id, Influencer.id.in_(list(ids)))
+        return set((await self.session.execute(stmt)).scalars())
+
+    async def list(self, params: PageParams, filters: InfluencerFilters) -> tuple[list[Influencer], str | None]:
+        stmt = select(Influencer).where(Influencer.workspace_id == self.workspace_id)
+        if filters.tag:
+            stmt = stmt.where(Influencer.tags.contains([filters.tag]))
+        if filters.platform:
+            stmt = stmt.where(
+                exists().where(
+                    InfluencerProfile.influencer_id == Influencer.id, InfluencerProfile.platform == filters.platform
+                )
+            )
+        if filters.q:
+            stmt = stmt.where(func.lower(Influencer.name).like(_like_pattern(filters.q.lower()), escape="\\"))
+        rows = list((await self.session.execute(keyset(stmt, params, Influencer.created_at, Influencer.id))).scalars())
+        return build_page(rows, params)
+
+    async def delete(self, influencer: Influencer) -> None:
+        await self.session.delete(influencer)
+        await self.session.flush()

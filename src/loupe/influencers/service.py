@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loupe.influencers.models import Influencer, InfluencerProfile
+from loupe.influencers.repository import InfluencerFilters, InfluencerRepository
+from loupe.influencers.schemas import InfluencerCreate, InfluencerUpdate, ProfileIn
+from loupe.kit.errors import Conflict, NotFound
+from loupe.kit.pagination import PageParams
+from loupe.links.models import TrackingLink
+from loupe.workspaces.auth import Principal
+
+
+class InfluencerService:
+    def __init__(self, session: AsyncSession, principal: Principal) -> None:
+        self.session = session
+        self.influencers = InfluencerRepository(session, principal.workspace_id)
+
+    async def create(self, data: InfluencerCreate) -> Influencer:
+        influencer = Influencer(
+            name=data.name,
+            email=str(data.email) if data.email else None,
+            tags=data.tags,
+            profiles=[InfluencerProfile(platform=p.platform.value, handle=p.handle) for p in data.profiles],
+        )
+        return await self.influencers.add(influencer)
+
+    async def get(self, influencer_id: uuid.UUID) -> Influencer:
+        influencer = await self.influencers.get(influencer_id)
+        if influencer is None:
+            raise NotFound(f"Influencer {influencer_id} was not found.")
+        return influencer
+
+    async def list(self, params: PageParams, filters: InfluencerFilters) -> tuple[list[Influencer], str | None]:
+        return await self.influencers.list(params, filters)
+
+    async def update(self, influencer_id: uuid.UUID, data: InfluencerUpdate) -> Influencer:
+        influencer = await self.get(influencer_id)
+        changes = data.model_dump(exclude_unset=True, exclude={"profiles"})
+        if "email" in changes and changes["email"] is not None:
+            changes["email"] = str(changes["email"])
+        for field, value in changes.items():
+            setattr(influencer, field, value)
+        if data.profiles is not None:
+            self._replace_profiles(influencer, data.profiles)
+        await self.session.flush()
+        await self.session.refresh(influencer, ["profiles", "updated_at"])
+        return influencer
+
+    @staticmethod
+    def _replace_profiles(influencer: Influencer, wanted: Sequence[ProfileIn]) -> None:
+        # Kept profiles keep their id (trackings will refer to them); the others go.
+        keys = {(p.platform.value, p.handle) for p in wanted}
+        current = {(p.platform, p.handle): p for p in influencer.profiles}
+        influencer.profiles = [p for key, p in current.items() if key in keys] + [
+            InfluencerProfile(platform=platform, handle=handle) for platform, handle in sorted(keys - current.keys())
+        ]
+
+    async def delete(self, influencer_id: uuid.UUID) -> None:
+        influencer = await self.get(influencer_id)
+        has_links = await self.session.scalar(
+            select(TrackingLink.id).where(TrackingLink.influencer_id == influencer.id).limit(1)
+        )
+        if has_links is not None:
+            raise Conflict(
+                "This influencer has tracking links, which are never deleted (their clicks stay reportable); "
+                "the influencer cannot be deleted."
+            )
+        await self.influencers.delete(influencer)
