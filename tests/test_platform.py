@@ -178,3 +178,14 @@ async def test_redis_persists_what_it_acknowledged(redis_url: str) -> None:
     config = await redis.config_get("append*")
     await redis.aclose()
     assert config["appendonly"] == "yes" and config["appendfsync"] == "everysec"
+
+
+def test_platform_apps_come_from_settings_or_the_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOUPE_PLATFORMS__INSTAGRAM__CLIENT_ID", "ig-app")
+    monkeypatch.setenv("LOUPE_PLATFORMS__INSTAGRAM__CLIENT_SECRET", "ig-secret")
+    real = Settings().platforms_config()
+    assert real.instagram.client_id == "ig-app" and real.instagram.graph_url == "https://graph.facebook.com"
+    assert "ig-secret" not in repr(real)
+    sandboxed = Settings(sandbox_url="http://127.0.0.1:8100").platforms_config()  # type: ignore[call-arg]
+    assert sandboxed.tiktok.api_url == "http://127.0.0.1:8100/open.tiktokapis.com"
+    assert sandboxed.youtube.client_id == "loupe-sandbox-youtube"

@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from loupe.connectors.config import PlatformsConfig
+
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "development-only-secret"}
 
 
@@ -19,7 +21,9 @@ class Environment(StrEnum):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LOUPE_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="LOUPE_", env_file=".env", extra="ignore", env_nested_delimiter="__"
+    )
 
     env: Environment = Environment.development
     data_dir: Path = Path(".loupe")
@@ -28,6 +32,11 @@ class Settings(BaseSettings):
     redis_url: SecretStr | None = None
     secret_key: SecretStr = SecretStr("development-only-secret")
     public_base_url: str = "http://127.0.0.1:8000"
+
+    # Platform apps (LOUPE_PLATFORMS__INSTAGRAM__CLIENT_ID, …). With a sandbox URL every platform host
+    # is rewritten to the platform sandbox (what `loupe dev` does).
+    platforms: PlatformsConfig = Field(default_factory=PlatformsConfig)
+    sandbox_url: str | None = None
 
     log_level: str = "INFO"
     log_json: bool = True
@@ -38,6 +47,23 @@ class Settings(BaseSettings):
     page_limit_max: int = 200
     job_timeout_seconds: int = 300
 
+    # Clicks and conversions (redirect, buffer, flush, attribution).
+    trusted_proxy_header: str | None = Field(
+        default=None, description="Header carrying the client IP (e.g. X-Forwarded-For); ignored unless set."
+    )
+    trusted_proxy_hops: int = Field(default=1, ge=1, description="Proxies we trust that append to that header.")
+    attribution_window_days: int = Field(default=30, gt=0)
+    click_stream: str = "loupe:clicks"
+    click_group: str = "loupe:clicks:flush"
+    click_spool_dir: Path | None = Field(default=None, description="Local spool when Redis is down; data_dir/spool.")
+    click_redis_timeout_ms: int = Field(default=250, gt=0, description="Bound on every Redis call of the redirect.")
+    click_flush_batch: int = Field(default=500, gt=0)
+    click_reclaim_idle_ms: int = Field(
+        default=30_000, gt=0, description="Pending entries older than this are reclaimed."
+    )
+    link_cache_fallback_ttl_ms: int = Field(default=500, gt=0, description="Link cache TTL while LISTEN is down.")
+    link_cache_max_age_s: int = Field(default=60, gt=0, description="Safety re-read of cached links.")
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
         if self.env is Environment.production:
@@ -46,6 +72,9 @@ class Settings(BaseSettings):
             if self.database_url is None or self.redis_url is None:
                 raise ValueError("LOUPE_DATABASE_URL and LOUPE_REDIS_URL are required in production")
         return self
+
+    def platforms_config(self) -> PlatformsConfig:
+        return PlatformsConfig.for_sandbox(self.sandbox_url) if self.sandbox_url else self.platforms
 
     @property
     def embedded(self) -> bool:
