@@ -16,7 +16,7 @@ class Limits:
     tiktok_per_minute: int = 600  # per endpoint, sliding window
     youtube_units_per_day: int = 10_000  # per project (client id), reset at midnight Pacific
     x_per_15min: dict[str, int] = field(default_factory=lambda: {"users_me": 75, "user_tweets": 900,
-                                                                  "users": 900})
+                                                                  "users": 900, "tweets": 900})
     twitch_points_per_minute: int = 800
 
     def as_dict(self) -> dict[str, object]:

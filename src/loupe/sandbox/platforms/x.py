@@ -261,6 +261,36 @@ async def user_tweets(request: Request) -> Response:
     return json({"data": [tweet(sandbox, it, fields) for it in items], "meta": meta}, headers=headers)
 
 
+async def tweets_lookup(request: Request) -> Response:
+    """GET /2/tweets?ids=… (≤ 100) and /2/tweets/{id}: how connectors refresh metrics of known posts."""
+    _token, headers, err = await guard(request, "tweets")
+    if err:
+        return err
+    fields = field_set(request, "tweet.fields", TWEET_FIELDS)
+    if isinstance(fields, Response):
+        return fields
+    single = request.path_params.get("id")
+    ids = [single] if single else [i for i in request.query_params.get("ids", "").split(",") if i]
+    if not 1 <= len(ids) <= 100:
+        return invalid("ids", ",".join(ids), "The `ids` query parameter must hold 1 to 100 ids")
+    sandbox = sandbox_of(request)
+    found, errors = [], []
+    for tweet_id in ids:
+        item = sandbox.world.find_item("twitter", tweet_id)
+        if item is None or item.published_at > sandbox.now():
+            errors.append({"value": tweet_id, "detail": f"Could not find tweet with ids: [{tweet_id}].",
+                           "title": "Not Found Error", "resource_type": "tweet", "parameter": "ids",
+                           "resource_id": tweet_id, "type": "https://api.twitter.com/2/problems/resource-not-found"})
+        else:
+            found.append(tweet(sandbox, item, fields))
+    body: dict[str, object] = {}
+    if found:
+        body["data"] = found[0] if single else found
+    if errors:
+        body["errors"] = errors  # partial errors ride inside a 200
+    return json(body, headers=headers)
+
+
 def routes() -> list[BaseRoute]:
     return [
         Mount("/x.com", routes=[Route("/i/oauth2/authorize", authorize_endpoint(AUTHORIZE), methods=["GET", "POST"])]),
@@ -271,5 +301,7 @@ def routes() -> list[BaseRoute]:
             Route("/2/users/by/username/{key}", user_by_id),
             Route("/2/users/{id}/tweets", user_tweets),
             Route("/2/users/{key}", user_by_id),
+            Route("/2/tweets", tweets_lookup),
+            Route("/2/tweets/{id}", tweets_lookup),
         ]),
     ]
