@@ -190,15 +190,16 @@ def dev(
         children = _start_children(commands, env)
         try:
             _wait_until_up(f"{base}/healthz", children)
-            console.print(
-                f"\n[bold]Loupe is running[/bold] (data in {settings.data_dir})\n"
+            sys.stdout.write(
+                f"\nLoupe is running (data in {settings.data_dir})\n"
                 f"  API base URL : {base}/v1\n"
                 f"  API docs     : {base}/docs\n"
                 f"  Sandbox      : {sandbox_url}/_sandbox/\n"
                 f"  Demo API key : {api_key}\n"
                 f"  Try          : curl -H 'Authorization: Bearer {api_key}' {base}/v1/reports\n"
-                "Press Ctrl-C to stop.\n"
+                "Press Ctrl-C to stop.\n\n"
             )
+            sys.stdout.flush()
             _supervise(children)
         finally:
             _stop_children(children)
