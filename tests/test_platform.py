@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -189,3 +193,31 @@ def test_platform_apps_come_from_settings_or_the_sandbox(monkeypatch: pytest.Mon
     sandboxed = Settings(sandbox_url="http://127.0.0.1:8100").platforms_config()  # type: ignore[call-arg]
     assert sandboxed.tiktok.api_url == "http://127.0.0.1:8100/open.tiktokapis.com"
     assert sandboxed.youtube.client_id == "loupe-sandbox-youtube"
+
+
+def test_logs_are_json_with_the_request_id_and_no_secrets(tmp_path: Path) -> None:
+    """Run a request in a fresh interpreter and read what it logged on stderr."""
+    script = """
+import asyncio, httpx, logging
+from loupe.kit.logging import configure_logging
+from loupe.kit.middleware import RequestContextMiddleware
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+configure_logging("INFO", json=True)
+app = RequestContextMiddleware(Starlette(routes=[Route("/x", lambda r: PlainTextResponse("ok"))]))
+logging.getLogger("httpx").info("GET https://graph.facebook.com/oauth/access_token?client_secret=s3cr3t")
+
+async def main():
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        await c.get("/x", headers={"X-Request-ID": "req-42"})
+
+asyncio.run(main())
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    request_lines = [line for line in lines if line.get("event") == "request"]
+    assert request_lines and request_lines[0]["request_id"] == "req-42"
+    assert request_lines[0]["status"] == 200 and "timestamp" in request_lines[0]
+    assert "s3cr3t" not in result.stderr
