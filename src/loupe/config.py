@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     redis_url: SecretStr | None = None
     secret_key: SecretStr = SecretStr("development-only-secret")
     public_base_url: str = "http://127.0.0.1:8000"
+    # Browser frontends allowed to call the API (exact origins, e.g. https://app.example.com).
+    cors_origins: list[str] = Field(default_factory=list)
 
     # Platform apps (LOUPE_PLATFORMS__INSTAGRAM__CLIENT_ID, …). With a sandbox URL every platform host
     # is rewritten to the platform sandbox (what `loupe dev` does).
