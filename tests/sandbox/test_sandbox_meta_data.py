@@ -274,3 +274,21 @@ async def test_page_posts_and_insights(client: httpx.AsyncClient, sandbox: Sandb
     assert data[0]["values"][0]["end_time"].endswith("T08:00:00+0000")
     r = await client.get(f"{GRAPH}/{page.id}/insights", params={"metric": "page_impressions", "access_token": token})
     assert r.json()["error"]["code"] == 100
+
+
+async def test_appsecret_proof_and_since(client: httpx.AsyncClient, sandbox: Sandbox) -> None:
+    import hashlib
+    import hmac
+
+    ig = biggest(sandbox)
+    token = await mint(client, "instagram", ig.id)  # type: ignore[attr-defined]
+    proof = hmac.new(b"sandbox-secret-instagram", token.encode(), hashlib.sha256).hexdigest()
+    h = {"Authorization": f"Bearer {token}"}
+    ok = await client.get(f"{GRAPH}/{ig.id}", params={"appsecret_proof": proof}, headers=h)  # type: ignore[attr-defined]
+    assert ok.status_code == 200
+    bad = await client.get(f"{GRAPH}/{ig.id}", params={"appsecret_proof": "00"}, headers=h)  # type: ignore[attr-defined]
+    assert bad.json()["error"]["code"] == 100
+    since = int(sandbox.now() - 10 * 86400)
+    recent = (await client.get(f"{GRAPH}/{ig.id}/media", params={  # type: ignore[attr-defined]
+        "fields": "timestamp", "since": since, "limit": 100}, headers=h)).json()["data"]
+    assert 0 < len(recent) < 100

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import hmac
 import re
 from dataclasses import dataclass
 
@@ -76,7 +79,27 @@ def authenticate(request: Request, sandbox: Sandbox, family: str) -> Token:
     problem = sandbox.token_problem(token)
     if problem:
         raise token_error(problem, token, sandbox.now())
+    proof = request.query_params.get("appsecret_proof")
+    if proof is not None:  # checked when sent ("Require App Secret"); optional otherwise
+        platform = sandbox.client_platform(token.client_id, ("instagram", "facebook")) or "facebook"
+        expected = hmac.new(sandbox.credentials[platform][1].encode(), value.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(proof, expected):
+            raise GraphError(100, "Invalid appsecret_proof provided in the API argument")
     return token
+
+
+def since_param(request: Request) -> float | None:
+    """Graph accepts `since` as a Unix timestamp or an ISO date."""
+    raw = request.query_params.get("since")
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        try:
+            return dt.datetime.fromisoformat(raw.replace("Z", "+00:00")).replace(tzinfo=dt.UTC).timestamp()
+        except ValueError:
+            raise GraphError(100, "(#100) The parameter since is not a valid time") from None
 
 
 def resolve(sandbox: Sandbox, token: Token, node_id: str) -> Node:
@@ -169,7 +192,8 @@ def render(request: Request, sandbox: Sandbox, token: Token, node: Node, edge: s
         if acct.account_type == "PERSONAL" and edge:
             raise GraphError(10, "(#10) Application does not have permission for this action", status=403)
         if edge == "media":
-            items, more = sandbox.world.feed_page(acct, now, after_cursor(request), page_limit(request))
+            items, more = sandbox.world.feed_page(acct, now, after_cursor(request), page_limit(request),
+                                                  since=since_param(request))
             rows = [media_fields(request, sandbox, acct, it, fields) for it in items]
             return paged(request, rows, items, more)
         if edge == "stories":
@@ -199,7 +223,8 @@ def render(request: Request, sandbox: Sandbox, token: Token, node: Node, edge: s
         assert node.item is not None
         return post_fields(sandbox, node.item, fields)
     if edge in {"posts", "published_posts", "feed"}:
-        items, more = sandbox.world.feed_page(acct, now, after_cursor(request), page_limit(request))
+        items, more = sandbox.world.feed_page(acct, now, after_cursor(request), page_limit(request),
+                                              since=since_param(request))
         return paged(request, [post_fields(sandbox, it, fields) for it in items], items, more)
     if edge == "insights":
         return insights.page(request, sandbox, acct)

@@ -14,7 +14,7 @@ from ..oauth import AuthorizeSpec, authorize_endpoint, simple_choices, simple_re
 from ..oauth2 import Outcome, bearer_token, exchange_code, refresh
 from ..state import Sandbox
 from ..tokens import Token
-from ..world import Account, Item
+from ..world import Account, Item, frac
 
 ACCESS_LIFETIME = 7200
 WINDOW = 900
@@ -149,7 +149,7 @@ def entities(sandbox: Sandbox, text: str) -> dict[str, list[dict[str, object]]]:
     for m in re.finditer(r"@(\w+)", text):
         known = next((a.id for a in sandbox.world.accounts["twitter"].values() if a.username == m.group(1)), None)
         out.setdefault("mentions", []).append({"start": m.start(), "end": m.end(), "username": m.group(1),
-                                               "id": known or str(abs(hash(m.group(1))) % 10**18)})
+                                               "id": known or str(int(frac("x-user", m.group(1)) * 10**18))})
     return out
 
 
