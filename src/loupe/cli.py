@@ -60,6 +60,27 @@ def serve(
 
 
 @app.command()
+def redirect(
+    data_dir: DataDir = None,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the click redirect.")] = 8001,
+) -> None:
+    """Run the click redirect (`/l/{code}`) alone: a small ASGI app, one uvicorn process."""
+    import uvicorn
+
+    from loupe.kit.logging import configure_logging
+    from loupe.redirect.factory import create_redirect_app
+    from loupe.runtime import resolve_service_urls
+
+    settings = _settings(data_dir)
+    configure_logging(settings.log_level, settings.log_json)
+    with resolve_service_urls(settings) as (database_url, redis_url):
+        # The client address comes from LOUPE_TRUSTED_PROXY_HEADER when set, never from uvicorn's guess.
+        application = create_redirect_app(settings, database_url, redis_url)
+        uvicorn.run(application, host=host, port=port, proxy_headers=False, log_config=None, access_log=False)
+
+
+@app.command()
 def worker(
     data_dir: DataDir = None,
     burst: Annotated[bool, typer.Option(help="Run queued jobs, then exit.")] = False,

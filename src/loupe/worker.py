@@ -9,12 +9,13 @@ from datetime import UTC
 from typing import Any
 
 import structlog
-from arq import Worker
+from arq import Worker, cron
 from arq.typing import WorkerCoroutine
 from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from loupe.clicks.jobs import flush_clicks, maintain_clicks
 from loupe.config import Settings, get_settings
 from loupe.kit.context import ProcessContext
 from loupe.kit.jobs import QUEUE_NAME, JobBuffer, deserialize, redis_settings, serialize
@@ -48,8 +49,12 @@ async def heartbeat(ctx: dict[str, Any], note: str = "") -> dict[str, Any]:
     return {"note": note, "database_time": now.astimezone(UTC).isoformat(), "job_try": ctx.get("job_try")}
 
 
-FUNCTIONS: list[WorkerCoroutine] = [heartbeat]  # type: ignore[list-item]
-CRON_JOBS: list[Any] = []
+FUNCTIONS: list[WorkerCoroutine] = [heartbeat, flush_clicks, maintain_clicks]  # type: ignore[list-item]
+CRON_JOBS: list[Any] = [
+    # Clicks reach PostgreSQL within seconds of the redirect; keep no results of these runs.
+    cron(flush_clicks, second=set(range(0, 60, 2)), run_at_startup=True, keep_result=0, timeout=60),  # type: ignore[arg-type]
+    cron(maintain_clicks, hour=3, minute=17, second=0, run_at_startup=True, keep_result=0),  # type: ignore[arg-type]
+]
 
 
 async def _schema_is_current(process: ProcessContext) -> bool:
@@ -133,5 +138,8 @@ def create_worker(
         handle_signals=not burst,
         ctx={"settings": settings, "database_url": database_url, "redis_url": redis_url},
     )
+    if burst:
+        # A burst worker runs what is queued and exits; periodic jobs would keep it alive (enqueue them).
+        options["cron_jobs"] = []
     options.update(overrides)
     return Worker(**options)

@@ -1,0 +1,1 @@
+"""Clicks: the durable buffer between the redirect and PostgreSQL, enrichment, flush and stats."""

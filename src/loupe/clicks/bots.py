@@ -1,0 +1,55 @@
+"""Bot detection: HEAD requests, link-preview fetchers, then the crawler lists of crawlerdetect."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+# Chat and social apps fetch a link to draw its preview card; those are not people clicking.
+PREVIEW_FETCHERS = (
+    "slackbot",
+    "slack-imgproxy",
+    "twitterbot",
+    "facebookexternalhit",
+    "facebot",
+    "meta-externalagent",
+    "whatsapp",
+    "telegrambot",
+    "discordbot",
+    "linkedinbot",
+    "skypeuripreview",
+    "pinterestbot",
+    "redditbot",
+    "embedly",
+    "iframely",
+    "vkshare",
+    "viber",
+    "snapchat",
+    "bitlybot",
+    "google-pagerenderer",
+    "applebot",
+    "mastodon",
+    "bluesky",
+    "cardyb",
+)
+
+
+@lru_cache(maxsize=1)
+def _crawlers():  # type: ignore[no-untyped-def]
+    from crawlerdetect import CrawlerDetect
+
+    return CrawlerDetect()
+
+
+@lru_cache(maxsize=4096)
+def bot_reason(user_agent: str, head: bool) -> str | None:
+    """Why this request is a bot (`head`, `preview`, `no_user_agent`, `crawler`), or None for a person."""
+    if head:
+        return "head"
+    lowered = user_agent.strip().lower()
+    if not lowered:
+        return "no_user_agent"
+    if any(name in lowered for name in PREVIEW_FETCHERS):
+        return "preview"
+    if _crawlers().isCrawler(user_agent):
+        return "crawler"
+    return None

@@ -1,0 +1,105 @@
+"""Group commit into the durable buffer (a Redis stream).
+
+Requests queue their click and wait; one writer sends everything queued so far as a single XADD
+(one stream entry carrying many clicks) and answers all those requests when Redis acknowledged.
+While one write is in flight, the next batch accumulates, so a busy process makes few round trips.
+When Redis fails or exceeds its time bound, the batch goes to the local spool instead (fsync'd),
+and a short circuit breaker sends the next batches straight there so requests do not each wait
+for a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import structlog
+from redis.asyncio import Redis
+
+from loupe.clicks.events import RawClick, encode_batch
+from loupe.clicks.spool import Spool
+
+log = structlog.get_logger("loupe.clicks.buffer")
+
+
+class ClickBuffer:
+    def __init__(
+        self,
+        redis: Redis,
+        stream: str,
+        spool: Spool,
+        *,
+        timeout: float,
+        max_batch: int = 2000,
+        breaker_seconds: float = 1.0,
+    ) -> None:
+        self.redis = redis
+        self.stream = stream
+        self.spool = spool
+        self.timeout = timeout
+        self.max_batch = max_batch
+        self.breaker_seconds = breaker_seconds
+        self._queue: list[tuple[list[Any], asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+        self._redis_down_until = 0.0
+        self.batches = 0
+        self.spooled = 0
+
+    @property
+    def redis_healthy(self) -> bool:
+        return time.monotonic() >= self._redis_down_until
+
+    async def record(self, click: RawClick) -> None:
+        """Returns once the click is durable: acknowledged by Redis, or fsync'd to the spool."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((click.wire(), future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain())
+        # Shielded: a client that goes away must not cancel its neighbours' write.
+        await asyncio.shield(future)
+
+    async def _drain(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
+            try:
+                await self._write(encode_batch([item for item, _ in batch]))
+            except BaseException as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for _, future in batch:
+                if not future.done():
+                    future.set_result(None)
+
+    async def _write(self, payload: bytes) -> None:
+        self.batches += 1
+        if self.redis_healthy:
+            try:
+                async with asyncio.timeout(self.timeout):
+                    await self.redis.xadd(self.stream, {"b": payload})
+                return
+            except Exception as exc:  # a timeout or any Redis error: fall back, never lose the click
+                self._redis_down_until = time.monotonic() + self.breaker_seconds
+                log.warning("click_buffer_redis_failed", error=type(exc).__name__)
+        self.spooled += 1
+        await self.spool.append(payload)
+
+    async def push(self, payload: bytes) -> bool:
+        """Re-send a spooled batch to Redis; False if Redis is still unavailable."""
+        if not self.redis_healthy:
+            return False
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self.redis.xadd(self.stream, {"b": payload})
+            return True
+        except Exception:
+            self._redis_down_until = time.monotonic() + self.breaker_seconds
+            return False
+
+    async def close(self) -> None:
+        if self._writer is not None and not self._writer.done():
+            await asyncio.wait([self._writer], timeout=self.timeout * 4)

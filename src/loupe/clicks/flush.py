@@ -1,0 +1,140 @@
+"""The flush: moves batches from the Redis stream into PostgreSQL, exactly once.
+
+A consumer group hands each entry to one consumer. An entry is acknowledged (XACK) and deleted
+only after the transaction that stored its clicks committed. A consumer killed mid-batch leaves its
+entries pending; after `reclaim_idle_ms` another consumer takes them over (XAUTOCLAIM) and stores
+them again, and the primary keys turn the repeat into a no-op.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from loupe.clicks.enrich import EnrichedClick, enrich
+from loupe.clicks.events import decode_batch
+from loupe.clicks.store import store
+
+log = structlog.get_logger("loupe.clicks.flush")
+
+# Yields an asyncpg connection inside an open transaction; commits when the block exits cleanly.
+Transaction = Callable[[], AbstractAsyncContextManager[Any]]
+
+
+@dataclass
+class FlushStats:
+    entries: int = 0
+    reclaimed: int = 0
+    clicks: int = 0
+    orphans: int = 0
+    duplicates: int = 0
+    malformed: int = 0
+
+
+def consumer_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def decode_entries(entries: list[tuple[Any, Any]], secret: str, stats: FlushStats) -> list[EnrichedClick]:
+    batch: list[EnrichedClick] = []
+    for _, fields in entries:
+        payload = (fields or {}).get(b"b") or (fields or {}).get("b")
+        try:
+            raws = decode_batch(payload or b"")
+        except Exception:
+            # Retrying cannot fix it: acknowledge it so it never blocks the stream, and say so.
+            stats.malformed += 1
+            log.error("click_entry_malformed")
+            continue
+        batch.extend(enrich(raw, secret) for raw in raws)
+    return batch
+
+
+class ClickFlusher:
+    def __init__(
+        self,
+        redis: Redis,
+        transaction: Transaction,
+        *,
+        stream: str,
+        group: str,
+        secret: str,
+        batch_entries: int = 50,
+        reclaim_idle_ms: int = 30_000,
+        consumer: str | None = None,
+    ) -> None:
+        self.redis = redis
+        self.transaction = transaction
+        self.stream = stream
+        self.group = group
+        self.secret = secret
+        self.batch_entries = batch_entries
+        self.reclaim_idle_ms = reclaim_idle_ms
+        self.consumer = consumer or consumer_name()
+
+    async def ensure_group(self) -> None:
+        # From id 0: entries written before the group existed are delivered too.
+        try:
+            await self.redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def _reclaim(self) -> list[tuple[Any, Any]]:
+        reply = await self.redis.xautoclaim(
+            self.stream, self.group, self.consumer, self.reclaim_idle_ms, start_id="0-0", count=self.batch_entries
+        )
+        return list(reply[1]) if reply and len(reply) > 1 else []
+
+    async def _read(self) -> list[tuple[Any, Any]]:
+        reply = await self.redis.xreadgroup(self.group, self.consumer, {self.stream: ">"}, count=self.batch_entries)
+        return list(reply[0][1]) if reply else []
+
+    async def flush(self, *, max_seconds: float = 10.0) -> FlushStats:
+        """Drain what is there (and reclaim what others left), within a time budget."""
+        await self.ensure_group()
+        stats = FlushStats()
+        deadline = time.monotonic() + max_seconds
+        reclaiming = True
+        while time.monotonic() < deadline:
+            entries = await self._reclaim() if reclaiming else []
+            if entries:
+                stats.reclaimed += len(entries)
+            else:
+                reclaiming = False
+                entries = await self._read()
+            if not entries:
+                break
+            await self.store_entries(entries, stats)
+        return stats
+
+    async def store_entries(self, entries: list[tuple[Any, Any]], stats: FlushStats) -> None:
+        batch = decode_entries(entries, self.secret, stats)
+        if batch:
+            async with self.transaction() as conn:
+                result = await store(conn, batch)
+            stats.clicks += result.clicks
+            stats.orphans += result.orphans
+            stats.duplicates += result.duplicates
+        await self.acknowledge([entry_id for entry_id, _ in entries])
+        stats.entries += len(entries)
+
+    async def acknowledge(self, ids: list[Any]) -> None:
+        """Only after the commit: XACK, then XDEL so the stream only holds what is not stored yet."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xack(self.stream, self.group, *ids)
+            pipe.xdel(self.stream, *ids)
+            await pipe.execute()
+
+
+async def stream_backlog(redis: Redis, stream: str) -> int:
+    return int(await redis.xlen(stream))

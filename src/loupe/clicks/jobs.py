@@ -1,0 +1,51 @@
+"""Worker jobs of the click pipeline: the flush (every two seconds) and partition upkeep (daily)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from loupe.clicks.flush import ClickFlusher
+from loupe.clicks.partitions import ensure_partitions
+from loupe.clicks.pg import engine_transaction
+from loupe.config import Settings
+from loupe.kit.context import ProcessContext
+
+log = structlog.get_logger("loupe.clicks.jobs")
+VISITOR_DAYS_KEPT = 7  # first-visit keys older than this are not needed to flag new clicks
+
+
+def flusher(process: ProcessContext, redis: Any, settings: Settings) -> ClickFlusher:
+    return ClickFlusher(
+        redis,
+        engine_transaction(process.engine),
+        stream=settings.click_stream,
+        group=settings.click_group,
+        secret=settings.secret_key.get_secret_value(),
+        batch_entries=max(1, settings.click_flush_batch // 50),
+        reclaim_idle_ms=settings.click_reclaim_idle_ms,
+    )
+
+
+async def flush_clicks(ctx: dict[str, Any], max_seconds: float = 20.0) -> dict[str, int]:
+    """Move buffered clicks into PostgreSQL; idempotent, safe to run on many workers at once."""
+    process: ProcessContext = ctx["process"]
+    stats = await flusher(process, ctx.get("redis") or process.arq, process.settings).flush(max_seconds=max_seconds)
+    if stats.entries:
+        log.info("clicks_flushed", **asdict(stats))
+    return asdict(stats)
+
+
+async def maintain_clicks(ctx: dict[str, Any]) -> dict[str, Any]:
+    """Create the coming months' click partitions; forget first-visit keys nobody needs any more."""
+    process: ProcessContext = ctx["process"]
+    today = datetime.now(UTC).date()
+    async with engine_transaction(process.engine)() as conn:
+        created = await ensure_partitions(conn, today)
+        pruned = await conn.execute(
+            "DELETE FROM click_visitors WHERE day < $1", today - timedelta(days=VISITOR_DAYS_KEPT)
+        )
+    return {"created": created, "pruned": int(pruned.rsplit(" ", 1)[-1])}

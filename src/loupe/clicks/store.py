@@ -1,0 +1,109 @@
+"""Writes enriched clicks and orphan visits to PostgreSQL: one statement per table per batch.
+
+Exactly once on top of at-least-once delivery: every click carries its id and time, the primary key
+is (id, clicked_at), and inserts skip conflicts. The unique-visitor flag comes from `click_visitors`,
+whose key (link, day, visitor hash) admits one first visit; it is written in the same transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from loupe.clicks.enrich import EnrichedClick
+from loupe.clicks.events import CLICK
+
+INSERT_VISITORS = """
+INSERT INTO click_visitors (link_id, day, visitor_hash)
+SELECT * FROM unnest($1::uuid[], $2::date[], $3::text[])
+ON CONFLICT DO NOTHING
+RETURNING link_id, day, visitor_hash
+"""
+
+INSERT_CLICKS = """
+INSERT INTO clicks (id, clicked_at, workspace_id, link_id, country, device, os, browser,
+                    referrer_host, bot, bot_reason, visitor_hash, unique_visitor)
+SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[],
+                     $8::text[], $9::text[], $10::bool[], $11::text[], $12::text[], $13::bool[])
+ON CONFLICT DO NOTHING
+"""
+
+INSERT_ORPHANS = """
+INSERT INTO orphan_visits (id, visited_at, code, country, device, os, browser, referrer_host, bot, bot_reason,
+                           visitor_hash)
+SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                     $8::text[], $9::bool[], $10::text[], $11::text[])
+ON CONFLICT DO NOTHING
+"""
+
+
+@dataclass
+class StoreResult:
+    clicks: int = 0
+    orphans: int = 0
+    duplicates: int = 0
+
+
+def _inserted(status: str) -> int:
+    return int(status.rsplit(" ", 1)[-1])
+
+
+async def _first_visits(conn: Any, clicks: list[EnrichedClick]) -> set[str]:
+    """Ids of the clicks that are their visitor's first on that link that day (people only)."""
+    keys: dict[tuple[uuid.UUID, date, str], str] = {}
+    for click in clicks:
+        if click.bot:
+            continue
+        key = (uuid.UUID(click.raw.link_id or ""), click.raw.at.date(), click.visitor_hash)
+        keys.setdefault(key, click.raw.id)
+    if not keys:
+        return set()
+    links, days, hashes = zip(*keys, strict=True)
+    rows = await conn.fetch(INSERT_VISITORS, list(links), list(days), list(hashes))
+    return {keys[(row["link_id"], row["day"], row["visitor_hash"])] for row in rows}
+
+
+async def store(conn: Any, batch: list[EnrichedClick]) -> StoreResult:
+    """Insert a batch inside the caller's transaction (`conn` is an asyncpg connection)."""
+    clicks = [c for c in batch if c.raw.kind == CLICK and c.raw.link_id and c.raw.workspace_id]
+    orphans = [c for c in batch if c.raw.kind != CLICK]
+    result = StoreResult()
+    if clicks:
+        first = await _first_visits(conn, clicks)
+        status = await conn.execute(
+            INSERT_CLICKS,
+            [uuid.UUID(c.raw.id) for c in clicks],
+            [c.raw.at for c in clicks],
+            [c.raw.workspace_id for c in clicks],
+            [c.raw.link_id for c in clicks],
+            [c.country for c in clicks],
+            [c.device for c in clicks],
+            [c.os for c in clicks],
+            [c.browser for c in clicks],
+            [c.referrer_host for c in clicks],
+            [c.bot for c in clicks],
+            [c.bot_reason for c in clicks],
+            [c.visitor_hash for c in clicks],
+            [c.raw.id in first for c in clicks],
+        )
+        result.clicks = _inserted(status)
+    if orphans:
+        status = await conn.execute(
+            INSERT_ORPHANS,
+            [uuid.UUID(c.raw.id) for c in orphans],
+            [c.raw.at for c in orphans],
+            [c.raw.code[:200] for c in orphans],
+            [c.country for c in orphans],
+            [c.device for c in orphans],
+            [c.os for c in orphans],
+            [c.browser for c in orphans],
+            [c.referrer_host for c in orphans],
+            [c.bot for c in orphans],
+            [c.bot_reason for c in orphans],
+            [c.visitor_hash for c in orphans],
+        )
+        result.orphans = _inserted(status)
+    result.duplicates = len(clicks) + len(orphans) - result.clicks - result.orphans
+    return result

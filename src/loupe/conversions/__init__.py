@@ -1,0 +1,1 @@
+"""Conversions: server-to-server events attributed to a click within the attribution window."""

@@ -1,0 +1,131 @@
+"""The redirect as a bare ASGI app: no framework routing, no ORM, no per-request database round trip
+in the common case (links come from the cache), and the click made durable before the answer.
+
+Answers: 302 to the link's destination (UTM and `lp_click` appended), 410 for an archived link,
+404 for an unknown code (recorded as an orphan visit), 503 if an uncached code cannot be looked up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+
+from loupe.clicks.events import CLICK, ORPHAN, RawClick, new_click_id, now_us
+from loupe.config import Settings
+from loupe.redirect import pages
+from loupe.redirect.client import client_ip
+from loupe.redirect.state import RedirectState
+
+log = structlog.get_logger("loupe.redirect")
+
+CODE = re.compile(r"^[A-Za-z0-9_~.-]{1,128}$")
+Opener = Callable[[], Awaitable[RedirectState]]
+
+_COMMON = [(b"cache-control", b"no-store"), (b"x-robots-tag", b"noindex")]
+_HTML = [*_COMMON, (b"content-type", b"text/html; charset=utf-8")]
+
+
+class RedirectApp:
+    def __init__(self, settings: Settings, opener: Opener) -> None:
+        self.settings = settings
+        self._opener = opener
+        self.state: RedirectState | None = None
+        self._opening = asyncio.Lock()
+        header = settings.trusted_proxy_header
+        self._ip_header = header.strip().lower().encode() if header else None
+        self._hops = settings.trusted_proxy_hops
+
+    async def open(self) -> RedirectState:
+        async with self._opening:
+            if self.state is None:
+                self.state = await self._opener()
+        return self.state
+
+    async def close(self) -> None:
+        if self.state is not None:
+            state, self.state = self.state, None
+            await state.close()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            await self._http(scope, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.open()
+                except Exception as exc:
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: dict[str, Any], send: Any) -> None:
+        method = scope["method"]
+        path: str = scope["path"]
+        if path == "/healthz":
+            await _send(send, 200, [(b"content-type", b"text/plain")], b"ok", method)
+            return
+        if method not in ("GET", "HEAD"):
+            await _send(send, 405, [*_COMMON, (b"allow", b"GET, HEAD")], b"", method)
+            return
+        state = self.state or await self.open()
+        user_agent = referrer = b""
+        forwarded = None
+        for name, value in scope["headers"]:
+            if name == b"user-agent":
+                user_agent = value
+            elif name == b"referer":
+                referrer = value
+            elif name == self._ip_header:
+                forwarded = value
+        code = path.rpartition("/")[2]
+        link = None
+        if CODE.match(code):
+            try:
+                link = await state.links.get(code)
+            except Exception as exc:
+                log.error("link_lookup_failed", error=type(exc).__name__)
+                await _send(send, 503, [*_HTML, (b"retry-after", b"5")], pages.UNAVAILABLE, method)
+                return
+        if link is not None and link.archived:
+            await _send(send, 410, _HTML, pages.GONE, method)
+            return
+        click = RawClick(
+            id=new_click_id(),
+            at_us=now_us(),
+            kind=CLICK if link else ORPHAN,
+            code=code[:128],
+            link_id=link.id if link else None,
+            workspace_id=link.workspace_id if link else None,
+            ip=client_ip(scope, forwarded, self._hops),
+            user_agent=user_agent.decode("latin-1")[:1024],
+            referrer=referrer.decode("latin-1")[:2048],
+            head=method == "HEAD",
+        )
+        try:
+            await state.buffer.record(click)
+        except Exception as exc:  # Redis and the spool both failed: still answer the visitor
+            log.error("click_not_recorded", click_id=click.id, error=type(exc).__name__)
+        if link is None:
+            await _send(send, 404, _HTML, pages.NOT_FOUND, method)
+            return
+        location = link.location(click.id).encode("latin-1")
+        await _send(send, 302, [(b"location", location), *_COMMON], b"", method)
+
+
+async def _send(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes, method: str) -> None:
+    headers = [*headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})

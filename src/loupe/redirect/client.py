@@ -1,0 +1,16 @@
+"""Who is asking: the client address (honouring a trusted proxy header only when configured)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def client_ip(scope: dict[str, Any], forwarded: bytes | None, hops: int) -> str:
+    """The peer address, or, when a trusted proxy header is configured and present, the address our
+    `hops` trusted proxies saw: X-Forwarded-For grows to the right, so count from the right."""
+    if forwarded:
+        parts = [p.strip() for p in forwarded.decode("latin-1").split(",") if p.strip()]
+        if parts:
+            return parts[-hops] if len(parts) >= hops else parts[0]
+    client = scope.get("client")
+    return str(client[0]) if client else ""

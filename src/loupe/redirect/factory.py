@@ -1,0 +1,68 @@
+"""Building the redirect: on its own (`loupe redirect`), or mounted into the api at `/l`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from redis.asyncio import ConnectionPool, Redis
+
+from loupe.clicks.pg import asyncpg_dsn
+from loupe.config import Settings
+from loupe.redirect.app import RedirectApp
+from loupe.redirect.state import RedirectState
+
+_TIMEOUTS = ("socket_timeout", "socket_connect_timeout", "retry_on_timeout", "retry")
+
+
+def _redis(settings: Settings, like: ConnectionPool) -> Redis:
+    """A client to the same server as `like`, with every call bounded: a hung Redis costs a request
+    at most `click_redis_timeout_ms` (then the click goes to the spool)."""
+    timeout = settings.click_redis_timeout_ms / 1000
+    kwargs = {k: v for k, v in like.connection_kwargs.items() if k not in _TIMEOUTS}
+    pool = ConnectionPool(
+        connection_class=like.connection_class,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry_on_timeout=False,
+        **kwargs,
+    )
+    return Redis(connection_pool=pool)
+
+
+def create_redirect_app(settings: Settings, database_url: str, redis_url: str) -> RedirectApp:
+    """The standalone app: opens its resources in the ASGI lifespan."""
+
+    async def opener() -> RedirectState:
+        redis = _redis(settings, ConnectionPool.from_url(redis_url))
+        return await RedirectState.open(settings, asyncpg_dsn(database_url), redis)
+
+    return RedirectApp(settings, opener)
+
+
+def mount_redirect(app: Any, settings: Settings) -> RedirectApp:
+    """Serve `/l/{code}` from the api process too, out of the OpenAPI contract. Resources open on the
+    first redirect (from the api's process context) and close with the api's lifespan."""
+
+    async def opener() -> RedirectState:
+        ctx = app.state.ctx
+        redis = _redis(settings, ctx.arq.connection_pool)
+        dsn = asyncpg_dsn(ctx.engine.url.render_as_string(hide_password=False))
+        return await RedirectState.open(settings, dsn, redis)
+
+    redirect = RedirectApp(settings, opener)
+    app.mount("/l", redirect)
+    app.state.redirect = redirect
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(asgi_app: Any) -> AsyncIterator[Any]:
+        async with inner(asgi_app) as maybe_state:
+            try:
+                yield maybe_state
+            finally:
+                await redirect.close()
+
+    app.router.lifespan_context = lifespan
+    return redirect

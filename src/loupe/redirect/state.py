@@ -1,0 +1,93 @@
+"""What a redirect process holds: Redis, a small asyncpg pool, the link cache, the click buffer, the spool."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import structlog
+from redis.asyncio import Redis
+
+from loupe.clicks.buffer import ClickBuffer
+from loupe.clicks.enrich import enrich
+from loupe.clicks.events import decode_batch
+from loupe.clicks.pg import pool_transaction
+from loupe.clicks.spool import Spool
+from loupe.clicks.store import store
+from loupe.config import Settings
+from loupe.redirect.links import LinkCache
+
+log = structlog.get_logger("loupe.redirect")
+REPLAY_SECONDS = 0.5
+
+
+def spool_dir(settings: Settings) -> Path:
+    return settings.click_spool_dir or settings.data_dir / "spool" / "clicks"
+
+
+@dataclass
+class RedirectState:
+    settings: Settings
+    redis: Redis
+    pool: Any
+    links: LinkCache
+    buffer: ClickBuffer
+    spool: Spool
+    _replayer: asyncio.Task[None] | None = field(default=None)
+
+    @classmethod
+    async def open(cls, settings: Settings, dsn: str, redis: Redis) -> RedirectState:
+        timeout = settings.click_redis_timeout_ms / 1000
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4, command_timeout=5)
+        links = LinkCache(
+            pool,
+            dsn,
+            fallback_ttl=settings.link_cache_fallback_ttl_ms / 1000,
+            max_age=settings.link_cache_max_age_s,
+        )
+        spool = Spool(spool_dir(settings))
+        buffer = ClickBuffer(redis, settings.click_stream, spool, timeout=timeout)
+        state = cls(settings, redis, pool, links, buffer, spool)
+        await links.start()
+        state._replayer = asyncio.create_task(state._replay_forever(), name="click-spool-replayer")
+        return state
+
+    async def replay_once(self) -> int:
+        return await self.spool.replay(self._deliver)
+
+    async def _deliver(self, payload: bytes) -> None:
+        """A spooled batch: back into the stream if Redis answers, else straight into PostgreSQL."""
+        if await self.buffer.push(payload):
+            return
+        secret = self.settings.secret_key.get_secret_value()
+        batch = [enrich(raw, secret) for raw in decode_batch(payload)]
+        async with pool_transaction(self.pool)() as conn:
+            await store(conn, batch)
+
+    async def _replay_forever(self) -> None:
+        while True:
+            await asyncio.sleep(REPLAY_SECONDS)
+            try:
+                if self.spool.pending():
+                    await self.replay_once()
+            except Exception as exc:  # kept on disk; the next round tries again
+                log.warning("click_spool_replay_failed", error=type(exc).__name__)
+
+    async def close(self) -> None:
+        if self._replayer is not None:
+            self._replayer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._replayer
+        await self.buffer.close()
+        with contextlib.suppress(Exception):
+            await self.replay_once()  # leave nothing behind that Redis or PostgreSQL can take now
+        self.spool.close()
+        await self.links.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.pool.close(), 5)
+        with contextlib.suppress(Exception):
+            await self.redis.aclose()
