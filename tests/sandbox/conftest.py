@@ -49,8 +49,14 @@ def callback(response: httpx.Response) -> tuple[dict[str, str], str]:
     return query, fragment  # type: ignore[return-value]
 
 
-async def authorize(client: httpx.AsyncClient, url: str, query: dict[str, str], account: str,
-                    decision: str = "approve", extra: dict[str, Any] | None = None) -> httpx.Response:
+async def authorize(
+    client: httpx.AsyncClient,
+    url: str,
+    query: dict[str, str],
+    account: str,
+    decision: str = "approve",
+    extra: dict[str, Any] | None = None,
+) -> httpx.Response:
     page = await client.get(url, params=query)
     assert page.status_code == 200, page.text
     assert 'name="account"' in page.text or account == ""

@@ -45,12 +45,15 @@ def test_world_is_deterministic_and_fast() -> None:
 async def test_mint_token_for_each_platform(client: httpx.AsyncClient) -> None:
     accounts = (await client.get("/_sandbox/accounts")).json()
     for platform, rows in accounts.items():
-        r = await client.post("/_sandbox/tokens", json={"platform": platform, "account": rows[0]["id"],
-                                                        "lifetime": 600})
+        r = await client.post(
+            "/_sandbox/tokens", json={"platform": platform, "account": rows[0]["id"], "lifetime": 600}
+        )
         body = r.json()
         assert r.status_code == 201 and body["access_token"] and body["expires_in"] == 600, (platform, body)
-    r = await client.post("/_sandbox/tokens", json={"platform": "twitter", "account": accounts["twitter"][0]["id"],
-                                                    "scopes": ["tweet.read", "users.read"]})
+    r = await client.post(
+        "/_sandbox/tokens",
+        json={"platform": "twitter", "account": accounts["twitter"][0]["id"], "scopes": ["tweet.read", "users.read"]},
+    )
     assert "refresh_token" not in r.json()
     r = await client.post("/_sandbox/tokens", json={"platform": "tiktok", "account": "nope"})
     assert r.status_code == 404
@@ -58,8 +61,10 @@ async def test_mint_token_for_each_platform(client: httpx.AsyncClient) -> None:
 
 async def test_publish_faults_clock(client: httpx.AsyncClient, sandbox: Sandbox) -> None:
     tt = next(iter(sandbox.world.accounts["tiktok"].values()))
-    r = await client.post("/_sandbox/publish", json={"platform": "tiktok", "account": tt.id, "kind": "post",
-                                                     "text": "Fête de la Musique #HappySpring"})
+    r = await client.post(
+        "/_sandbox/publish",
+        json={"platform": "tiktok", "account": tt.id, "kind": "post", "text": "Fête de la Musique #HappySpring"},
+    )
     assert r.status_code == 201 and r.json()["text"] == "Fête de la Musique #HappySpring"
     r = await client.post("/_sandbox/publish", json={"platform": "tiktok", "account": tt.id, "kind": "story"})
     assert r.status_code == 400
@@ -82,8 +87,12 @@ async def test_index_and_openapi_absent(client: httpx.AsyncClient) -> None:
 
 
 def test_faults_and_credentials_at_creation() -> None:
-    app = create_app(seed=1, clock=Clock(frozen_at=T0), faults=[{"platform": "youtube", "fault": "quota_exhausted"}],
-                     credentials={"twitter": {"client_id": "pub", "client_secret": None}})
+    app = create_app(
+        seed=1,
+        clock=Clock(frozen_at=T0),
+        faults=[{"platform": "youtube", "fault": "quota_exhausted"}],
+        credentials={"twitter": {"client_id": "pub", "client_secret": None}},
+    )
     sandbox = app.state.sandbox
     assert sandbox.faults.faults[0].fault == "quota_exhausted"
     assert sandbox.credentials["twitter"] == ("pub", "")

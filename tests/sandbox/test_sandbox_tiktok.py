@@ -18,15 +18,21 @@ def big(sandbox: Sandbox) -> str:
     return max(sandbox.world.accounts["tiktok"].values(), key=lambda a: a.history).id
 
 
-async def login(client: httpx.AsyncClient, account: str, scope: str = SCOPES,
-                picked: list[str] | None = None) -> dict:
-    query = {"client_key": "loupe-sandbox-tiktok", "response_type": "code", "scope": scope,
-             "redirect_uri": REDIRECT, "state": "t1"}
+async def login(client: httpx.AsyncClient, account: str, scope: str = SCOPES, picked: list[str] | None = None) -> dict:
+    query = {
+        "client_key": "loupe-sandbox-tiktok",
+        "response_type": "code",
+        "scope": scope,
+        "redirect_uri": REDIRECT,
+        "state": "t1",
+    }
     extra = {"scopes_present": "1", "scope": picked} if picked is not None else None
     params, fragment = callback(await authorize(client, AUTH, query, account, extra=extra))
     assert fragment is None and params["state"] == "t1"
-    r = await client.post(f"{API}/oauth/token/", data={**CLIENT, "code": params["code"],
-                                                       "grant_type": "authorization_code", "redirect_uri": REDIRECT})
+    r = await client.post(
+        f"{API}/oauth/token/",
+        data={**CLIENT, "code": params["code"], "grant_type": "authorization_code", "redirect_uri": REDIRECT},
+    )
     assert r.status_code == 200, r.text
     return {**r.json(), "granted": params["scopes"]}
 
@@ -74,8 +80,9 @@ async def test_video_list_cursor_paging_and_query(client: httpx.AsyncClient, san
     assert [v["create_time"] for v in seen] == sorted((v["create_time"] for v in seen), reverse=True)
     r = await client.post(f"{API}/video/list/", params=fields, json={"max_count": 21}, headers=headers)
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_params"
-    q = await client.post(f"{API}/video/query/", params=fields, json={"filters": {"video_ids": ids[:3]}},
-                          headers=headers)
+    q = await client.post(
+        f"{API}/video/query/", params=fields, json={"filters": {"video_ids": ids[:3]}}, headers=headers
+    )
     assert [v["id"] for v in q.json()["data"]["videos"]] == ids[:3] and q.json()["error"]["code"] == "ok"
 
 
@@ -83,8 +90,10 @@ async def test_rate_limit_and_faults(client: httpx.AsyncClient, sandbox: Sandbox
     tok = await login(client, big(sandbox))
     headers = {"Authorization": f"Bearer {tok['access_token']}"}
     sandbox.limits.tiktok_per_minute = 3
-    codes = [(await client.get(f"{API}/user/info/", params={"fields": "open_id"}, headers=headers)).status_code
-             for _ in range(4)]
+    codes = [
+        (await client.get(f"{API}/user/info/", params={"fields": "open_id"}, headers=headers)).status_code
+        for _ in range(4)
+    ]
     assert codes == [200, 200, 200, 429]
     r = await client.get(f"{API}/user/info/", params={"fields": "open_id"}, headers=headers)
     assert r.json()["error"]["code"] == "rate_limit_exceeded"
@@ -93,8 +102,9 @@ async def test_rate_limit_and_faults(client: httpx.AsyncClient, sandbox: Sandbox
     await client.post("/_sandbox/faults", json={"platform": "tiktok", "fault": "server_error"})
     r = await client.get(f"{API}/user/info/", params={"fields": "open_id"}, headers=headers)
     assert r.status_code == 500 and r.json()["error"]["code"] == "internal_error"
-    await client.post("/_sandbox/faults", json={"platform": "tiktok", "account": big(sandbox),
-                                                "fault": "token_revoked"})
+    await client.post(
+        "/_sandbox/faults", json={"platform": "tiktok", "account": big(sandbox), "fault": "token_revoked"}
+    )
     r = await client.get(f"{API}/user/info/", params={"fields": "open_id"}, headers=headers)
     assert r.status_code == 401
 
@@ -102,6 +112,7 @@ async def test_rate_limit_and_faults(client: httpx.AsyncClient, sandbox: Sandbox
 async def test_revoke(client: httpx.AsyncClient, sandbox: Sandbox) -> None:
     tok = await login(client, big(sandbox))
     assert (await client.post(f"{API}/oauth/revoke/", data={**CLIENT, "token": tok["access_token"]})).status_code == 200
-    r = await client.get(f"{API}/user/info/", params={"fields": "open_id"},
-                         headers={"Authorization": f"Bearer {tok['access_token']}"})
+    r = await client.get(
+        f"{API}/user/info/", params={"fields": "open_id"}, headers={"Authorization": f"Bearer {tok['access_token']}"}
+    )
     assert r.status_code == 401

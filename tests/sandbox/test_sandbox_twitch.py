@@ -14,12 +14,19 @@ HELIX = "/api.twitch.tv/helix"
 
 
 async def login(client: httpx.AsyncClient, account: str, scope: str = "moderator:read:followers") -> dict:
-    query = {"response_type": "code", "client_id": CLIENT["client_id"], "redirect_uri": REDIRECT, "scope": scope,
-             "state": "tw", "force_verify": "true"}
+    query = {
+        "response_type": "code",
+        "client_id": CLIENT["client_id"],
+        "redirect_uri": REDIRECT,
+        "scope": scope,
+        "state": "tw",
+        "force_verify": "true",
+    }
     params, _ = callback(await authorize(client, AUTH, query, account))
-    r = await client.post("/id.twitch.tv/oauth2/token", data={**CLIENT, "code": params["code"],
-                                                              "grant_type": "authorization_code",
-                                                              "redirect_uri": REDIRECT})
+    r = await client.post(
+        "/id.twitch.tv/oauth2/token",
+        data={**CLIENT, "code": params["code"], "grant_type": "authorization_code", "redirect_uri": REDIRECT},
+    )
     assert r.status_code == 200, r.text
     return r.json()  # type: ignore[no-any-return]
 
@@ -33,11 +40,14 @@ async def test_token_validate_refresh(client: httpx.AsyncClient, sandbox: Sandbo
     assert tok["scope"] == ["moderator:read:followers"] and tok["expires_in"] == 14124
     v = await client.get("/id.twitch.tv/oauth2/validate", headers={"Authorization": f"OAuth {tok['access_token']}"})
     assert v.json()["user_id"] == big(sandbox) and v.json()["client_id"] == CLIENT["client_id"]
-    r = await client.post("/id.twitch.tv/oauth2/token", data={**CLIENT, "grant_type": "refresh_token",
-                                                              "refresh_token": "bogus"})
+    r = await client.post(
+        "/id.twitch.tv/oauth2/token", data={**CLIENT, "grant_type": "refresh_token", "refresh_token": "bogus"}
+    )
     assert r.json() == {"status": 400, "message": "Invalid refresh token"}
-    r = await client.post("/id.twitch.tv/oauth2/token", data={**CLIENT, "grant_type": "refresh_token",
-                                                              "refresh_token": tok["refresh_token"]})
+    r = await client.post(
+        "/id.twitch.tv/oauth2/token",
+        data={**CLIENT, "grant_type": "refresh_token", "refresh_token": tok["refresh_token"]},
+    )
     assert r.status_code == 200 and r.json()["access_token"] != tok["access_token"]
 
 
@@ -51,7 +61,8 @@ async def test_client_id_checked_on_helix(client: httpx.AsyncClient, sandbox: Sa
         assert r.status_code == 401
         r = await client.get(HELIX + path, headers={**bearer, "Client-Id": CLIENT["client_id"]})
         assert r.status_code == 200 and {"Ratelimit-Limit", "Ratelimit-Remaining", "Ratelimit-Reset"} <= {
-            k.title() for k in r.headers}
+            k.title() for k in r.headers
+        }
 
 
 async def test_users_videos_followers(client: httpx.AsyncClient, sandbox: Sandbox) -> None:
@@ -63,16 +74,21 @@ async def test_users_videos_followers(client: httpx.AsyncClient, sandbox: Sandbo
     assert user["id"] == acct and user["login"]
     after, ids = None, []
     while True:
-        body = (await client.get(f"{HELIX}/videos", params={"user_id": acct, "first": 20,
-                                                            **({"after": after} if after else {})}, headers=h1)).json()
+        body = (
+            await client.get(
+                f"{HELIX}/videos",
+                params={"user_id": acct, "first": 20, **({"after": after} if after else {})},
+                headers=h1,
+            )
+        ).json()
         ids += [v["id"] for v in body["data"]]
         after = body["pagination"].get("cursor")
         if not after:
             break
-    assert len(ids) == len(set(ids)) == sandbox.world.feed_count(sandbox.world.accounts["twitch"][acct],
-                                                                 sandbox.now())
-    full = (await client.get(f"{HELIX}/channels/followers", params={"broadcaster_id": acct, "first": 5},
-                             headers=h1)).json()
+    assert len(ids) == len(set(ids)) == sandbox.world.feed_count(sandbox.world.accounts["twitch"][acct], sandbox.now())
+    full = (
+        await client.get(f"{HELIX}/channels/followers", params={"broadcaster_id": acct, "first": 5}, headers=h1)
+    ).json()
     assert full["total"] > 0 and len(full["data"]) == 5 and full["pagination"]["cursor"]
     without = await login(client, acct, scope="user:read:email")
     h2 = {**h, "Authorization": f"Bearer {without['access_token']}"}

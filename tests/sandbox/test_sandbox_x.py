@@ -19,17 +19,33 @@ CHALLENGE = base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest())
 BASIC = {"Authorization": "Basic " + base64.b64encode(b"loupe-sandbox-twitter:sandbox-secret-twitter").decode()}
 
 
-async def code_for(client: httpx.AsyncClient, account: str, scope: str = "tweet.read users.read offline.access",
-                   client_id: str = "loupe-sandbox-twitter") -> str:
-    query = {"response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT, "scope": scope,
-             "state": "x1", "code_challenge": CHALLENGE, "code_challenge_method": "S256"}
+async def code_for(
+    client: httpx.AsyncClient,
+    account: str,
+    scope: str = "tweet.read users.read offline.access",
+    client_id: str = "loupe-sandbox-twitter",
+) -> str:
+    query = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": REDIRECT,
+        "scope": scope,
+        "state": "x1",
+        "code_challenge": CHALLENGE,
+        "code_challenge_method": "S256",
+    }
     params, _ = callback(await authorize(client, AUTH, query, account))
     return params["code"]
 
 
 def form(code: str, verifier: str = VERIFIER) -> dict[str, str]:
-    return {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "code_verifier": verifier,
-            "client_id": "loupe-sandbox-twitter"}
+    return {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT,
+        "code_verifier": verifier,
+        "client_id": "loupe-sandbox-twitter",
+    }
 
 
 def big(sandbox: Sandbox) -> str:
@@ -37,8 +53,16 @@ def big(sandbox: Sandbox) -> str:
 
 
 async def test_pkce_required_and_verified(client: httpx.AsyncClient, sandbox: Sandbox) -> None:
-    r = await client.get(AUTH, params={"response_type": "code", "client_id": "loupe-sandbox-twitter",
-                                       "redirect_uri": REDIRECT, "scope": "tweet.read", "state": "s"})
+    r = await client.get(
+        AUTH,
+        params={
+            "response_type": "code",
+            "client_id": "loupe-sandbox-twitter",
+            "redirect_uri": REDIRECT,
+            "scope": "tweet.read",
+            "state": "s",
+        },
+    )
     assert r.status_code == 400  # no code_challenge
     code = await code_for(client, big(sandbox))
     bad = await client.post(TOKEN, data=form(code, "w" * 50), headers=BASIC)
@@ -65,8 +89,7 @@ async def test_public_client_without_secret(sandbox: Sandbox) -> None:
         assert r.status_code == 200, r.text
 
 
-async def test_refresh_token_only_with_offline_access_and_rotation(client: httpx.AsyncClient,
-                                                                   sandbox: Sandbox) -> None:
+async def test_refresh_token_only_with_offline_access_and_rotation(client: httpx.AsyncClient, sandbox: Sandbox) -> None:
     code = await code_for(client, big(sandbox), scope="tweet.read users.read")
     body = (await client.post(TOKEN, data=form(code), headers=BASIC)).json()
     assert "refresh_token" not in body
@@ -90,8 +113,9 @@ async def test_me_tweets_paging_and_rate_headers(client: httpx.AsyncClient, sand
     params = {"max_results": 100, "tweet.fields": "created_at,public_metrics,entities"}
     seen, next_token = [], None
     while True:
-        r = await client.get(url, params={**params, **({"pagination_token": next_token} if next_token else {})},
-                             headers=h)
+        r = await client.get(
+            url, params={**params, **({"pagination_token": next_token} if next_token else {})}, headers=h
+        )
         body = r.json()
         seen += body["data"]
         assert int(r.headers["x-rate-limit-limit"]) == 900
@@ -101,7 +125,7 @@ async def test_me_tweets_paging_and_rate_headers(client: httpx.AsyncClient, sand
     assert len(seen) == data["public_metrics"]["tweet_count"] > 200
     assert seen[0]["created_at"].endswith(".000Z") and "hashtags" in seen[0]["entities"]
     tag = seen[0]["entities"]["hashtags"][0]
-    assert seen[0]["text"][tag["start"]:tag["end"]] == "#" + tag["tag"]
+    assert seen[0]["text"][tag["start"] : tag["end"]] == "#" + tag["tag"]
     bad = await client.get(url, params={"max_results": 3}, headers=h)
     assert bad.status_code == 400
     sandbox.limits.x_per_15min["users_me"] = 1  # one call already made

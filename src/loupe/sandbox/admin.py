@@ -22,14 +22,18 @@ DEFAULT_SCOPES = {
     ("instagram", "ig"): ["instagram_business_basic", "instagram_business_manage_insights"],
     ("facebook", "fb"): ["pages_show_list", "pages_read_engagement", "read_insights"],
     ("tiktok", "tiktok"): ["user.info.basic", "user.info.profile", "user.info.stats", "video.list"],
-    ("youtube", "google"): ["https://www.googleapis.com/auth/youtube.readonly",
-                            "https://www.googleapis.com/auth/yt-analytics.readonly"],
+    ("youtube", "google"): [
+        "https://www.googleapis.com/auth/youtube.readonly",
+        "https://www.googleapis.com/auth/yt-analytics.readonly",
+    ],
     ("twitter", "x"): ["tweet.read", "users.read", "offline.access"],
     ("twitch", "twitch"): ["moderator:read:followers", "user:read:email"],
 }
 OAUTH2 = {  # platform -> (family, access lifetime, refresh lifetime or None)
-    "tiktok": ("tiktok", 86400, 31536000), "youtube": ("google", 3599, None),
-    "twitter": ("x", 7200, None), "twitch": ("twitch", 14124, None),
+    "tiktok": ("tiktok", 86400, 31536000),
+    "youtube": ("google", 3599, None),
+    "twitter": ("x", 7200, None),
+    "twitch": ("twitch", 14124, None),
 }
 
 
@@ -43,8 +47,12 @@ def iso(ts: float) -> str:
 
 async def index(request: Request) -> Response:
     sandbox = sandbox_of(request)
-    context = {"seed": sandbox.seed, "now": iso(sandbox.now()), "faults": sandbox.faults.faults,
-               "creators": sandbox.world.creators}
+    context = {
+        "seed": sandbox.seed,
+        "now": iso(sandbox.now()),
+        "faults": sandbox.faults.faults,
+        "creators": sandbox.world.creators,
+    }
     return templates.TemplateResponse(request, "index.html", context)
 
 
@@ -63,29 +71,42 @@ def mint(sandbox: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
     now = sandbox.now()
     out: dict[str, Any] = {"platform": acct.platform, "account": acct.id}
     if acct.platform in {"instagram", "facebook"}:
-        login = body.get("login") or ("instagram" if acct.platform == "instagram" and not acct.page_id
-                                      else "facebook")
+        login = body.get("login") or ("instagram" if acct.platform == "instagram" and not acct.page_id else "facebook")
         family = "ig" if login == "instagram" else "fb"
         scopes = body.get("scopes") or DEFAULT_SCOPES[(acct.platform, family)]
         targets = [t for t in (acct.page_id, acct.id, acct.ig_id) if t]
         token = sandbox.tokens.issue(
-            platform=acct.platform, family=family, account_id=acct.id,
-            user_id=acct.id if family == "ig" else acct.fb_user_id or "", scopes=scopes, client_id=client_id,
-            now=now, lifetime=LONG_LIVED if lifetime is None else float(lifetime), targets=targets,
-            long_lived=lifetime is None or float(lifetime) > 86400, data_access_days=DATA_ACCESS_DAYS)
-        out.update(host="graph.instagram.com" if family == "ig" else "graph.facebook.com",
-                   user_id=token.user_id)
+            platform=acct.platform,
+            family=family,
+            account_id=acct.id,
+            user_id=acct.id if family == "ig" else acct.fb_user_id or "",
+            scopes=scopes,
+            client_id=client_id,
+            now=now,
+            lifetime=LONG_LIVED if lifetime is None else float(lifetime),
+            targets=targets,
+            long_lived=lifetime is None or float(lifetime) > 86400,
+            data_access_days=DATA_ACCESS_DAYS,
+        )
+        out.update(host="graph.instagram.com" if family == "ig" else "graph.facebook.com", user_id=token.user_id)
     else:
         family, default_life, refresh_life = OAUTH2[acct.platform]
         scopes = body.get("scopes") or DEFAULT_SCOPES[(acct.platform, family)]
         with_refresh = acct.platform != "twitter" or "offline.access" in scopes
-        token = issue_pair(sandbox, platform=acct.platform, account_id=acct.id, user_id=acct.id, scopes=scopes,
-                           client_id=client_id, lifetime=default_life if lifetime is None else float(lifetime),
-                           refresh_lifetime=refresh_life, with_refresh=with_refresh)
+        token = issue_pair(
+            sandbox,
+            platform=acct.platform,
+            account_id=acct.id,
+            user_id=acct.id,
+            scopes=scopes,
+            client_id=client_id,
+            lifetime=default_life if lifetime is None else float(lifetime),
+            refresh_lifetime=refresh_life,
+            with_refresh=with_refresh,
+        )
         if token.refresh:
             out["refresh_token"] = token.refresh
-    out.update(access_token=token.value, expires_in=token.expires_in(now), scopes=token.scopes,
-               client_id=client_id)
+    out.update(access_token=token.value, expires_in=token.expires_in(now), scopes=token.scopes, client_id=client_id)
     return out
 
 
@@ -100,8 +121,15 @@ async def tokens(request: Request) -> Response:
 
 
 def describe(item: Item, sandbox: Sandbox) -> dict[str, Any]:
-    out = {"id": item.id, "platform": item.platform, "account": item.account_id, "kind": item.kind,
-           "text": item.text, "published_at": iso(item.published_at), "metrics": item.metrics(sandbox.now())}
+    out = {
+        "id": item.id,
+        "platform": item.platform,
+        "account": item.account_id,
+        "kind": item.kind,
+        "text": item.text,
+        "published_at": iso(item.published_at),
+        "metrics": item.metrics(sandbox.now()),
+    }
     if item.kind == "STORY":
         out["expires_at"] = iso(item.published_at + STORY_LIFETIME)
     return out
@@ -134,8 +162,9 @@ async def faults(request: Request) -> Response:
         removed = sandbox.faults.clear(spec.get("platform"), spec.get("account"), spec.get("fault"))
         return json({"cleared": removed, "faults": [f.as_dict() for f in sandbox.faults.faults]})
     try:
-        fault = sandbox.add_fault(str(spec.get("platform")), str(spec.get("fault")), spec.get("account"),
-                                  spec.get("latency_ms"))
+        fault = sandbox.add_fault(
+            str(spec.get("platform")), str(spec.get("fault")), spec.get("account"), spec.get("latency_ms")
+        )
     except ValueError as err:
         return bad(str(err))
     return json(fault.as_dict(), status=201)
@@ -174,8 +203,11 @@ def token_info(token: Token) -> dict[str, Any]:
 
 def routes() -> list[BaseRoute]:
     return [
-        Route("/", index), Route("/accounts", accounts), Route("/tokens", tokens, methods=["POST"]),
+        Route("/", index),
+        Route("/accounts", accounts),
+        Route("/tokens", tokens, methods=["POST"]),
         Route("/publish", publish, methods=["POST"]),
         Route("/faults", faults, methods=["GET", "POST", "DELETE"]),
-        Route("/clock", clock, methods=["GET", "POST"]), Route("/limits", limits, methods=["GET", "POST"]),
+        Route("/clock", clock, methods=["GET", "POST"]),
+        Route("/limits", limits, methods=["GET", "POST"]),
     ]

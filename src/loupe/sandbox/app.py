@@ -16,20 +16,29 @@ from .state import Sandbox
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
-    return JSONResponse({"error": "not_found", "path": request.url.path,
-                         "hint": "paths are /<real host>/<real path>; see GET /_sandbox/"}, status_code=404)
+    return JSONResponse(
+        {
+            "error": "not_found",
+            "path": request.url.path,
+            "hint": "paths are /<real host>/<real path>; see GET /_sandbox/",
+        },
+        status_code=404,
+    )
 
 
-def create_app(seed: int = 42, clock: Clock | None = None, faults: object = None,
-               credentials: Mapping[str, object] | None = None) -> Starlette:
+def create_app(
+    seed: int = 42, clock: Clock | None = None, faults: object = None, credentials: Mapping[str, object] | None = None
+) -> Starlette:
     """Build the sandbox. `faults`: a FaultBoard or dicts like {"platform","fault","account"?}.
 
     `credentials`: {platform: {"client_id", "client_secret"}} (secret "" or None makes a public client).
     The shared state is at `app.state.sandbox` (tests may poke the world, clock and tokens directly).
     """
     sandbox = Sandbox(seed=seed, clock=clock, faults=faults, credentials=credentials)
-    routes: list[BaseRoute] = [Route("/", lambda request: RedirectResponse("/_sandbox/")),
-                               Mount("/_sandbox", routes=admin.routes())]
+    routes: list[BaseRoute] = [
+        Route("/", lambda request: RedirectResponse("/_sandbox/")),
+        Mount("/_sandbox", routes=admin.routes()),
+    ]
     for module in (meta, tiktok, youtube, x, twitch):
         routes.extend(module.routes())
     app = Starlette(routes=routes, exception_handlers={404: not_found})

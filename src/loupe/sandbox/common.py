@@ -19,8 +19,9 @@ def sandbox_of(request: Request) -> Sandbox:
     return request.app.state.sandbox  # type: ignore[no-any-return]
 
 
-def json(data: Any, status: int = 200, headers: Mapping[str, str] | None = None,
-         media_type: str = "application/json") -> Response:
+def json(
+    data: Any, status: int = 200, headers: Mapping[str, str] | None = None, media_type: str = "application/json"
+) -> Response:
     return Response(orjson.dumps(data), status_code=status, headers=dict(headers or {}), media_type=media_type)
 
 
@@ -105,7 +106,7 @@ def parse_cursor(cursor: str | None, prefix: str = "") -> tuple[float, str] | bo
     """(time, id) for a valid cursor, None when absent, False when malformed."""
     if not cursor:
         return None
-    raw = unb64(cursor[len(prefix):]) if cursor.startswith(prefix) else None
+    raw = unb64(cursor[len(prefix) :]) if cursor.startswith(prefix) else None
     if not raw or "|" not in raw:
         return False
     when, _, item_id = raw.partition("|")

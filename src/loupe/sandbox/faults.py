@@ -31,15 +31,22 @@ class FaultBoard:
     def add(self, fault: Fault) -> Fault:
         if fault.fault not in FAULTS:
             raise ValueError(f"unknown fault {fault.fault!r}; one of {sorted(FAULTS)}")
-        self.faults = [f for f in self.faults if (f.platform, f.account, f.fault) !=
-                       (fault.platform, fault.account, fault.fault)]
+        self.faults = [
+            f for f in self.faults if (f.platform, f.account, f.fault) != (fault.platform, fault.account, fault.fault)
+        ]
         self.faults.append(fault)
         return fault
 
     def clear(self, platform: str | None = None, account: str | None = None, fault: str | None = None) -> int:
-        keep = [f for f in self.faults if not ((platform is None or f.platform == platform)
-                                                and (account is None or f.account == account)
-                                                and (fault is None or f.fault == fault))]
+        keep = [
+            f
+            for f in self.faults
+            if not (
+                (platform is None or f.platform == platform)
+                and (account is None or f.account == account)
+                and (fault is None or f.fault == fault)
+            )
+        ]
         removed = len(self.faults) - len(keep)
         self.faults = keep
         return removed

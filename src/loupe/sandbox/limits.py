@@ -15,8 +15,9 @@ class Limits:
     meta_buc_per_hour: int = 4_800  # per business object -> 80002 (IG) / 80001 (Pages)
     tiktok_per_minute: int = 600  # per endpoint, sliding window
     youtube_units_per_day: int = 10_000  # per project (client id), reset at midnight Pacific
-    x_per_15min: dict[str, int] = field(default_factory=lambda: {"users_me": 75, "user_tweets": 900,
-                                                                  "users": 900, "tweets": 900})
+    x_per_15min: dict[str, int] = field(
+        default_factory=lambda: {"users_me": 75, "user_tweets": 900, "users": 900, "tweets": 900}
+    )
     twitch_points_per_minute: int = 800
 
     def as_dict(self) -> dict[str, object]:

@@ -61,17 +61,24 @@ def _creator(sandbox: Sandbox, hint: str | None) -> Creator:
     return (sandbox.world.creator(hint) if hint else None) or sandbox.world.creators[0]
 
 
-def _page(request: Request, spec: AuthorizeSpec, q: dict[str, str], error: str | None = None,
-          status: int = 200) -> Response:
+def _page(
+    request: Request, spec: AuthorizeSpec, q: dict[str, str], error: str | None = None, status: int = 200
+) -> Response:
     sandbox = sandbox_of(request)
     creator = _creator(sandbox, q.get("login_hint") or q.get("creator"))
     scopes = [s for s in q.get("scope", "").replace(",", " ").split() if s]
     path = request.url.path
-    creators = [{"id": c.id, "href": f"{path}?{urlencode({**q, 'login_hint': c.id})}"}
-                for c in sandbox.world.creators]
-    context = {"brand": spec.brand, "client_id": q.get(spec.client_param, ""), "creator": creator,
-               "accounts": spec.choices(sandbox, creator), "scopes": scopes, "error": error,
-               "action": f"{path}?{request.url.query}" if request.url.query else path, "creators": creators}
+    creators = [{"id": c.id, "href": f"{path}?{urlencode({**q, 'login_hint': c.id})}"} for c in sandbox.world.creators]
+    context = {
+        "brand": spec.brand,
+        "client_id": q.get(spec.client_param, ""),
+        "creator": creator,
+        "accounts": spec.choices(sandbox, creator),
+        "scopes": scopes,
+        "error": error,
+        "action": f"{path}?{request.url.query}" if request.url.query else path,
+        "creators": creators,
+    }
     return templates.TemplateResponse(request, "authorize.html", context, status_code=status)
 
 
@@ -84,8 +91,9 @@ def _validate(sandbox: Sandbox, spec: AuthorizeSpec, q: dict[str, str]) -> str |
         return "Invalid redirect_uri: it must be an absolute http(s) URL."
     if q.get("response_type", "code") != "code":
         return "Unsupported response_type; only 'code' is supported."
-    if spec.pkce_required and (not q.get("code_challenge") or
-                               q.get("code_challenge_method", "plain") not in {"S256", "plain"}):
+    if spec.pkce_required and (
+        not q.get("code_challenge") or q.get("code_challenge_method", "plain") not in {"S256", "plain"}
+    ):
         return "Missing or invalid code_challenge (PKCE is required)."
     return None
 
@@ -115,9 +123,17 @@ def authorize_endpoint(spec: AuthorizeSpec) -> Callable[[Request], object]:
         now = sandbox.now()
         client_id = q[spec.client_param]
         code = sandbox.tokens.new_code(
-            platform=grant.platform, family=spec.family, account_id=grant.account_id, user_id=grant.user_id,
-            targets=grant.targets, scopes=granted, client_id=client_id, redirect_uri=q["redirect_uri"],
-            issued_at=now, expires_at=now + spec.code_lifetime, code_challenge=q.get("code_challenge"),
+            platform=grant.platform,
+            family=spec.family,
+            account_id=grant.account_id,
+            user_id=grant.user_id,
+            targets=grant.targets,
+            scopes=granted,
+            client_id=client_id,
+            redirect_uri=q["redirect_uri"],
+            issued_at=now,
+            expires_at=now + spec.code_lifetime,
+            code_challenge=q.get("code_challenge"),
             challenge_method=q.get("code_challenge_method", "plain") if q.get("code_challenge") else None,
             extra={k: q[k] for k in ("access_type", "prompt") if k in q},
         )

@@ -26,28 +26,47 @@ def check_pkce(challenge: str | None, method: str | None, verifier: str | None) 
     return (s256(verifier) if method == "S256" else verifier) == challenge
 
 
-def exchange_code(sandbox: Sandbox, platform: str, q: dict[str, str], client_id: str, lifetime: float,
-                  refresh_lifetime: float | None, want_refresh: bool | None = None) -> Outcome:
+def exchange_code(
+    sandbox: Sandbox,
+    platform: str,
+    q: dict[str, str],
+    client_id: str,
+    lifetime: float,
+    refresh_lifetime: float | None,
+    want_refresh: bool | None = None,
+) -> Outcome:
     code, reason = sandbox.tokens.take_code(q.get("code", ""), sandbox.now())
     if code is None or code.platform != platform:
-        return Outcome(error="invalid_grant", detail={"used": "Authorization code has been used.",
-                                                      "expired": "Authorization code is expired."}.get(
-            reason, "Authorization code is invalid."))
+        return Outcome(
+            error="invalid_grant",
+            detail={"used": "Authorization code has been used.", "expired": "Authorization code is expired."}.get(
+                reason, "Authorization code is invalid."
+            ),
+        )
     if code.client_id != client_id or code.redirect_uri != q.get("redirect_uri"):
         return Outcome(error="invalid_grant", detail="redirect_uri or client does not match the authorization.")
     if not check_pkce(code.code_challenge, code.challenge_method, q.get("code_verifier")):
         return Outcome(error="invalid_grant", detail="code_verifier does not match the code_challenge.")
     with_refresh = want_refresh if want_refresh is not None else True
-    token = issue_pair(sandbox, platform=platform, account_id=code.account_id, user_id=code.user_id,
-                       scopes=code.scopes, client_id=client_id, lifetime=lifetime,
-                       refresh_lifetime=refresh_lifetime, with_refresh=with_refresh)
+    token = issue_pair(
+        sandbox,
+        platform=platform,
+        account_id=code.account_id,
+        user_id=code.user_id,
+        scopes=code.scopes,
+        client_id=client_id,
+        lifetime=lifetime,
+        refresh_lifetime=refresh_lifetime,
+        with_refresh=with_refresh,
+    )
     if code.extra.get("access_type") == "offline":
         token.long_lived = True
     return Outcome(token=token)
 
 
-def refresh(sandbox: Sandbox, platform: str, q: dict[str, str], client_id: str, lifetime: float,
-            rotate: bool) -> Outcome:
+def refresh(
+    sandbox: Sandbox, platform: str, q: dict[str, str], client_id: str, lifetime: float, rotate: bool
+) -> Outcome:
     """Exchange a refresh token. `rotate`: issue a new refresh token and kill the old one (TikTok, X)."""
     old = sandbox.tokens.get(q.get("refresh_token"))
     if old is None or old.kind != "refresh" or old.platform != platform or old.client_id != client_id:
@@ -58,13 +77,30 @@ def refresh(sandbox: Sandbox, platform: str, q: dict[str, str], client_id: str, 
     if rotate:
         old.rotated = True
         remaining = None if old.expires_at is None else old.expires_at - now
-        token = issue_pair(sandbox, platform=platform, account_id=old.account_id, user_id=old.user_id,
-                           scopes=old.scopes, client_id=client_id, lifetime=lifetime,
-                           refresh_lifetime=remaining, with_refresh=True)
+        token = issue_pair(
+            sandbox,
+            platform=platform,
+            account_id=old.account_id,
+            user_id=old.user_id,
+            scopes=old.scopes,
+            client_id=client_id,
+            lifetime=lifetime,
+            refresh_lifetime=remaining,
+            with_refresh=True,
+        )
     else:
-        token = issue_pair(sandbox, platform=platform, account_id=old.account_id, user_id=old.user_id,
-                           scopes=old.scopes, client_id=client_id, lifetime=lifetime, refresh_lifetime=None,
-                           with_refresh=False, keep_refresh=old.value)
+        token = issue_pair(
+            sandbox,
+            platform=platform,
+            account_id=old.account_id,
+            user_id=old.user_id,
+            scopes=old.scopes,
+            client_id=client_id,
+            lifetime=lifetime,
+            refresh_lifetime=None,
+            with_refresh=False,
+            keep_refresh=old.value,
+        )
     return Outcome(token=token)
 
 

@@ -20,8 +20,13 @@ def default_credentials() -> dict[str, tuple[str, str]]:
 
 
 class Sandbox:
-    def __init__(self, seed: int = 42, clock: Clock | None = None, faults: object = None,
-                 credentials: Mapping[str, object] | None = None) -> None:
+    def __init__(
+        self,
+        seed: int = 42,
+        clock: Clock | None = None,
+        faults: object = None,
+        credentials: Mapping[str, object] | None = None,
+    ) -> None:
         self.seed = seed
         self.clock = clock or Clock()
         # anchor on the start of the UTC day: a restart the same day rebuilds the very same timeline
@@ -38,8 +43,8 @@ class Sandbox:
             if isinstance(cred, Mapping):
                 self.credentials[platform] = (str(cred["client_id"]), cred.get("client_secret") or "")
             else:
-                client_id, secret = cred  # type: ignore[misc]
-                self.credentials[platform] = (client_id, secret or "")
+                pair: tuple[str, str | None] = cred  # type: ignore[assignment]
+                self.credentials[platform] = (pair[0], pair[1] or "")
 
     def now(self) -> float:
         return self.clock.now()
@@ -53,8 +58,7 @@ class Sandbox:
         return expected == "" or secret == expected  # "" marks a public client (no secret)
 
     # ----- faults -----
-    def add_fault(self, platform: str, fault: str, account: str | None = None,
-                  latency_ms: int | None = None) -> Fault:
+    def add_fault(self, platform: str, fault: str, account: str | None = None, latency_ms: int | None = None) -> Fault:
         if platform not in PLATFORMS:
             raise ValueError(f"unknown platform {platform!r}")
         if account is not None and self.world.account(platform, account) is None:
@@ -96,19 +100,45 @@ class Sandbox:
 FAMILY = {"tiktok": "tiktok", "youtube": "google", "twitter": "x", "twitch": "twitch"}
 
 
-def issue_pair(sandbox: Sandbox, *, platform: str, account_id: str, user_id: str, scopes: list[str],
-               client_id: str, lifetime: float, refresh_lifetime: float | None, with_refresh: bool,
-               keep_refresh: str | None = None) -> Token:
+def issue_pair(
+    sandbox: Sandbox,
+    *,
+    platform: str,
+    account_id: str,
+    user_id: str,
+    scopes: list[str],
+    client_id: str,
+    lifetime: float,
+    refresh_lifetime: float | None,
+    with_refresh: bool,
+    keep_refresh: str | None = None,
+) -> Token:
     """Access token (+ refresh token) for the OAuth 2 platforms; `keep_refresh` reuses an existing one."""
     family = FAMILY[platform]
     now = sandbox.now()
-    access = sandbox.tokens.issue(platform=platform, family=family, account_id=account_id, user_id=user_id,
-                                  scopes=scopes, client_id=client_id, now=now, lifetime=lifetime)
+    access = sandbox.tokens.issue(
+        platform=platform,
+        family=family,
+        account_id=account_id,
+        user_id=user_id,
+        scopes=scopes,
+        client_id=client_id,
+        now=now,
+        lifetime=lifetime,
+    )
     if keep_refresh:
         access.refresh = keep_refresh
     elif with_refresh:
-        refresh = sandbox.tokens.issue(platform=platform, family=family, kind="refresh", account_id=account_id,
-                                       user_id=user_id, scopes=scopes, client_id=client_id, now=now,
-                                       lifetime=refresh_lifetime)
+        refresh = sandbox.tokens.issue(
+            platform=platform,
+            family=family,
+            kind="refresh",
+            account_id=account_id,
+            user_id=user_id,
+            scopes=scopes,
+            client_id=client_id,
+            now=now,
+            lifetime=refresh_lifetime,
+        )
         access.refresh = refresh.value
     return access

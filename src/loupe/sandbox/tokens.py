@@ -99,20 +99,43 @@ class TokenStore:
             return None, "expired"
         return code, ""
 
-    def issue(self, *, platform: str, family: str, account_id: str, user_id: str, scopes: list[str],
-              client_id: str, now: float, lifetime: float | None, kind: str = "access",
-              targets: list[str] | None = None, long_lived: bool = False,
-              origin: tuple[str, str] | None = None, data_access_days: float | None = None) -> Token:
+    def issue(
+        self,
+        *,
+        platform: str,
+        family: str,
+        account_id: str,
+        user_id: str,
+        scopes: list[str],
+        client_id: str,
+        now: float,
+        lifetime: float | None,
+        kind: str = "access",
+        targets: list[str] | None = None,
+        long_lived: bool = False,
+        origin: tuple[str, str] | None = None,
+        data_access_days: float | None = None,
+    ) -> Token:
         prefix = REFRESH_PREFIX[family] if kind == "refresh" else PREFIX[family]
         length = {"twitch": 30, "x": 80}.get(family, 120 if family in {"fb", "ig"} else 60)
         value = self._string(prefix, length)
         if family == "twitch":
             value = value.lower()
         token = Token(
-            value=value, platform=platform, family=family, kind=kind, account_id=account_id, user_id=user_id,
-            scopes=list(scopes), client_id=client_id, issued_at=now,
-            expires_at=None if lifetime is None else now + lifetime, serial=self._serial,
-            targets=list(targets or []), long_lived=long_lived, origin=origin,
+            value=value,
+            platform=platform,
+            family=family,
+            kind=kind,
+            account_id=account_id,
+            user_id=user_id,
+            scopes=list(scopes),
+            client_id=client_id,
+            issued_at=now,
+            expires_at=None if lifetime is None else now + lifetime,
+            serial=self._serial,
+            targets=list(targets or []),
+            long_lived=long_lived,
+            origin=origin,
             data_access_expires_at=None if data_access_days is None else now + data_access_days * 86400,
         )
         self.tokens[value] = token

@@ -21,22 +21,82 @@ SEQ_ZERO = 500_000  # seq = k + SEQ_ZERO keeps encoded ids positive for historic
 PUBLISHED_BASE = 900_000  # seqs of items published through the admin surface
 
 FIRST = ["Léa", "Zoë", "João", "Amélie", "Sofia", "Mateo", "Chloé", "Noah", "Aïcha", "Liam", "Yuki", "Ingrid"]
-LAST = ["Dubois", "Martín", "Silva", "Laurent", "Rossi", "García", "Bernard", "Müller", "Benali", "O'Connor",
-        "Tanaka", "Søndergaard"]
-HASHTAGS = ["#HappySpring", "#HappySpringtime", "#ootd", "#café", "#crèmebrûlée", "#été2026", "#Noël",
-            "#ad", "#LoupeLaunch", "#fitness", "#travel", "#skincare", "#GlowUp", "#SummerSale"]
+LAST = [
+    "Dubois",
+    "Martín",
+    "Silva",
+    "Laurent",
+    "Rossi",
+    "García",
+    "Bernard",
+    "Müller",
+    "Benali",
+    "O'Connor",
+    "Tanaka",
+    "Søndergaard",
+]
+HASHTAGS = [
+    "#HappySpring",
+    "#HappySpringtime",
+    "#ootd",
+    "#café",
+    "#crèmebrûlée",
+    "#été2026",
+    "#Noël",
+    "#ad",
+    "#LoupeLaunch",
+    "#fitness",
+    "#travel",
+    "#skincare",
+    "#GlowUp",
+    "#SummerSale",
+]
 MENTIONS = ["@loupe_brand", "@cafe_creme", "@maison_elan", "@nordicwear", "@glowlab", "@urbanbrew"]
-PHRASES = ["crème brûlée", "summer sale", "new collection", "São Paulo", "Fête de la Musique",
-           "back to school", "limited edition", "café au lait", "skin care routine", "Zürich", "naïve art",
-           "Happy Spring"]
-OPENERS = ["Loving this", "Can't stop thinking about", "Finally trying", "Weekend vibes with", "Guess what:",
-           "Quick review of", "Behind the scenes of", "Day 3 of"]
+PHRASES = [
+    "crème brûlée",
+    "summer sale",
+    "new collection",
+    "São Paulo",
+    "Fête de la Musique",
+    "back to school",
+    "limited edition",
+    "café au lait",
+    "skin care routine",
+    "Zürich",
+    "naïve art",
+    "Happy Spring",
+]
+OPENERS = [
+    "Loving this",
+    "Can't stop thinking about",
+    "Finally trying",
+    "Weekend vibes with",
+    "Guess what:",
+    "Quick review of",
+    "Behind the scenes of",
+    "Day 3 of",
+]
 COUNTRIES = ["US", "GB", "FR", "BR", "DE", "ES", "IT", "CA", "MX", "IN", "JP", "PT", "NL", "SE", "AU", "CH"]
-CITIES = ["London, England", "Manchester, England", "Paris, Île-de-France", "Lyon, Auvergne-Rhône-Alpes",
-          "São Paulo, São Paulo (state)", "Rio de Janeiro, Rio de Janeiro (state)", "New York, New York",
-          "Los Angeles, California", "Berlin, Berlin", "Madrid, Comunidad de Madrid", "Barcelona, Catalonia",
-          "Milan, Lombardy", "Toronto, Ontario", "Montréal, Quebec", "Zürich, Zurich", "Lisbon, Lisbon District",
-          "Tokyo, Tokyo", "Mexico City, Distrito Federal"]
+CITIES = [
+    "London, England",
+    "Manchester, England",
+    "Paris, Île-de-France",
+    "Lyon, Auvergne-Rhône-Alpes",
+    "São Paulo, São Paulo (state)",
+    "Rio de Janeiro, Rio de Janeiro (state)",
+    "New York, New York",
+    "Los Angeles, California",
+    "Berlin, Berlin",
+    "Madrid, Comunidad de Madrid",
+    "Barcelona, Catalonia",
+    "Milan, Lombardy",
+    "Toronto, Ontario",
+    "Montréal, Quebec",
+    "Zürich, Zurich",
+    "Lisbon, Lisbon District",
+    "Tokyo, Tokyo",
+    "Mexico City, Distrito Federal",
+]
 AGES = ["13-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65+"]
 
 # Instagram layout per creator index: (account_type, linked_to_page, history_posts, followers or None).
@@ -110,12 +170,20 @@ class Account:
         return max(0, int(self.followers + self.follower_growth * (now - anchor) / DAY))
 
     def flags(self) -> dict[str, object]:
-        out: dict[str, object] = {"id": self.id, "username": self.username, "name": self.name,
-                                  "creator": self.creator_id}
+        out: dict[str, object] = {
+            "id": self.id,
+            "username": self.username,
+            "name": self.name,
+            "creator": self.creator_id,
+        }
         if self.platform == "instagram":
-            out.update(account_type=self.account_type, professional=self.account_type != "PERSONAL",
-                       page_id=self.page_id, linked_page=self.page_id is not None,
-                       has_stories=self.story_period is not None)
+            out.update(
+                account_type=self.account_type,
+                professional=self.account_type != "PERSONAL",
+                page_id=self.page_id,
+                linked_page=self.page_id is not None,
+                has_stories=self.story_period is not None,
+            )
         if self.platform == "facebook":
             out.update(instagram_business_account=self.ig_id, fb_user_id=self.fb_user_id)
         if self.platform == "youtube":
@@ -158,12 +226,18 @@ class Item:
         views = int(self.potential * (1 - math.exp(-age / self.tau)))
         reach = int(views * 0.72)
         return {
-            "views": views, "reach": reach,
-            "likes": int(views * self.like_ratio), "comments": int(views * self.comment_ratio),
-            "shares": int(views * self.share_ratio), "saves": int(views * self.save_ratio),
-            "follows": int(views * 0.0011), "profile_visits": int(views * 0.009),
-            "replies": int(views * 0.003), "link_clicks": int(views * 0.006),
-            "quotes": int(views * 0.0008), "bookmarks": int(views * 0.0015),
+            "views": views,
+            "reach": reach,
+            "likes": int(views * self.like_ratio),
+            "comments": int(views * self.comment_ratio),
+            "shares": int(views * self.share_ratio),
+            "saves": int(views * self.save_ratio),
+            "follows": int(views * 0.0011),
+            "profile_visits": int(views * 0.009),
+            "replies": int(views * 0.003),
+            "link_clicks": int(views * 0.006),
+            "quotes": int(views * 0.0008),
+            "bookmarks": int(views * 0.0015),
         }
 
 
@@ -186,13 +260,13 @@ class World:
         rng(self.seed, "names").shuffle(names)
         for i, name in enumerate(names):
             r = rng(self.seed, "creator", i)
-            creator = Creator(id=f"creator-{i + 1:02d}", name=name,
-                              fb_user_id=f"10{i:03d}{r.randrange(10**9):09d}")
+            creator = Creator(id=f"creator-{i + 1:02d}", name=name, fb_user_id=f"10{i:03d}{r.randrange(10**9):09d}")
             self.fb_users[creator.fb_user_id] = creator
             base = slug(name)
             for n, (kind, linked, history, followers) in enumerate(IG_LAYOUT[i]):
-                ig = self._account(creator, "instagram", f"{base}{'' if n == 0 else f'.{n + 1}'}", history,
-                                   followers=followers)
+                ig = self._account(
+                    creator, "instagram", f"{base}{'' if n == 0 else f'.{n + 1}'}", history, followers=followers
+                )
                 ig.account_type = kind
                 ig.story_period = None if kind == "PERSONAL" else 3600 * (4 + 6 * frac(self.seed, ig.id))
                 if linked:
@@ -210,8 +284,9 @@ class World:
                     acct.secondary = "UU" + acct.id[2:] if acct.has_channel else ""
             self.creators.append(creator)
 
-    def _account(self, creator: Creator, platform: str, username: str, history: int,
-                 followers: int | None = None) -> Account:
+    def _account(
+        self, creator: Creator, platform: str, username: str, history: int, followers: int | None = None
+    ) -> Account:
         num = len(self.by_num)
         r = rng(self.seed, "account", num)
         digest = hashlib.sha256(f"{self.seed}:{num}".encode()).hexdigest()
@@ -226,10 +301,19 @@ class World:
         if followers is None:
             followers = int(math.exp(r.uniform(math.log(2_000), math.log(1_500_000))))
         acct = Account(
-            platform=platform, id=ident, num=num, username=username, name=creator.name,
-            creator_id=creator.id, followers=followers, follower_growth=followers * r.uniform(0.0005, 0.004),
-            following=r.randrange(50, 1500), cadence=3600 * r.uniform(8, 40), history=history,
-            created_at=self.anchor - DAY * r.uniform(400, 3000), audience=self._audience(r),
+            platform=platform,
+            id=ident,
+            num=num,
+            username=username,
+            name=creator.name,
+            creator_id=creator.id,
+            followers=followers,
+            follower_growth=followers * r.uniform(0.0005, 0.004),
+            following=r.randrange(50, 1500),
+            cadence=3600 * r.uniform(8, 40),
+            history=history,
+            created_at=self.anchor - DAY * r.uniform(400, 3000),
+            audience=self._audience(r),
             fb_user_id=creator.fb_user_id,
         )
         creator.accounts.setdefault(platform, []).append(acct)
@@ -247,8 +331,12 @@ class World:
 
         f = r.uniform(0.3, 0.7)
         ages = [(a, w) for a, w in zip(AGES, [0.04, 0.3, 0.34, 0.17, 0.09, 0.04, 0.02], strict=True)]
-        return Audience(countries=split(COUNTRIES, 10), cities=split(CITIES, 12), ages=ages,
-                        genders=[("F", f), ("M", 0.97 - f), ("U", 0.03)])
+        return Audience(
+            countries=split(COUNTRIES, 10),
+            cities=split(CITIES, 12),
+            ages=ages,
+            genders=[("F", f), ("M", 0.97 - f), ("U", 0.03)],
+        )
 
     # ----- lookup -----
     def account(self, platform: str, account_id: str) -> Account | None:
@@ -275,12 +363,16 @@ class World:
 
     def feed_count(self, acct: Account, now: float) -> int:
         scheduled = max(0, self._latest_k(acct, now, acct.cadence, "feed") + acct.history + 1)
-        extra = sum(1 for it in self.published.get((acct.platform, acct.id), []) if it.kind != "STORY"
-                    and it.published_at <= now)
+        extra = sum(
+            1
+            for it in self.published.get((acct.platform, acct.id), [])
+            if it.kind != "STORY" and it.published_at <= now
+        )
         return scheduled + extra
 
-    def feed_page(self, acct: Account, now: float, before: tuple[float, str] | None, limit: int,
-                  since: float | None = None) -> tuple[list[Item], bool]:
+    def feed_page(
+        self, acct: Account, now: float, before: tuple[float, str] | None, limit: int, since: float | None = None
+    ) -> tuple[list[Item], bool]:
         """Newest-first page of an account's feed strictly older than `before` (a (time, id) cursor)."""
         bound_t = now if before is None else before[0]
         k = self._latest_k(acct, bound_t, acct.cadence, "feed")
@@ -290,9 +382,11 @@ class World:
             if before is None or (item.published_at, item.id) < before:
                 scheduled.append(item)
             k -= 1
-        extra = [it for it in self.published.get((acct.platform, acct.id), [])
-                 if it.kind != "STORY" and it.published_at <= now
-                 and (before is None or (it.published_at, it.id) < before)]
+        extra = [
+            it
+            for it in self.published.get((acct.platform, acct.id), [])
+            if it.kind != "STORY" and it.published_at <= now and (before is None or (it.published_at, it.id) < before)
+        ]
         merged = sorted(scheduled + extra, key=lambda it: (it.published_at, it.id), reverse=True)
         if since is not None:
             merged = [it for it in merged if it.published_at >= since]
@@ -308,8 +402,11 @@ class World:
                     break
                 stories.append(item)
                 k -= 1
-        stories += [it for it in self.published.get((acct.platform, acct.id), [])
-                    if it.kind == "STORY" and now - STORY_LIFETIME < it.published_at <= now]
+        stories += [
+            it
+            for it in self.published.get((acct.platform, acct.id), [])
+            if it.kind == "STORY" and now - STORY_LIFETIME < it.published_at <= now
+        ]
         return sorted(stories, key=lambda it: it.published_at, reverse=True)
 
     # ----- items -----
@@ -357,24 +454,47 @@ class World:
             self._cache[key] = self._make_item(acct, k, published_at, story=True)
         return self._cache[key]
 
-    def _make_item(self, acct: Account, k: int, published_at: float, story: bool,
-                   text: str | None = None, kind: str | None = None, seq: int | None = None) -> Item:
+    def _make_item(
+        self,
+        acct: Account,
+        k: int,
+        published_at: float,
+        story: bool,
+        text: str | None = None,
+        kind: str | None = None,
+        seq: int | None = None,
+    ) -> Item:
         r = rng(self.seed, acct.id, "story" if story else "feed", k)
         text = text if text is not None else caption(r, acct.platform)
         reach_share = r.uniform(0.02, 0.3) if not story else r.uniform(0.01, 0.08)
         potential = max(3, int(acct.followers * reach_share))
         kind = kind or ("STORY" if story else pick_kind(r, acct.platform))
-        duration = {"video": r.randrange(61, 1500), "short": r.randrange(8, 60), "VIDEO": r.randrange(6, 90),
-                    "archive": r.randrange(1800, 4 * 3600), "highlight": r.randrange(30, 600),
-                    "upload": r.randrange(60, 900)}.get(kind, r.randrange(5, 60) if acct.platform == "tiktok" else 0)
+        duration = {
+            "video": r.randrange(61, 1500),
+            "short": r.randrange(8, 60),
+            "VIDEO": r.randrange(6, 90),
+            "archive": r.randrange(1800, 4 * 3600),
+            "highlight": r.randrange(30, 600),
+            "upload": r.randrange(60, 900),
+        }.get(kind, r.randrange(5, 60) if acct.platform == "tiktok" else 0)
         seq = seq if seq is not None else k + SEQ_ZERO
         return Item(
-            id=self.encode(acct, 1 if story else 0, seq), platform=acct.platform, account_id=acct.id, seq=seq,
-            kind=kind, published_at=published_at, text=text, title=text.split(" #")[0][:90], duration=duration,
-            potential=potential, like_ratio=r.uniform(0.02, 0.09), comment_ratio=r.uniform(0.001, 0.008),
-            share_ratio=r.uniform(0.0005, 0.004), save_ratio=r.uniform(0.001, 0.006),
-            tau=3 * 3600 if story else DAY * r.uniform(0.5, 3), children=r.randrange(2, 6) if kind ==
-            "CAROUSEL_ALBUM" else 0,
+            id=self.encode(acct, 1 if story else 0, seq),
+            platform=acct.platform,
+            account_id=acct.id,
+            seq=seq,
+            kind=kind,
+            published_at=published_at,
+            text=text,
+            title=text.split(" #")[0][:90],
+            duration=duration,
+            potential=potential,
+            like_ratio=r.uniform(0.02, 0.09),
+            comment_ratio=r.uniform(0.001, 0.008),
+            share_ratio=r.uniform(0.0005, 0.004),
+            save_ratio=r.uniform(0.001, 0.006),
+            tau=3 * 3600 if story else DAY * r.uniform(0.5, 3),
+            children=r.randrange(2, 6) if kind == "CAROUSEL_ALBUM" else 0,
         )
 
     def publish(self, acct: Account, now: float, kind: str, text: str | None) -> Item:

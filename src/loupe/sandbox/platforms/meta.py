@@ -30,13 +30,21 @@ def routes() -> list[BaseRoute]:
     both = ["GET", "POST"]
     fb_dialog = authorize_endpoint(FACEBOOK_DIALOG)
     return [
-        Mount("/www.facebook.com", routes=[Route("/dialog/oauth", fb_dialog, methods=both),
-                                           Route("/{version}/dialog/oauth", fb_dialog, methods=both)]),
-        Mount("/www.instagram.com", routes=[Route("/oauth/authorize", authorize_endpoint(INSTAGRAM_DIALOG),
-                                                  methods=both)]),
+        Mount(
+            "/www.facebook.com",
+            routes=[
+                Route("/dialog/oauth", fb_dialog, methods=both),
+                Route("/{version}/dialog/oauth", fb_dialog, methods=both),
+            ],
+        ),
+        Mount(
+            "/www.instagram.com", routes=[Route("/oauth/authorize", authorize_endpoint(INSTAGRAM_DIALOG), methods=both)]
+        ),
         Mount("/api.instagram.com", routes=[Route("/oauth/access_token", ig_code_exchange, methods=["POST"])]),
-        Mount("/graph.facebook.com", routes=[Route("/{path:path}", graph_endpoint("fb"),
-                                                   methods=["GET", "POST", "DELETE"])]),
+        Mount(
+            "/graph.facebook.com",
+            routes=[Route("/{path:path}", graph_endpoint("fb"), methods=["GET", "POST", "DELETE"])],
+        ),
         Mount("/graph.instagram.com", routes=[Route("/{path:path}", graph_endpoint("ig"), methods=both)]),
         Mount(f"/{CDN}", routes=[Route("/{path:path}", cdn)]),
     ]

@@ -6,6 +6,7 @@ import hashlib
 import math
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import orjson
@@ -20,19 +21,33 @@ from ..world import Item
 
 MESSAGES = {
     "expired": (190, 463, "Error validating access token: Session has expired on {when}. The current time is {now}."),
-    "password_changed": (190, 460, "Error validating access token: The session has been invalidated because the "
-                                   "user changed their password or Facebook has changed the session for security "
-                                   "reasons."),
+    "password_changed": (
+        190,
+        460,
+        "Error validating access token: The session has been invalidated because the "
+        "user changed their password or Facebook has changed the session for security "
+        "reasons.",
+    ),
     "revoked": (190, 458, "Error validating access token: The user has not authorized application {app}."),
-    "data_access_expired": (190, None, "Error validating access token: Data access has expired for this user; "
-                                       "the user must re-authorize the app."),
+    "data_access_expired": (
+        190,
+        None,
+        "Error validating access token: Data access has expired for this user; the user must re-authorize the app.",
+    ),
     "invalid": (190, None, "Invalid OAuth access token - Cannot parse access token"),
 }
 
 
 class GraphError(Exception):
-    def __init__(self, code: int, message: str, subcode: int | None = None, status: int | None = None,
-                 headers: dict[str, str] | None = None, is_transient: bool = False) -> None:
+    def __init__(
+        self,
+        code: int,
+        message: str,
+        subcode: int | None = None,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+        is_transient: bool = False,
+    ) -> None:
         super().__init__(message)
         self.code, self.message, self.subcode = code, message, subcode
         self.status = status or (500 if code in {1, 2} else 400)
@@ -57,22 +72,23 @@ def token_error(problem: str, token: Token | None, now: float) -> GraphError:
     code, subcode, template = MESSAGES[problem]
     fmt = "%A, %d-%b-%y %H:%M:%S UTC"
     when = time.strftime(fmt, time.gmtime(token.expires_at)) if token and token.expires_at else "unknown"
-    message = template.format(when=when, now=time.strftime(fmt, time.gmtime(now)),
-                              app=token.client_id if token else "")
+    message = template.format(when=when, now=time.strftime(fmt, time.gmtime(now)), app=token.client_id if token else "")
     return GraphError(code, message, subcode)
 
 
 def fault_error(fault: Fault, business_id: str | None, buc_type: str) -> GraphError:
     if fault.fault == "server_error":
-        return GraphError(2, "An unexpected error has occurred. Please retry your request later.",
-                          is_transient=True)
+        return GraphError(2, "An unexpected error has occurred. Please retry your request later.", is_transient=True)
     # throttled: usage headers pinned at 100 like the real thing
     headers = usage_headers(100, business_id, buc_type, 100, 60)
     if fault.account and business_id:
         code = 80002 if buc_type == "instagram" else 80001
-        return GraphError(code, f"(#{code}) There have been too many calls to this "
-                          f"{'Instagram' if code == 80002 else 'Pages'} account. Wait a bit and try again.",
-                          headers=headers)
+        return GraphError(
+            code,
+            f"(#{code}) There have been too many calls to this "
+            f"{'Instagram' if code == 80002 else 'Pages'} account. Wait a bit and try again.",
+            headers=headers,
+        )
     return GraphError(4, "(#4) Application request limit reached", headers=headers)
 
 
@@ -84,13 +100,23 @@ class Usage:
     regain_minutes: int
 
 
-def usage_headers(app_pct: int, business_id: str | None, buc_type: str, buc_pct: int | None,
-                  regain: int) -> dict[str, str]:
+def usage_headers(
+    app_pct: int, business_id: str | None, buc_type: str, buc_pct: int | None, regain: int
+) -> dict[str, str]:
     app = {"call_count": app_pct, "total_time": app_pct // 2, "total_cputime": app_pct // 3}
     headers = {"X-App-Usage": orjson.dumps(app).decode()}
     if business_id and buc_pct is not None:
-        buc = {business_id: [{"type": buc_type, "call_count": buc_pct, "total_cputime": buc_pct // 3,
-                              "total_time": buc_pct // 2, "estimated_time_to_regain_access": regain}]}
+        buc = {
+            business_id: [
+                {
+                    "type": buc_type,
+                    "call_count": buc_pct,
+                    "total_cputime": buc_pct // 3,
+                    "total_time": buc_pct // 2,
+                    "estimated_time_to_regain_access": regain,
+                }
+            ]
+        }
         headers["X-Business-Use-Case-Usage"] = orjson.dumps(buc).decode()
     return headers
 
@@ -111,23 +137,37 @@ def meter(sandbox: Sandbox, token: Token, business_id: str | None, buc_type: str
     app_pct = pct(app.count(now), lim.meta_app_per_hour)
     buc_pct = pct(buc.count(now), lim.meta_buc_per_hour) if buc else None
     if app_pct >= 100:
-        raise GraphError(4, "(#4) Application request limit reached",
-                         headers=usage_headers(100, business_id, buc_type, buc_pct, regain(app)))
+        raise GraphError(
+            4,
+            "(#4) Application request limit reached",
+            headers=usage_headers(100, business_id, buc_type, buc_pct, regain(app)),
+        )
     if user.count(now) >= lim.meta_user_per_hour:
-        raise GraphError(17, "(#17) User request limit reached",
-                         headers=usage_headers(app_pct, business_id, buc_type, buc_pct, regain(user)))
+        raise GraphError(
+            17,
+            "(#17) User request limit reached",
+            headers=usage_headers(app_pct, business_id, buc_type, buc_pct, regain(user)),
+        )
     if buc is not None and buc_pct is not None and buc_pct >= 100:
         code = 80002 if buc_type == "instagram" else 80001
-        raise GraphError(code, f"(#{code}) There have been too many calls to this "
-                         f"{'Instagram' if code == 80002 else 'Pages'} account. Wait a bit and try again.",
-                         headers=usage_headers(app_pct, business_id, buc_type, 100, regain(buc)))
+        raise GraphError(
+            code,
+            f"(#{code}) There have been too many calls to this "
+            f"{'Instagram' if code == 80002 else 'Pages'} account. Wait a bit and try again.",
+            headers=usage_headers(app_pct, business_id, buc_type, 100, regain(buc)),
+        )
     app.hit(now)
     user.hit(now)
     if buc is not None:
         buc.hit(now)
         buc_pct = pct(buc.count(now), lim.meta_buc_per_hour)
-    return usage_headers(pct(app.count(now), lim.meta_app_per_hour), business_id, buc_type, buc_pct,
-                         regain(buc) if buc is not None and buc_pct else 0)
+    return usage_headers(
+        pct(app.count(now), lim.meta_app_per_hour),
+        business_id,
+        buc_type,
+        buc_pct,
+        regain(buc) if buc is not None and buc_pct else 0,
+    )
 
 
 # ----- fields -----
@@ -153,7 +193,7 @@ def parse_fields(spec: str | None) -> dict[str, str]:
     return out
 
 
-def pick(node_type: str, available: dict[str, object], fields: dict[str, str], default: list[str]) -> dict:
+def pick(node_type: str, available: Mapping[str, object], fields: dict[str, str], default: list[str]) -> dict:
     """Select requested fields; an unknown field is error 100 as on the real Graph API."""
     names = list(fields) or default
     out: dict[str, object] = {}
@@ -189,8 +229,12 @@ def paged(request: Request, rows: list[dict], items: list[Item], has_more: bool)
     if not items:
         return body
     first, last = items[0], items[-1]
-    paging: dict[str, object] = {"cursors": {"before": cursor_for(first.published_at, first.id, "QVFI"),
-                                             "after": cursor_for(last.published_at, last.id, "QVFI")}}
+    paging: dict[str, object] = {
+        "cursors": {
+            "before": cursor_for(first.published_at, first.id, "QVFI"),
+            "after": cursor_for(last.published_at, last.id, "QVFI"),
+        }
+    }
     if has_more:
         paging["next"] = with_query(request, after=paging["cursors"]["after"], before=None)  # type: ignore[index]
     if request.query_params.get("after"):

@@ -50,8 +50,12 @@ def graph_endpoint(family: str):  # type: ignore[no-untyped-def]
         parts = [p for p in request.path_params["path"].split("/") if p]
         if parts and VERSION.fullmatch(parts[0]):
             parts = parts[1:]
-        special = {("fb", "oauth/access_token"): fb_access_token, ("fb", "debug_token"): debug_token,
-                   ("ig", "access_token"): ig_exchange, ("ig", "refresh_access_token"): ig_refresh}
+        special = {
+            ("fb", "oauth/access_token"): fb_access_token,
+            ("fb", "debug_token"): debug_token,
+            ("ig", "access_token"): ig_exchange,
+            ("ig", "refresh_access_token"): ig_refresh,
+        }
         handler = special.get((family, "/".join(parts)))
         if handler is not None:
             return await handler(request)
@@ -64,9 +68,13 @@ def graph_endpoint(family: str):  # type: ignore[no-untyped-def]
 
 
 def not_found(node_id: str) -> GraphError:
-    return GraphError(100, f"Unsupported get request. Object with ID '{node_id}' does not exist, cannot be loaded "
-                      "due to missing permissions, or does not support this operation. Please read the Graph API "
-                      "documentation at https://developers.facebook.com/docs/graph-api", 33)
+    return GraphError(
+        100,
+        f"Unsupported get request. Object with ID '{node_id}' does not exist, cannot be loaded "
+        "due to missing permissions, or does not support this operation. Please read the Graph API "
+        "documentation at https://developers.facebook.com/docs/graph-api",
+        33,
+    )
 
 
 def authenticate(request: Request, sandbox: Sandbox, family: str) -> Token:
@@ -159,7 +167,8 @@ async def dispatch(request: Request, sandbox: Sandbox, family: str, parts: list[
     buc_type = "pages" if node.kind in {"page", "post"} else "instagram"
     platform = "facebook" if buc_type == "pages" else "instagram"
     fault = await sandbox.call_fault(platform, [business]) or await sandbox.call_fault(
-        token.platform, [token.account_id])
+        token.platform, [token.account_id]
+    )
     if fault:
         raise fault_error(fault, business, buc_type)
     headers = meter(sandbox, token, business, buc_type)
@@ -192,26 +201,33 @@ def render(request: Request, sandbox: Sandbox, token: Token, node: Node, edge: s
         if acct.account_type == "PERSONAL" and edge:
             raise GraphError(10, "(#10) Application does not have permission for this action", status=403)
         if edge == "media":
-            items, more = sandbox.world.feed_page(acct, now, after_cursor(request), page_limit(request),
-                                                  since=since_param(request))
+            items, more = sandbox.world.feed_page(
+                acct, now, after_cursor(request), page_limit(request), since=since_param(request)
+            )
             rows = [media_fields(request, sandbox, acct, it, fields) for it in items]
             return paged(request, rows, items, more)
         if edge == "stories":
             items = sandbox.world.live_stories(acct, now)
             return paged(request, [media_fields(request, sandbox, acct, it, fields) for it in items], items, False)
         if edge == "insights":
-            require(token, "instagram_business_manage_insights" if token.family == "ig"
-                    else "instagram_manage_insights")
+            require(
+                token, "instagram_business_manage_insights" if token.family == "ig" else "instagram_manage_insights"
+            )
             return insights.account(request, sandbox, acct)
         if edge:
             raise GraphError(100, f"(#100) Tried accessing nonexisting field ({edge}) on node type (IGUser)")
-        return pick("IGUser", ig_user_fields(sandbox, token, acct), fields, ["id"] if token.family == "fb"
-                    else ["id", "username"])
+        return pick(
+            "IGUser",
+            ig_user_fields(sandbox, token, acct),
+            fields,
+            ["id"] if token.family == "fb" else ["id", "username"],
+        )
     if node.kind == "media":
         assert node.item is not None
         if edge == "insights":
-            require(token, "instagram_business_manage_insights" if token.family == "ig"
-                    else "instagram_manage_insights")
+            require(
+                token, "instagram_business_manage_insights" if token.family == "ig" else "instagram_manage_insights"
+            )
             return insights.media(request, sandbox, node.item)
         if edge == "children":
             return {"data": [{"id": f"{node.item.id}{n}"} for n in range(node.item.children)]}
@@ -223,8 +239,9 @@ def render(request: Request, sandbox: Sandbox, token: Token, node: Node, edge: s
         assert node.item is not None
         return post_fields(sandbox, node.item, fields)
     if edge in {"posts", "published_posts", "feed"}:
-        items, more = sandbox.world.feed_page(acct, now, after_cursor(request), page_limit(request),
-                                              since=since_param(request))
+        items, more = sandbox.world.feed_page(
+            acct, now, after_cursor(request), page_limit(request), since=since_param(request)
+        )
         return paged(request, [post_fields(sandbox, it, fields) for it in items], items, more)
     if edge == "insights":
         return insights.page(request, sandbox, acct)
@@ -250,13 +267,23 @@ def page_token(sandbox: Sandbox, user_token: Token, page: Account) -> str:
     key = (user_token.value, page.id)
     if key not in cache:
         # Page tokens from a long-lived user token never expire; from a short-lived one they expire with it
-        lifetime = None if user_token.long_lived or user_token.expires_at is None else \
-            user_token.expires_at - sandbox.now()
+        lifetime = (
+            None if user_token.long_lived or user_token.expires_at is None else user_token.expires_at - sandbox.now()
+        )
         cache[key] = sandbox.tokens.issue(
-            platform="facebook", family="fb", kind="page", account_id=page.id, user_id=user_token.user_id,
-            scopes=user_token.scopes, client_id=user_token.client_id, now=sandbox.now(), lifetime=lifetime,
-            targets=[page.id] + ([page.ig_id] if page.ig_id else []), long_lived=user_token.long_lived,
-            origin=(user_token.platform, user_token.account_id)).value
+            platform="facebook",
+            family="fb",
+            kind="page",
+            account_id=page.id,
+            user_id=user_token.user_id,
+            scopes=user_token.scopes,
+            client_id=user_token.client_id,
+            now=sandbox.now(),
+            lifetime=lifetime,
+            targets=[page.id] + ([page.ig_id] if page.ig_id else []),
+            long_lived=user_token.long_lived,
+            origin=(user_token.platform, user_token.account_id),
+        ).value
     return cache[key]  # type: ignore[no-any-return]
 
 
@@ -265,10 +292,15 @@ def page_fields(sandbox: Sandbox, token: Token, page: Account) -> dict[str, obje
     followers = page.followers_at(now, sandbox.world.anchor)
     ig = linked_ig(sandbox, page)
     return {
-        "id": page.id, "name": page.name, "username": page.username, "fan_count": int(followers * 0.93),
-        "followers_count": followers, "link": f"https://www.facebook.com/{page.username}",
+        "id": page.id,
+        "name": page.name,
+        "username": page.username,
+        "fan_count": int(followers * 0.93),
+        "followers_count": followers,
+        "link": f"https://www.facebook.com/{page.username}",
         "picture": {"data": {"height": 50, "width": 50, "is_silhouette": False, "url": picture(page)}},
-        "category": "Digital creator", "about": f"Official page of {page.name}",
+        "category": "Digital creator",
+        "about": f"Official page of {page.name}",
         "category_list": [{"id": "1350536325044173", "name": "Digital creator"}],
         "tasks": ["ANALYZE", "ADVERTISE", "MESSAGING", "MODERATE", "CREATE_CONTENT", "MANAGE"],
         "instagram_business_account": {"id": ig} if ig else None,
@@ -278,12 +310,14 @@ def page_fields(sandbox: Sandbox, token: Token, page: Account) -> dict[str, obje
 
 def accounts_edge(request: Request, sandbox: Sandbox, token: Token, node: Node, fields: dict[str, str]) -> dict:
     assert node.creator is not None
-    pages = [p for p in node.creator.accounts.get("facebook", []) if p.id in token.targets
-             and not (p.ig_id and sandbox.faults.has("instagram", p.ig_id, "no_linked_page"))]
+    pages = [
+        p
+        for p in node.creator.accounts.get("facebook", [])
+        if p.id in token.targets and not (p.ig_id and sandbox.faults.has("instagram", p.ig_id, "no_linked_page"))
+    ]
     limit = page_limit(request)
-    start = int(request.query_params.get("after", "0") or 0) if request.query_params.get("after", "").isdigit() \
-        else 0
-    chunk = pages[start:start + limit]
+    start = int(request.query_params.get("after", "0") or 0) if request.query_params.get("after", "").isdigit() else 0
+    chunk = pages[start : start + limit]
     default = ["access_token", "category", "category_list", "name", "id", "tasks"]
     rows = [pick("Page", page_fields(sandbox, token, p), fields, default) for p in chunk]
     body: dict[str, object] = {"data": rows}
@@ -298,14 +332,19 @@ def accounts_edge(request: Request, sandbox: Sandbox, token: Token, node: Node, 
 
 def ig_user_fields(sandbox: Sandbox, token: Token, acct: Account) -> dict[str, object]:
     now = sandbox.now()
-    account_type = "PERSONAL" if sandbox.faults.has("instagram", acct.id, "personal_account") \
-        else acct.account_type
+    account_type = "PERSONAL" if sandbox.faults.has("instagram", acct.id, "personal_account") else acct.account_type
     return {
-        "id": acct.id, "user_id": acct.id, "ig_id": int(acct.id[-10:]), "username": acct.username,
-        "name": acct.name, "account_type": account_type if token.family == "ig" else None,
+        "id": acct.id,
+        "user_id": acct.id,
+        "ig_id": int(acct.id[-10:]),
+        "username": acct.username,
+        "name": acct.name,
+        "account_type": account_type if token.family == "ig" else None,
         "biography": f"{acct.name} ✨ crème brûlée addict · São Paulo ↔ Zürich · #HappySpring",
-        "website": f"https://example.com/{acct.username}", "profile_picture_url": picture(acct),
-        "followers_count": acct.followers_at(now, sandbox.world.anchor), "follows_count": acct.following,
+        "website": f"https://example.com/{acct.username}",
+        "profile_picture_url": picture(acct),
+        "followers_count": acct.followers_at(now, sandbox.world.anchor),
+        "follows_count": acct.following,
         "media_count": sandbox.world.feed_count(acct, now),
     }
 
@@ -325,13 +364,20 @@ def media_fields(request: Request, sandbox: Sandbox, acct: Account, item: Item, 
     m = item.metrics(now)
     hidden_likes = not story and item.seq % 29 == 0
     available = {
-        "id": item.id, "caption": item.text, "media_type": media_type, "media_product_type": product,
+        "id": item.id,
+        "caption": item.text,
+        "media_type": media_type,
+        "media_product_type": product,
         "media_url": None if copyrighted else media_url,
         "thumbnail_url": f"{base}/{CDN}/v/t51/{item.id}_thumb.jpg?oe={expiry:X}" if media_type == "VIDEO" else None,
-        "permalink": f"https://www.instagram.com/stories/{acct.username}/{item.id}/" if story else
-        f"https://www.instagram.com/{'reel' if product == 'REELS' else 'p'}/{shortcode}/",
-        "shortcode": shortcode, "timestamp": iso(item.published_at), "username": acct.username,
-        "owner": {"id": acct.id}, "is_comment_enabled": not story,
+        "permalink": f"https://www.instagram.com/stories/{acct.username}/{item.id}/"
+        if story
+        else f"https://www.instagram.com/{'reel' if product == 'REELS' else 'p'}/{shortcode}/",
+        "shortcode": shortcode,
+        "timestamp": iso(item.published_at),
+        "username": acct.username,
+        "owner": {"id": acct.id},
+        "is_comment_enabled": not story,
         "like_count": None if story or hidden_likes else m["likes"],
         "comments_count": None if story else m["comments"],
         "children": {"data": [{"id": f"{item.id}{n}"} for n in range(item.children)]} if item.children else None,
@@ -351,16 +397,24 @@ def post_fields(sandbox: Sandbox, item: Item, fields: dict[str, str]) -> dict:
         summary = ".summary(" in fields[name]
         out: dict[str, object] = {"data": []}
         if summary:
-            out["summary"] = {"total_count": total} if name == "reactions" else \
-                {"order": "ranked", "total_count": total, "can_comment": True}
+            out["summary"] = (
+                {"total_count": total}
+                if name == "reactions"
+                else {"order": "ranked", "total_count": total, "can_comment": True}
+            )
         return out
 
     available = {
-        "id": item.id, "message": item.text, "created_time": iso(item.published_at),
+        "id": item.id,
+        "message": item.text,
+        "created_time": iso(item.published_at),
         "permalink_url": f"https://www.facebook.com/{page_id}/posts/{post_part}",
         "shares": {"count": m["shares"]} if m["shares"] else None,  # absent when never shared, like Graph
-        "reactions": edge("reactions", reactions), "comments": edge("comments", m["comments"]),
-        "likes": edge("likes", m["likes"]), "status_type": "added_photos",
-        "full_picture": f"https://{CDN}/v/t39/{item.id}.jpg", "from": {"id": page_id},
+        "reactions": edge("reactions", reactions),
+        "comments": edge("comments", m["comments"]),
+        "likes": edge("likes", m["likes"]),
+        "status_type": "added_photos",
+        "full_picture": f"https://{CDN}/v/t39/{item.id}.jpg",
+        "from": {"id": page_id},
     }
     return pick("Post", available, fields, ["created_time", "message", "id"])

@@ -10,21 +10,79 @@ from ..state import Sandbox
 from ..world import DAY, STORY_LIFETIME, Account, Item, frac
 from .meta_common import GraphError
 
-DEPRECATED = {"impressions", "plays", "video_views", "taps_forward", "taps_back", "exits", "engagement",
-              "clips_replays_count", "ig_reels_aggregated_all_plays_count"}
-MEDIA_METRICS = {
-    "FEED": {"views", "reach", "likes", "comments", "saved", "shares", "total_interactions", "follows",
-             "profile_visits", "profile_activity"},
-    "REELS": {"views", "reach", "likes", "comments", "saved", "shares", "total_interactions",
-              "ig_reels_avg_watch_time", "ig_reels_video_view_total_time"},
-    "STORY": {"views", "reach", "shares", "total_interactions", "follows", "profile_visits", "navigation",
-              "replies", "link_clicks", "profile_activity"},
+DEPRECATED = {
+    "impressions",
+    "plays",
+    "video_views",
+    "taps_forward",
+    "taps_back",
+    "exits",
+    "engagement",
+    "clips_replays_count",
+    "ig_reels_aggregated_all_plays_count",
 }
-ACCOUNT_METRICS = {"reach", "views", "follower_count", "profile_views", "accounts_engaged", "total_interactions",
-                   "likes", "comments", "shares", "saves", "replies", "website_clicks", "profile_links_taps"}
+MEDIA_METRICS = {
+    "FEED": {
+        "views",
+        "reach",
+        "likes",
+        "comments",
+        "saved",
+        "shares",
+        "total_interactions",
+        "follows",
+        "profile_visits",
+        "profile_activity",
+    },
+    "REELS": {
+        "views",
+        "reach",
+        "likes",
+        "comments",
+        "saved",
+        "shares",
+        "total_interactions",
+        "ig_reels_avg_watch_time",
+        "ig_reels_video_view_total_time",
+    },
+    "STORY": {
+        "views",
+        "reach",
+        "shares",
+        "total_interactions",
+        "follows",
+        "profile_visits",
+        "navigation",
+        "replies",
+        "link_clicks",
+        "profile_activity",
+    },
+}
+ACCOUNT_METRICS = {
+    "reach",
+    "views",
+    "follower_count",
+    "profile_views",
+    "accounts_engaged",
+    "total_interactions",
+    "likes",
+    "comments",
+    "shares",
+    "saves",
+    "replies",
+    "website_clicks",
+    "profile_links_taps",
+}
 DEMOGRAPHICS = {"follower_demographics", "engaged_audience_demographics"}
-PAGE_METRICS = {"page_media_view", "page_total_media_view_unique", "page_post_engagements", "page_follows",
-                "page_daily_follows_unique", "page_views_total", "page_video_views"}
+PAGE_METRICS = {
+    "page_media_view",
+    "page_total_media_view_unique",
+    "page_post_engagements",
+    "page_follows",
+    "page_daily_follows_unique",
+    "page_views_total",
+    "page_video_views",
+}
 
 
 def _metrics(request: Request) -> list[str]:
@@ -34,8 +92,11 @@ def _metrics(request: Request) -> list[str]:
         raise GraphError(100, "(#100) The parameter metric is required")
     for name in names:
         if name == "impressions":
-            raise GraphError(100, "(#100) Starting from version v22.0 and above, the impressions metric is no "
-                             "longer supported for Instagram media and accounts. Please use views instead.")
+            raise GraphError(
+                100,
+                "(#100) Starting from version v22.0 and above, the impressions metric is no "
+                "longer supported for Instagram media and accounts. Please use views instead.",
+            )
         if name in DEPRECATED:
             raise GraphError(100, f"(#100) The metric {name} is deprecated and no longer supported")
     return names
@@ -57,8 +118,9 @@ def media(request: Request, sandbox: Sandbox, item: Item) -> dict:
     product = "STORY" if story else "REELS" if item.kind == "VIDEO" else "FEED"
     for name in names:
         if name not in MEDIA_METRICS[product]:
-            raise GraphError(100, f"(#100) The Media Insights API does not support the {name} metric for this "
-                             "media product type.")
+            raise GraphError(
+                100, f"(#100) The Media Insights API does not support the {name} metric for this media product type."
+            )
     now = sandbox.now()
     if story and now - item.published_at >= STORY_LIFETIME:
         return {"data": []}  # story insights only exist while the story is live
@@ -66,14 +128,27 @@ def media(request: Request, sandbox: Sandbox, item: Item) -> dict:
     if story and m["reach"] < 5:
         raise GraphError(10, "(#10) Not enough viewers for the media to show insights")
     avg_ms = int(item.duration * 1000 * 0.45)
-    nav = {"tap_forward": int(m["views"] * 0.55), "tap_back": int(m["views"] * 0.08),
-           "tap_exit": int(m["views"] * 0.1), "swipe_forward": int(m["views"] * 0.05)}
+    nav = {
+        "tap_forward": int(m["views"] * 0.55),
+        "tap_back": int(m["views"] * 0.08),
+        "tap_exit": int(m["views"] * 0.1),
+        "swipe_forward": int(m["views"] * 0.05),
+    }
     values = {
-        "views": m["views"], "reach": m["reach"], "likes": m["likes"], "comments": m["comments"],
-        "saved": m["saves"], "shares": m["shares"], "follows": m["follows"], "profile_visits": m["profile_visits"],
-        "profile_activity": m["profile_visits"], "replies": m["replies"], "link_clicks": m["link_clicks"],
+        "views": m["views"],
+        "reach": m["reach"],
+        "likes": m["likes"],
+        "comments": m["comments"],
+        "saved": m["saves"],
+        "shares": m["shares"],
+        "follows": m["follows"],
+        "profile_visits": m["profile_visits"],
+        "profile_activity": m["profile_visits"],
+        "replies": m["replies"],
+        "link_clicks": m["link_clicks"],
         "total_interactions": m["likes"] + m["comments"] + m["saves"] + m["shares"] + (m["replies"] if story else 0),
-        "ig_reels_avg_watch_time": avg_ms, "ig_reels_video_view_total_time": avg_ms * m["views"],
+        "ig_reels_avg_watch_time": avg_ms,
+        "ig_reels_video_view_total_time": avg_ms * m["views"],
         "navigation": sum(nav.values()),
     }
     breakdown = request.query_params.get("breakdown")
@@ -81,8 +156,10 @@ def media(request: Request, sandbox: Sandbox, item: Item) -> dict:
     for name in names:
         if name == "navigation" and breakdown == "story_navigation_action_type":
             results = [{"dimension_values": [k], "value": v} for k, v in nav.items()]
-            total = {"value": values[name], "breakdowns": [{"dimension_keys": ["story_navigation_action_type"],
-                                                            "results": results}]}
+            total = {
+                "value": values[name],
+                "breakdowns": [{"dimension_keys": ["story_navigation_action_type"], "results": results}],
+            }
             out.append(_entry(item.id, name, "lifetime", values[name], total_value=total))
         else:
             out.append(_entry(item.id, name, "lifetime", values[name]))
@@ -94,8 +171,9 @@ def _range(request: Request, now: float, max_days: int) -> tuple[float, float]:
     until = float(q.get("until") or now)
     since = float(q.get("since") or until - 2 * DAY)
     if until - since > max_days * DAY + 3600:
-        raise GraphError(100, f"(#100) There cannot be more than {max_days} days ({max_days * 86400} s) between "
-                         "since and until")
+        raise GraphError(
+            100, f"(#100) There cannot be more than {max_days} days ({max_days * 86400} s) between since and until"
+        )
     return since, until
 
 
@@ -123,26 +201,43 @@ def account(request: Request, sandbox: Sandbox, acct: Account) -> dict:
             keys = [k for k in (q.get("breakdown") or "").split(",") if k]
             if not keys or any(k not in {"age", "city", "country", "gender"} for k in keys):
                 raise GraphError(100, "(#100) breakdown must be one or more of age, city, country, gender")
-            if q.get("timeframe") and q["timeframe"] not in {"this_month", "this_week", "last_14_days",
-                                                               "last_30_days", "last_90_days", "prev_month"}:
+            if q.get("timeframe") and q["timeframe"] not in {
+                "this_month",
+                "this_week",
+                "last_14_days",
+                "last_30_days",
+                "last_90_days",
+                "prev_month",
+            }:
                 raise GraphError(100, "(#100) Invalid timeframe")
             if followers < 100:
                 continue  # demographics are withheld under 100 followers
             scale = followers * (0.35 if name == "engaged_audience_demographics" else 1.0)
-            out.append(_entry(acct.id, name, "lifetime", None,
-                              total_value={"breakdowns": [demographics(acct, keys, scale)]}))
+            out.append(
+                _entry(acct.id, name, "lifetime", None, total_value={"breakdowns": [demographics(acct, keys, scale)]})
+            )
             continue
         if name not in ACCOUNT_METRICS:
-            raise GraphError(100, f"(#100) metric[0] must be one of the following values: "
-                             f"{', '.join(sorted(ACCOUNT_METRICS | DEMOGRAPHICS))}")
+            raise GraphError(
+                100,
+                f"(#100) metric[0] must be one of the following values: "
+                f"{', '.join(sorted(ACCOUNT_METRICS | DEMOGRAPHICS))}",
+            )
         if q.get("period", "day") not in {"day", "lifetime", "week", "days_28"}:
             raise GraphError(100, "(#100) Incompatible period for this metric")
         since, until = _range(request, now, 30)
         scale = followers * {"reach": 0.25, "views": 0.6, "follower_count": 0.002}.get(name, 0.01)
         daily = _daily(acct.id, name, since, until, scale)
         if q.get("metric_type") == "total_value":
-            out.append(_entry(acct.id, name, q.get("period", "day"), None,
-                              total_value={"value": sum(int(r["value"]) for r in daily)}))  # type: ignore[call-overload]
+            out.append(
+                _entry(
+                    acct.id,
+                    name,
+                    q.get("period", "day"),
+                    None,
+                    total_value={"value": sum(int(r["value"]) for r in daily)},  # type: ignore[call-overload]
+                )
+            )  # type: ignore[call-overload]
         else:
             entry = _entry(acct.id, name, q.get("period", "day"), None)
             entry["values"] = daily
@@ -156,8 +251,9 @@ def demographics(acct: Account, keys: list[str], scale: float) -> dict[str, obje
     combos: list[tuple[list[str], float]] = [([], 1.0)]
     for key in keys:
         combos = [([*vals, v], share * s) for vals, share in combos for v, s in dims[key]]
-    results = [{"dimension_values": vals, "value": int(scale * share)} for vals, share in combos
-               if int(scale * share) > 0]
+    results = [
+        {"dimension_values": vals, "value": int(scale * share)} for vals, share in combos if int(scale * share) > 0
+    ]
     results.sort(key=lambda r: -int(r["value"]))  # type: ignore[call-overload]
     return {"dimension_keys": keys, "results": results[:45]}  # Graph returns the top 45 only
 
@@ -173,8 +269,11 @@ def page(request: Request, sandbox: Sandbox, acct: Account) -> dict:
     for name in names:
         if name not in PAGE_METRICS:
             raise GraphError(100, "(#100) The value must be a valid insights metric")
-        scale = followers * {"page_media_view": 0.3, "page_total_media_view_unique": 0.2,
-                             "page_follows": 1.0}.get(name, 0.01) * {"day": 1, "week": 7, "days_28": 28}[period]
+        scale = (
+            followers
+            * {"page_media_view": 0.3, "page_total_media_view_unique": 0.2, "page_follows": 1.0}.get(name, 0.01)
+            * {"day": 1, "week": 7, "days_28": 28}[period]
+        )
         entry = _entry(acct.id, name, period, None)
         entry["values"] = _daily(acct.id, name + period, since, until, scale)
         out.append(entry)

@@ -21,11 +21,18 @@ DATA_ACCESS_DAYS = 90
 
 # ----- Facebook Login dialog -----
 def fb_choices(sandbox: Sandbox, creator: Creator) -> list[Choice]:
-    out = [Choice(a.id, f"Instagram @{a.username}", f"{a.account_type.lower()}, "
-                  + ("linked to a Page" if a.page_id else "no linked Page"))
-           for a in creator.accounts.get("instagram", [])]
-    out += [Choice(p.id, f"Page: {p.name}", "with Instagram" if p.ig_id else "no Instagram account")
-            for p in creator.accounts.get("facebook", [])]
+    out = [
+        Choice(
+            a.id,
+            f"Instagram @{a.username}",
+            f"{a.account_type.lower()}, " + ("linked to a Page" if a.page_id else "no linked Page"),
+        )
+        for a in creator.accounts.get("instagram", [])
+    ]
+    out += [
+        Choice(p.id, f"Page: {p.name}", "with Instagram" if p.ig_id else "no Instagram account")
+        for p in creator.accounts.get("facebook", [])
+    ]
     return out
 
 
@@ -46,20 +53,31 @@ def fb_resolve(sandbox: Sandbox, account_id: str) -> Grant | None:
     page = world.account("facebook", account_id)
     if page is not None:
         return Grant("facebook", page.id, page.fb_user_id or "", [page.id] + ([page.ig_id] if page.ig_id else []))
-    creator = world.fb_users.get(account_id)
-    if creator is not None:
-        pages = creator.accounts.get("facebook", [])
-        return Grant("facebook", pages[0].id if pages else creator.fb_user_id, creator.fb_user_id,
-                     all_targets(creator))
+    fb_user = world.fb_users.get(account_id)
+    if fb_user is not None:
+        pages = fb_user.accounts.get("facebook", [])
+        return Grant("facebook", pages[0].id if pages else fb_user.fb_user_id, fb_user.fb_user_id, all_targets(fb_user))
     return None
 
 
 FACEBOOK_DIALOG = AuthorizeSpec(
-    brand="Facebook", family="fb", platforms=META_APPS, choices=fb_choices, resolve=fb_resolve,
+    brand="Facebook",
+    family="fb",
+    platforms=META_APPS,
+    choices=fb_choices,
+    resolve=fb_resolve,
     success=lambda q, code: with_state(q, {"code": code.value}),
-    denied=lambda q: with_state(q, {"error": "access_denied", "error_code": "200",
-                                    "error_description": "Permissions error", "error_reason": "user_denied"}),
-    scope_sep=",", fragment="_=_",
+    denied=lambda q: with_state(
+        q,
+        {
+            "error": "access_denied",
+            "error_code": "200",
+            "error_description": "Permissions error",
+            "error_reason": "user_denied",
+        },
+    ),
+    scope_sep=",",
+    fragment="_=_",
 )
 
 
@@ -73,11 +91,19 @@ def ig_resolve(sandbox: Sandbox, account_id: str) -> Grant | None:
 
 
 INSTAGRAM_DIALOG = AuthorizeSpec(
-    brand="Instagram", family="ig", platforms=("instagram",), choices=ig_choices, resolve=ig_resolve,
+    brand="Instagram",
+    family="ig",
+    platforms=("instagram",),
+    choices=ig_choices,
+    resolve=ig_resolve,
     success=lambda q, code: with_state(q, {"code": code.value}),
-    denied=lambda q: with_state(q, {"error": "access_denied", "error_reason": "user_denied",
-                                    "error_description": "The user denied your request"}),
-    scope_sep=",", fragment="_", code_lifetime=3600,
+    denied=lambda q: with_state(
+        q,
+        {"error": "access_denied", "error_reason": "user_denied", "error_description": "The user denied your request"},
+    ),
+    scope_sep=",",
+    fragment="_",
+    code_lifetime=3600,
 )
 
 
@@ -101,13 +127,22 @@ def usable(sandbox: Sandbox, value: str | None, family: str) -> Token:
     return token
 
 
-def _issue_from(sandbox: Sandbox, base: Token | None, code_fields: dict, lifetime: int, long_lived: bool,
-                family: str = "fb") -> Token:
+def _issue_from(
+    sandbox: Sandbox, base: Token | None, code_fields: dict, lifetime: int, long_lived: bool, family: str = "fb"
+) -> Token:
     src = base.__dict__ if base is not None else code_fields
     return sandbox.tokens.issue(
-        platform=src["platform"], family=family, account_id=src["account_id"], user_id=src["user_id"],
-        scopes=src["scopes"], client_id=src["client_id"], now=sandbox.now(), lifetime=lifetime,
-        targets=src["targets"], long_lived=long_lived, data_access_days=DATA_ACCESS_DAYS,
+        platform=src["platform"],
+        family=family,
+        account_id=src["account_id"],
+        user_id=src["user_id"],
+        scopes=src["scopes"],
+        client_id=src["client_id"],
+        now=sandbox.now(),
+        lifetime=lifetime,
+        targets=src["targets"],
+        long_lived=long_lived,
+        data_access_days=DATA_ACCESS_DAYS,
     )
 
 
@@ -124,12 +159,17 @@ async def fb_access_token(request: Request) -> Response:
         else:
             code, reason = sandbox.tokens.take_code(q.get("code", ""), sandbox.now())
             if code is None or code.family != "fb":
-                raise {"used": GraphError(100, "This authorization code has been used.", 36009),
-                       "expired": GraphError(100, "This authorization code has expired.", 36007)}.get(
-                    reason, GraphError(100, "Invalid verification code format.", 36008))
+                raise {
+                    "used": GraphError(100, "This authorization code has been used.", 36009),
+                    "expired": GraphError(100, "This authorization code has expired.", 36007),
+                }.get(reason, GraphError(100, "Invalid verification code format.", 36008))
             if code.redirect_uri != q.get("redirect_uri") or code.client_id != q.get("client_id"):
-                raise GraphError(100, "Error validating verification code. Please make sure your redirect_uri is "
-                                 "identical to the one you used in the OAuth dialog request", 36008)
+                raise GraphError(
+                    100,
+                    "Error validating verification code. Please make sure your redirect_uri is "
+                    "identical to the one you used in the OAuth dialog request",
+                    36008,
+                )
             token = _issue_from(sandbox, None, code.__dict__, SHORT_FB, long_lived=False)
     except GraphError as err:
         return graph_error(err)
@@ -147,16 +187,28 @@ async def debug_token(request: Request) -> Response:
         return graph_error(GraphError(190, "Invalid OAuth access token - Cannot parse access token"))
     token = sandbox.tokens.get(q.get("input_token"))
     if token is None or token.family != "fb":
-        return json({"data": {"error": {"code": 190, "message": "Invalid OAuth access token."},
-                              "is_valid": False, "scopes": []}})
+        return json(
+            {
+                "data": {
+                    "error": {"code": 190, "message": "Invalid OAuth access token."},
+                    "is_valid": False,
+                    "scopes": [],
+                }
+            }
+        )
     problem = sandbox.token_problem(token)
     data: dict[str, object] = {
-        "app_id": token.client_id, "type": "PAGE" if token.kind == "page" else "USER",
-        "application": "Loupe (sandbox)", "data_access_expires_at": int(token.data_access_expires_at or 0),
-        "expires_at": int(token.expires_at or 0), "is_valid": problem is None, "issued_at": int(token.issued_at),
+        "app_id": token.client_id,
+        "type": "PAGE" if token.kind == "page" else "USER",
+        "application": "Loupe (sandbox)",
+        "data_access_expires_at": int(token.data_access_expires_at or 0),
+        "expires_at": int(token.expires_at or 0),
+        "is_valid": problem is None,
+        "issued_at": int(token.issued_at),
         "scopes": token.scopes,
-        "granular_scopes": [{"scope": s, "target_ids": token.targets} for s in token.scopes
-                            if s.startswith(("pages_", "instagram_"))],
+        "granular_scopes": [
+            {"scope": s, "target_ids": token.targets} for s in token.scopes if s.startswith(("pages_", "instagram_"))
+        ],
         "user_id": token.user_id,
     }
     if token.kind == "page":
@@ -185,11 +237,14 @@ async def ig_code_exchange(request: Request) -> Response:
     if code is None or code.family != "ig":
         return ig_error("Matching code was not found or was already used")
     if code.redirect_uri != q.get("redirect_uri"):
-        return ig_error("Error validating verification code. Please make sure your redirect_uri is identical to "
-                        "the one you used in the OAuth dialog request")
+        return ig_error(
+            "Error validating verification code. Please make sure your redirect_uri is identical to "
+            "the one you used in the OAuth dialog request"
+        )
     token = _issue_from(sandbox, None, code.__dict__, SHORT_IG, long_lived=False, family="ig")
-    return json({"data": [{"access_token": token.value, "user_id": token.account_id,
-                           "permissions": ",".join(token.scopes)}]})
+    return json(
+        {"data": [{"access_token": token.value, "user_id": token.account_id, "permissions": ",".join(token.scopes)}]}
+    )
 
 
 async def ig_exchange(request: Request) -> Response:

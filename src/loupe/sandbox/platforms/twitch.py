@@ -20,8 +20,12 @@ APP_TOKEN_LIFETIME = 5_011_271
 FOLLOWERS_SCOPE = "moderator:read:followers"
 
 AUTHORIZE = AuthorizeSpec(
-    brand="Twitch", family="twitch", platforms=("twitch",), choices=simple_choices("twitch"),
-    resolve=simple_resolve("twitch"), scope_sep=" ",
+    brand="Twitch",
+    family="twitch",
+    platforms=("twitch",),
+    choices=simple_choices("twitch"),
+    resolve=simple_resolve("twitch"),
+    scope_sep=" ",
     success=lambda q, code: with_state(q, {"code": code.value, "scope": " ".join(code.scopes)}),
     denied=lambda q: with_state(q, {"error": "access_denied", "error_description": "The user denied you access"}),
 )
@@ -61,9 +65,17 @@ async def token_endpoint(request: Request) -> Response:
         if out.token is None:
             return id_error(400, "Invalid refresh token")
     elif grant == "client_credentials":
-        app_token = sandbox.tokens.issue(platform="twitch", family="twitch", kind="app", account_id="", user_id="",
-                                         scopes=[], client_id=client_id, now=sandbox.now(),
-                                         lifetime=APP_TOKEN_LIFETIME)
+        app_token = sandbox.tokens.issue(
+            platform="twitch",
+            family="twitch",
+            kind="app",
+            account_id="",
+            user_id="",
+            scopes=[],
+            client_id=client_id,
+            now=sandbox.now(),
+            lifetime=APP_TOKEN_LIFETIME,
+        )
         return json({"access_token": app_token.value, "expires_in": APP_TOKEN_LIFETIME, "token_type": "bearer"})
     else:
         return id_error(400, "unsupported grant type")
@@ -76,8 +88,11 @@ async def validate(request: Request) -> Response:
     if token is None or trouble:
         return id_error(401, "invalid access token")
     acct = sandbox.world.account("twitch", token.account_id)
-    body: dict[str, object] = {"client_id": token.client_id, "scopes": token.scopes,
-                               "expires_in": token.expires_in(sandbox.now())}
+    body: dict[str, object] = {
+        "client_id": token.client_id,
+        "scopes": token.scopes,
+        "expires_in": token.expires_in(sandbox.now()),
+    }
     if acct is not None:
         body.update(login=acct.username, user_id=acct.id)
     return json(body)
@@ -116,8 +131,11 @@ async def guard(request: Request) -> tuple[Token | None, dict[str, str], Respons
     allowed = used < limit
     if allowed:
         used = bucket.hit(now)
-    headers = {"Ratelimit-Limit": str(limit), "Ratelimit-Remaining": str(max(0, limit - used)),
-               "Ratelimit-Reset": str(int(bucket.reset_at(now)) if bucket.hits else int(now + 60))}
+    headers = {
+        "Ratelimit-Limit": str(limit),
+        "Ratelimit-Remaining": str(max(0, limit - used)),
+        "Ratelimit-Reset": str(int(bucket.reset_at(now)) if bucket.hits else int(now + 60)),
+    }
     if not allowed:
         return None, headers, helix_error(429, "Too Many Requests", "Too Many Requests", headers)
     if fault and fault.fault == "server_error":
@@ -131,11 +149,16 @@ def stamp(ts: float) -> str:
 
 def user_obj(acct: Account, token: Token) -> dict[str, object]:
     out: dict[str, object] = {
-        "id": acct.id, "login": acct.username, "display_name": acct.name.replace(" ", ""), "type": "",
+        "id": acct.id,
+        "login": acct.username,
+        "display_name": acct.name.replace(" ", ""),
+        "type": "",
         "broadcaster_type": "partner" if acct.followers > 300_000 else "affiliate" if acct.followers > 5_000 else "",
         "description": "Streams about crème brûlée and São Paulo nights.",
         "profile_image_url": f"https://static-cdn.jtvnw.net/jtv_user_pictures/{acct.id}-profile_image-300x300.png",
-        "offline_image_url": "", "view_count": 0, "created_at": stamp(acct.created_at),
+        "offline_image_url": "",
+        "view_count": 0,
+        "created_at": stamp(acct.created_at),
     }
     if "user:read:email" in token.scopes and token.account_id == acct.id:
         out["email"] = f"{acct.username}@example.com"
@@ -156,16 +179,18 @@ async def users(request: Request) -> Response:
             return helix_error(401, "Unauthorized", "Must provide an ID, Login or OAuth Token", headers)
         ids = [token.account_id]
     found = [world.account("twitch", i) for i in ids]
-    found += [next((a for a in world.accounts["twitch"].values() if a.username == login.lower()), None)
-              for login in logins]
+    found += [
+        next((a for a in world.accounts["twitch"].values() if a.username == login.lower()), None) for login in logins
+    ]
     return json({"data": [user_obj(a, token) for a in found if a is not None]}, headers=headers)
 
 
 def first_arg(request: Request, headers: dict[str, str]) -> int | Response:
     raw = request.query_params.get("first", "20")
     if not raw.isdigit() or not 1 <= int(raw) <= 100:
-        return helix_error(400, "Bad Request", "The parameter \"first\" was malformed: the value must be between "
-                           "1 and 100", headers)
+        return helix_error(
+            400, "Bad Request", 'The parameter "first" was malformed: the value must be between 1 and 100', headers
+        )
     return int(raw)
 
 
@@ -177,13 +202,23 @@ def duration(seconds: int) -> str:
 
 def video_obj(acct: Account, item: Item, now: float) -> dict[str, object]:
     return {
-        "id": item.id, "stream_id": None if item.kind != "archive" else str(int(item.published_at)),
-        "user_id": acct.id, "user_login": acct.username, "user_name": acct.name.replace(" ", ""),
-        "title": item.title, "description": item.text, "created_at": stamp(item.published_at),
-        "published_at": stamp(item.published_at), "url": f"https://www.twitch.tv/videos/{item.id}",
+        "id": item.id,
+        "stream_id": None if item.kind != "archive" else str(int(item.published_at)),
+        "user_id": acct.id,
+        "user_login": acct.username,
+        "user_name": acct.name.replace(" ", ""),
+        "title": item.title,
+        "description": item.text,
+        "created_at": stamp(item.published_at),
+        "published_at": stamp(item.published_at),
+        "url": f"https://www.twitch.tv/videos/{item.id}",
         "thumbnail_url": f"https://static-cdn.jtvnw.net/cf_vods/{item.id}/thumb/thumb0-%{{width}}x%{{height}}.jpg",
-        "viewable": "public", "view_count": item.metrics(now)["views"], "language": "en", "type": item.kind,
-        "duration": duration(item.duration), "muted_segments": None,
+        "viewable": "public",
+        "view_count": item.metrics(now)["views"],
+        "language": "en",
+        "type": item.kind,
+        "duration": duration(item.duration),
+        "muted_segments": None,
     }
 
 
@@ -199,8 +234,11 @@ async def videos(request: Request) -> Response:
     now = sandbox.now()
     if q.get("id"):
         found = [sandbox.world.find_item("twitch", i) for i in q.getlist("id")]
-        rows = [video_obj(sandbox.world.accounts["twitch"][it.account_id], it, now) for it in found
-                if it is not None and it.published_at <= now]
+        rows = [
+            video_obj(sandbox.world.accounts["twitch"][it.account_id], it, now)
+            for it in found
+            if it is not None and it.published_at <= now
+        ]
         return json({"data": rows, "pagination": {}}, headers=headers)
     acct = sandbox.world.account("twitch", q.get("user_id", ""))
     if acct is None:
@@ -226,8 +264,7 @@ async def videos(request: Request) -> Response:
         rest, _ = sandbox.world.feed_page(acct, now, (last_item.published_at, last_item.id), 1)
         if rest:
             pagination["cursor"] = b64(f"{last_item.published_at!r}|{last_item.id}")
-    return json({"data": [video_obj(acct, it, now) for it in rows_items], "pagination": pagination},
-                headers=headers)
+    return json({"data": [video_obj(acct, it, now) for it in rows_items], "pagination": pagination}, headers=headers)
 
 
 async def followers(request: Request) -> Response:
@@ -238,7 +275,7 @@ async def followers(request: Request) -> Response:
     sandbox = sandbox_of(request)
     acct = sandbox.world.account("twitch", request.query_params.get("broadcaster_id", ""))
     if acct is None:
-        return helix_error(400, "Bad Request", "Missing required parameter \"broadcaster_id\"", headers)
+        return helix_error(400, "Bad Request", 'Missing required parameter "broadcaster_id"', headers)
     first = first_arg(request, headers)
     if isinstance(first, Response):
         return first
@@ -252,20 +289,35 @@ async def followers(request: Request) -> Response:
     rows = []
     for n in range(offset, min(total, offset + first)):
         follower = f"{acct.id}{n:07d}"
-        rows.append({"user_id": follower, "user_login": f"viewer{n}", "user_name": f"Viewer{n}",
-                     "followed_at": stamp(now - 3600 * (n + 1) * (1 + frac(follower)))})
+        rows.append(
+            {
+                "user_id": follower,
+                "user_login": f"viewer{n}",
+                "user_name": f"Viewer{n}",
+                "followed_at": stamp(now - 3600 * (n + 1) * (1 + frac(follower))),
+            }
+        )
     pagination = {"cursor": b64(str(offset + first))} if offset + first < total else {}
     return json({"total": total, "data": rows, "pagination": pagination}, headers=headers)
 
 
 def routes() -> list[BaseRoute]:
     return [
-        Mount("/id.twitch.tv", routes=[
-            Route("/oauth2/authorize", authorize_endpoint(AUTHORIZE), methods=["GET", "POST"]),
-            Route("/oauth2/token", token_endpoint, methods=["POST"]),
-            Route("/oauth2/validate", validate),
-            Route("/oauth2/revoke", revoke, methods=["POST"]),
-        ]),
-        Mount("/api.twitch.tv", routes=[Route("/helix/users", users), Route("/helix/videos", videos),
-                                        Route("/helix/channels/followers", followers)]),
+        Mount(
+            "/id.twitch.tv",
+            routes=[
+                Route("/oauth2/authorize", authorize_endpoint(AUTHORIZE), methods=["GET", "POST"]),
+                Route("/oauth2/token", token_endpoint, methods=["POST"]),
+                Route("/oauth2/validate", validate),
+                Route("/oauth2/revoke", revoke, methods=["POST"]),
+            ],
+        ),
+        Mount(
+            "/api.twitch.tv",
+            routes=[
+                Route("/helix/users", users),
+                Route("/helix/videos", videos),
+                Route("/helix/channels/followers", followers),
+            ],
+        ),
     ]

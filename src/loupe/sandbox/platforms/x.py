@@ -18,29 +18,66 @@ from ..world import Account, Item, frac
 
 ACCESS_LIFETIME = 7200
 WINDOW = 900
-USER_FIELDS = {"created_at", "description", "profile_image_url", "public_metrics", "verified", "protected",
-               "location", "url", "pinned_tweet_id", "entities", "verified_type"}
-TWEET_FIELDS = {"created_at", "public_metrics", "entities", "author_id", "lang", "conversation_id",
-                "possibly_sensitive", "source", "reply_settings", "edit_history_tweet_ids"}
+USER_FIELDS = {
+    "created_at",
+    "description",
+    "profile_image_url",
+    "public_metrics",
+    "verified",
+    "protected",
+    "location",
+    "url",
+    "pinned_tweet_id",
+    "entities",
+    "verified_type",
+}
+TWEET_FIELDS = {
+    "created_at",
+    "public_metrics",
+    "entities",
+    "author_id",
+    "lang",
+    "conversation_id",
+    "possibly_sensitive",
+    "source",
+    "reply_settings",
+    "edit_history_tweet_ids",
+}
 PROBLEM = "application/problem+json"
 
 AUTHORIZE = AuthorizeSpec(
-    brand="X", family="x", platforms=("twitter",), choices=simple_choices("twitter"),
-    resolve=simple_resolve("twitter"), scope_sep=" ", pkce_required=True,
+    brand="X",
+    family="x",
+    platforms=("twitter",),
+    choices=simple_choices("twitter"),
+    resolve=simple_resolve("twitter"),
+    scope_sep=" ",
+    pkce_required=True,
     success=lambda q, code: with_state(q, {"code": code.value}),
     denied=lambda q: with_state(q, {"error": "access_denied"}),
 )
 
 
 def problem(status: int, title: str, headers: dict[str, str] | None = None, detail: str | None = None) -> Response:
-    return json({"title": title, "type": "about:blank", "status": status, "detail": detail or title},
-                status=status, headers=headers, media_type=PROBLEM)
+    return json(
+        {"title": title, "type": "about:blank", "status": status, "detail": detail or title},
+        status=status,
+        headers=headers,
+        media_type=PROBLEM,
+    )
 
 
 def invalid(parameter: str, value: str, message: str) -> Response:
-    return json({"errors": [{"parameters": {parameter: [value]}, "message": message}], "title": "Invalid Request",
-                 "detail": "One or more parameters to your request was invalid.",
-                 "type": "https://api.twitter.com/2/problems/invalid-request"}, status=400, media_type=PROBLEM)
+    return json(
+        {
+            "errors": [{"parameters": {parameter: [value]}, "message": message}],
+            "title": "Invalid Request",
+            "detail": "One or more parameters to your request was invalid.",
+            "type": "https://api.twitter.com/2/problems/invalid-request",
+        },
+        status=400,
+        media_type=PROBLEM,
+    )
 
 
 def oauth_error(error: str, detail: str, status: int = 400) -> Response:
@@ -82,8 +119,12 @@ async def token_endpoint(request: Request) -> Response:
     else:
         return oauth_error("invalid_request", "Value passed for the grant type was invalid.")
     token = out.token
-    body: dict[str, object] = {"token_type": "bearer", "expires_in": token.expires_in(sandbox.now()),
-                               "access_token": token.value, "scope": " ".join(token.scopes)}
+    body: dict[str, object] = {
+        "token_type": "bearer",
+        "expires_in": token.expires_in(sandbox.now()),
+        "access_token": token.value,
+        "scope": " ".join(token.scopes),
+    }
     if token.refresh:
         body["refresh_token"] = token.refresh
     return json(body)
@@ -116,8 +157,11 @@ async def guard(request: Request, endpoint: str) -> tuple[Token | None, dict[str
     if allowed:
         used = window.hit(now)
     reset = int(window.reset_at(now)) if window.hits else int(now + WINDOW)
-    headers = {"x-rate-limit-limit": str(limit), "x-rate-limit-remaining": str(max(0, limit - used)),
-               "x-rate-limit-reset": str(reset)}
+    headers = {
+        "x-rate-limit-limit": str(limit),
+        "x-rate-limit-remaining": str(max(0, limit - used)),
+        "x-rate-limit-reset": str(reset),
+    }
     if not allowed:
         return None, headers, problem(429, "Too Many Requests", headers)
     if fault and fault.fault == "server_error":
@@ -131,13 +175,20 @@ def user_obj(sandbox: Sandbox, acct: Account, fields: set[str]) -> dict[str, obj
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(acct.created_at)),
         "description": "Café au lait & crème brûlée · São Paulo · #HappySpring",
         "profile_image_url": f"https://pbs.twimg.com/profile_images/{acct.id}/normal.jpg",
-        "public_metrics": {"followers_count": acct.followers_at(now, sandbox.world.anchor),
-                           "following_count": acct.following, "tweet_count": sandbox.world.feed_count(acct, now),
-                           "listed_count": acct.followers // 900, "like_count": acct.followers // 3},
-        "verified": acct.followers > 500_000, "verified_type": "blue" if acct.followers > 500_000 else "none",
-        "protected": False, "location": acct.audience.cities[0][0], "url": "",
+        "public_metrics": {
+            "followers_count": acct.followers_at(now, sandbox.world.anchor),
+            "following_count": acct.following,
+            "tweet_count": sandbox.world.feed_count(acct, now),
+            "listed_count": acct.followers // 900,
+            "like_count": acct.followers // 3,
+        },
+        "verified": acct.followers > 500_000,
+        "verified_type": "blue" if acct.followers > 500_000 else "none",
+        "protected": False,
+        "location": acct.audience.cities[0][0],
+        "url": "",
     }
-    out = {"id": acct.id, "name": acct.name, "username": acct.username}
+    out: dict[str, object] = {"id": acct.id, "name": acct.name, "username": acct.username}
     out.update({f: available[f] for f in fields if f in available})
     return out
 
@@ -148,8 +199,14 @@ def entities(sandbox: Sandbox, text: str) -> dict[str, list[dict[str, object]]]:
         out.setdefault("hashtags", []).append({"start": m.start(), "end": m.end(), "tag": m.group(1)})
     for m in re.finditer(r"@(\w+)", text):
         known = next((a.id for a in sandbox.world.accounts["twitter"].values() if a.username == m.group(1)), None)
-        out.setdefault("mentions", []).append({"start": m.start(), "end": m.end(), "username": m.group(1),
-                                               "id": known or str(int(frac("x-user", m.group(1)) * 10**18))})
+        out.setdefault("mentions", []).append(
+            {
+                "start": m.start(),
+                "end": m.end(),
+                "username": m.group(1),
+                "id": known or str(int(frac("x-user", m.group(1)) * 10**18)),
+            }
+        )
     return out
 
 
@@ -157,11 +214,20 @@ def tweet(sandbox: Sandbox, item: Item, fields: set[str]) -> dict[str, object]:
     m = item.metrics(sandbox.now())
     available: dict[str, object] = {
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(item.published_at)),
-        "public_metrics": {"retweet_count": m["shares"], "reply_count": m["comments"], "like_count": m["likes"],
-                           "quote_count": m["quotes"], "bookmark_count": m["bookmarks"],
-                           "impression_count": m["views"]},
-        "entities": entities(sandbox, item.text), "author_id": item.account_id, "lang": "en",
-        "conversation_id": item.id, "possibly_sensitive": False, "source": "Loupe sandbox",
+        "public_metrics": {
+            "retweet_count": m["shares"],
+            "reply_count": m["comments"],
+            "like_count": m["likes"],
+            "quote_count": m["quotes"],
+            "bookmark_count": m["bookmarks"],
+            "impression_count": m["views"],
+        },
+        "entities": entities(sandbox, item.text),
+        "author_id": item.account_id,
+        "lang": "en",
+        "conversation_id": item.id,
+        "possibly_sensitive": False,
+        "source": "Loupe sandbox",
         "reply_settings": "everyone",
     }
     out: dict[str, object] = {"id": item.id, "text": item.text, "edit_history_tweet_ids": [item.id]}
@@ -174,8 +240,9 @@ def field_set(request: Request, name: str, allowed: set[str]) -> set[str] | Resp
     unknown = fields - allowed
     if unknown:
         bad = sorted(unknown)[0]
-        return invalid(name, bad, f"The `{name}` query parameter value [{bad}] is not one of "
-                       f"[{','.join(sorted(allowed))}]")
+        return invalid(
+            name, bad, f"The `{name}` query parameter value [{bad}] is not one of [{','.join(sorted(allowed))}]"
+        )
     return fields
 
 
@@ -203,17 +270,26 @@ async def user_by_id(request: Request) -> Response:
     sandbox = sandbox_of(request)
     key = request.path_params["key"]
     by_name = request.url.path.rsplit("/", 2)[-2] == "username"
-    acct = next((a for a in sandbox.world.accounts["twitter"].values() if a.username == key), None) if by_name \
+    acct = (
+        next((a for a in sandbox.world.accounts["twitter"].values() if a.username == key), None)
+        if by_name
         else sandbox.world.account("twitter", key)
+    )
     if acct is None:
         return json({"errors": [not_found(key, "username" if by_name else "id")]}, headers=headers)
     return json({"data": user_obj(sandbox, acct, fields)}, headers=headers)
 
 
 def not_found(value: str, parameter: str) -> dict[str, str]:
-    return {"value": value, "detail": f"Could not find user with {parameter}: [{value}].", "title": "Not Found Error",
-            "resource_type": "user", "parameter": parameter, "resource_id": value,
-            "type": "https://api.twitter.com/2/problems/resource-not-found"}
+    return {
+        "value": value,
+        "detail": f"Could not find user with {parameter}: [{value}].",
+        "title": "Not Found Error",
+        "resource_type": "user",
+        "parameter": parameter,
+        "resource_id": value,
+        "type": "https://api.twitter.com/2/problems/resource-not-found",
+    }
 
 
 def parse_time(raw: str | None) -> float | None:
@@ -232,8 +308,9 @@ async def user_tweets(request: Request) -> Response:
         return fields
     raw_max = q.get("max_results", "10")
     if not raw_max.isdigit() or not 5 <= int(raw_max) <= 100:
-        return invalid("max_results", raw_max, f"The `max_results` query parameter value [{raw_max}] is not between "
-                       "5 and 100")
+        return invalid(
+            "max_results", raw_max, f"The `max_results` query parameter value [{raw_max}] is not between 5 and 100"
+        )
     sandbox = sandbox_of(request)
     user_id = request.path_params["id"]
     acct = sandbox.world.account("twitter", user_id)
@@ -278,9 +355,17 @@ async def tweets_lookup(request: Request) -> Response:
     for tweet_id in ids:
         item = sandbox.world.find_item("twitter", tweet_id)
         if item is None or item.published_at > sandbox.now():
-            errors.append({"value": tweet_id, "detail": f"Could not find tweet with ids: [{tweet_id}].",
-                           "title": "Not Found Error", "resource_type": "tweet", "parameter": "ids",
-                           "resource_id": tweet_id, "type": "https://api.twitter.com/2/problems/resource-not-found"})
+            errors.append(
+                {
+                    "value": tweet_id,
+                    "detail": f"Could not find tweet with ids: [{tweet_id}].",
+                    "title": "Not Found Error",
+                    "resource_type": "tweet",
+                    "parameter": "ids",
+                    "resource_id": tweet_id,
+                    "type": "https://api.twitter.com/2/problems/resource-not-found",
+                }
+            )
         else:
             found.append(tweet(sandbox, item, fields))
     body: dict[str, object] = {}
@@ -294,14 +379,17 @@ async def tweets_lookup(request: Request) -> Response:
 def routes() -> list[BaseRoute]:
     return [
         Mount("/x.com", routes=[Route("/i/oauth2/authorize", authorize_endpoint(AUTHORIZE), methods=["GET", "POST"])]),
-        Mount("/api.x.com", routes=[
-            Route("/2/oauth2/token", token_endpoint, methods=["POST"]),
-            Route("/2/oauth2/revoke", revoke, methods=["POST"]),
-            Route("/2/users/me", users_me),
-            Route("/2/users/by/username/{key}", user_by_id),
-            Route("/2/users/{id}/tweets", user_tweets),
-            Route("/2/users/{key}", user_by_id),
-            Route("/2/tweets", tweets_lookup),
-            Route("/2/tweets/{id}", tweets_lookup),
-        ]),
+        Mount(
+            "/api.x.com",
+            routes=[
+                Route("/2/oauth2/token", token_endpoint, methods=["POST"]),
+                Route("/2/oauth2/revoke", revoke, methods=["POST"]),
+                Route("/2/users/me", users_me),
+                Route("/2/users/by/username/{key}", user_by_id),
+                Route("/2/users/{id}/tweets", user_tweets),
+                Route("/2/users/{key}", user_by_id),
+                Route("/2/tweets", tweets_lookup),
+                Route("/2/tweets/{id}", tweets_lookup),
+            ],
+        ),
     ]

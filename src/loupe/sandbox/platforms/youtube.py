@@ -22,10 +22,15 @@ DATA_SCOPES = {READONLY, "https://www.googleapis.com/auth/youtube", "https://www
 PACIFIC = dt.timezone(dt.timedelta(hours=-8))  # quota days roll over at midnight Pacific (PST)
 
 AUTHORIZE = AuthorizeSpec(
-    brand="Google", family="google", platforms=("youtube",), choices=simple_choices("youtube"),
-    resolve=simple_resolve("youtube"), scope_sep=" ",
-    success=lambda q, code: with_state(q, {"code": code.value, "scope": " ".join(code.scopes), "authuser": "0",
-                                           "prompt": "consent"}),
+    brand="Google",
+    family="google",
+    platforms=("youtube",),
+    choices=simple_choices("youtube"),
+    resolve=simple_resolve("youtube"),
+    scope_sep=" ",
+    success=lambda q, code: with_state(
+        q, {"code": code.value, "scope": " ".join(code.scopes), "authuser": "0", "prompt": "consent"}
+    ),
     denied=lambda q: with_state(q, {"error": "access_denied"}),
 )
 
@@ -63,8 +68,12 @@ async def token_endpoint(request: Request) -> Response:
     else:
         return oauth_error("unsupported_grant_type", "Invalid grant_type: " + str(grant))
     token = out.token
-    body: dict[str, object] = {"access_token": token.value, "expires_in": token.expires_in(sandbox.now()),
-                               "scope": " ".join(token.scopes), "token_type": "Bearer"}
+    body: dict[str, object] = {
+        "access_token": token.value,
+        "expires_in": token.expires_in(sandbox.now()),
+        "scope": " ".join(token.scopes),
+        "token_type": "Bearer",
+    }
     if grant == "authorization_code" and token.refresh:
         body["refresh_token"] = token.refresh
     return json(body)
@@ -83,36 +92,61 @@ async def tokeninfo(request: Request) -> Response:
     token, problem = bearer_token(sandbox, request.query_params.get("access_token"), "youtube")
     if token is None or problem:
         return oauth_error("invalid_token", "Invalid Value")
-    return json({"azp": token.client_id, "aud": token.client_id, "scope": " ".join(token.scopes),
-                 "exp": str(int(token.expires_at or 0)), "expires_in": str(token.expires_in(sandbox.now())),
-                 "access_type": "offline" if token.refresh else "online"})
+    return json(
+        {
+            "azp": token.client_id,
+            "aud": token.client_id,
+            "scope": " ".join(token.scopes),
+            "exp": str(int(token.expires_at or 0)),
+            "expires_in": str(token.expires_in(sandbox.now())),
+            "access_type": "offline" if token.refresh else "online",
+        }
+    )
 
 
 async def guard(request: Request, scopes: set[str], cost: int) -> tuple[Token | None, Response | None]:
     sandbox = sandbox_of(request)
-    token, problem = bearer_token(sandbox, auth_token(request, "Bearer") or request.query_params.get("access_token"),
-                                  "youtube")
+    token, problem = bearer_token(
+        sandbox, auth_token(request, "Bearer") or request.query_params.get("access_token"), "youtube"
+    )
     if token is None or problem:
-        return None, google_error(401, "Request had invalid authentication credentials. Expected OAuth 2 access "
-                                  "token, login cookie or other valid authentication credential.", "authError",
-                                  status="UNAUTHENTICATED")
+        return None, google_error(
+            401,
+            "Request had invalid authentication credentials. Expected OAuth 2 access "
+            "token, login cookie or other valid authentication credential.",
+            "authError",
+            status="UNAUTHENTICATED",
+        )
     if not scopes & set(token.scopes):
-        return None, google_error(403, "Request had insufficient authentication scopes.", "insufficientPermissions",
-                                  status="PERMISSION_DENIED")
+        return None, google_error(
+            403,
+            "Request had insufficient authentication scopes.",
+            "insufficientPermissions",
+            status="PERMISSION_DENIED",
+        )
     fault = await sandbox.call_fault("youtube", [token.account_id])
     if fault and fault.fault == "server_error":
         return None, google_error(503, "The service is currently unavailable.", "backendError")
     if fault and fault.fault == "rate_limited":
-        return None, google_error(429, "The request cannot be completed because you have exceeded your quota.",
-                                  "rateLimitExceeded", domain="youtube.quota", status="RESOURCE_EXHAUSTED")
+        return None, google_error(
+            429,
+            "The request cannot be completed because you have exceeded your quota.",
+            "rateLimitExceeded",
+            domain="youtube.quota",
+            status="RESOURCE_EXHAUSTED",
+        )
     if cost:
         day = dt.datetime.fromtimestamp(sandbox.now(), PACIFIC).date().isoformat()
         key = ("youtube-quota", token.client_id, day)
         used = sandbox.meters.counters.get(key, 0)
         if fault or used + cost > sandbox.limits.youtube_units_per_day:
-            return None, google_error(403, "The request cannot be completed because you have exceeded your "
-                                      '<a href="/youtube/v3/getting-started#quota">quota</a>.', "quotaExceeded",
-                                      domain="youtube.quota")
+            return None, google_error(
+                403,
+                "The request cannot be completed because you have exceeded your "
+                '<a href="/youtube/v3/getting-started#quota">quota</a>.',
+                "quotaExceeded",
+                domain="youtube.quota",
+            )
         sandbox.meters.counters[key] = used + cost
     return token, None
 
@@ -122,8 +156,10 @@ def rfc3339(ts: float) -> str:
 
 
 def thumbs(key: str) -> dict[str, dict[str, object]]:
-    return {n: {"url": f"https://i.ytimg.com/vi/{key}/{n}.jpg", "width": w, "height": h}
-            for n, w, h in (("default", 120, 90), ("medium", 320, 180), ("high", 480, 360))}
+    return {
+        n: {"url": f"https://i.ytimg.com/vi/{key}/{n}.jpg", "width": w, "height": h}
+        for n, w, h in (("default", 120, 90), ("medium", 320, 180), ("high", 480, 360))
+    }
 
 
 def listing(kind: str, items: list[dict], total: int, per_page: int, next_token: str | None = None) -> dict:
@@ -148,16 +184,24 @@ def channel(sandbox: Sandbox, acct: Account, parts: set[str]) -> dict[str, objec
     feed, _ = sandbox.world.feed_page(acct, now, None, 10_000)
     out: dict[str, object] = {"kind": "youtube#channel", "etag": b64(acct.id)[:27], "id": acct.id}
     if "snippet" in parts:
-        out["snippet"] = {"title": acct.name, "description": "Vlogs: crème brûlée, São Paulo, Zürich.",
-                          "customUrl": f"@{acct.username}", "publishedAt": rfc3339(acct.created_at),
-                          "thumbnails": thumbs(acct.id), "country": acct.audience.countries[0][0]}
+        out["snippet"] = {
+            "title": acct.name,
+            "description": "Vlogs: crème brûlée, São Paulo, Zürich.",
+            "customUrl": f"@{acct.username}",
+            "publishedAt": rfc3339(acct.created_at),
+            "thumbnails": thumbs(acct.id),
+            "country": acct.audience.countries[0][0],
+        }
     if "contentDetails" in parts:
         out["contentDetails"] = {"relatedPlaylists": {"likes": "", "uploads": acct.secondary}}
     if "statistics" in parts:
         # the Data API serialises every count as a string
-        out["statistics"] = {"viewCount": str(sum(it.metrics(now)["views"] for it in feed)),
-                             "subscriberCount": str(acct.followers_at(now, sandbox.world.anchor)),
-                             "hiddenSubscriberCount": False, "videoCount": str(len(feed))}
+        out["statistics"] = {
+            "viewCount": str(sum(it.metrics(now)["views"] for it in feed)),
+            "subscriberCount": str(acct.followers_at(now, sandbox.world.anchor)),
+            "hiddenSubscriberCount": False,
+            "videoCount": str(len(feed)),
+        }
     return out
 
 
@@ -182,8 +226,7 @@ async def channels(request: Request) -> Response:
 def page_args(request: Request, default: int = 5) -> tuple[int, int] | Response:
     raw = request.query_params.get("maxResults", str(default))
     if not raw.isdigit() or int(raw) > 50:
-        return google_error(400, f"Invalid value '{raw}'. Values must be within the range: [0, 50]",
-                            "invalidParameter")
+        return google_error(400, f"Invalid value '{raw}'. Values must be within the range: [0, 50]", "invalidParameter")
     token = request.query_params.get("pageToken")
     start = unb64(token) if token else "0"
     if start is None or not start.isdigit():
@@ -205,20 +248,34 @@ async def playlist_items(request: Request) -> Response:
     playlist = request.query_params.get("playlistId", "")
     acct = sandbox.world.account("youtube", "UC" + playlist[2:]) if playlist.startswith("UU") else None
     if acct is None or not acct.has_channel:
-        return google_error(404, "The playlist identified with the request's <code>playlistId</code> parameter "
-                            "cannot be found.", "playlistNotFound", domain="youtube.playlistItem")
+        return google_error(
+            404,
+            "The playlist identified with the request's <code>playlistId</code> parameter cannot be found.",
+            "playlistNotFound",
+            domain="youtube.playlistItem",
+        )
     now = sandbox.now()
     items, _ = sandbox.world.feed_page(acct, now, None, start + per_page + 1)
     total = sandbox.world.feed_count(acct, now)
     rows = []
-    for pos, item in enumerate(items[start:start + per_page], start=start):
-        row: dict[str, object] = {"kind": "youtube#playlistItem", "etag": b64(item.id)[:27],
-                                  "id": b64(playlist + item.id)}
+    for pos, item in enumerate(items[start : start + per_page], start=start):
+        row: dict[str, object] = {
+            "kind": "youtube#playlistItem",
+            "etag": b64(item.id)[:27],
+            "id": b64(playlist + item.id),
+        }
         if "snippet" in parts:
-            row["snippet"] = {"publishedAt": rfc3339(item.published_at), "channelId": acct.id, "title": item.title,
-                              "description": item.text, "thumbnails": thumbs(item.id), "channelTitle": acct.name,
-                              "playlistId": playlist, "position": pos,
-                              "resourceId": {"kind": "youtube#video", "videoId": item.id}}
+            row["snippet"] = {
+                "publishedAt": rfc3339(item.published_at),
+                "channelId": acct.id,
+                "title": item.title,
+                "description": item.text,
+                "thumbnails": thumbs(item.id),
+                "channelTitle": acct.name,
+                "playlistId": playlist,
+                "position": pos,
+                "resourceId": {"kind": "youtube#video", "videoId": item.id},
+            }
         if "contentDetails" in parts:
             row["contentDetails"] = {"videoId": item.id, "videoPublishedAt": rfc3339(item.published_at)}
         rows.append(row)
@@ -236,8 +293,14 @@ async def playlists(request: Request) -> Response:
         return paging
     acct = sandbox_of(request).world.account("youtube", token.account_id)
     count = int(9 * frac(token.account_id, "playlists")) if acct and acct.has_channel else 0
-    rows = [{"kind": "youtube#playlist", "etag": b64(f"{token.account_id}{n}")[:27],
-             "id": f"PL{token.account_id[2:]}{n:02d}"} for n in range(count)][:paging[0]]
+    rows = [
+        {
+            "kind": "youtube#playlist",
+            "etag": b64(f"{token.account_id}{n}")[:27],
+            "id": f"PL{token.account_id[2:]}{n:02d}",
+        }
+        for n in range(count)
+    ][: paging[0]]
     return json(listing("playlist", rows, count, paging[0]))
 
 
@@ -251,16 +314,33 @@ def video(sandbox: Sandbox, acct: Account, item: Item, parts: set[str]) -> dict[
     m = item.metrics(sandbox.now())
     out: dict[str, object] = {"kind": "youtube#video", "etag": b64(item.id)[:27], "id": item.id}
     if "snippet" in parts:
-        out["snippet"] = {"publishedAt": rfc3339(item.published_at), "channelId": acct.id, "title": item.title,
-                          "description": item.text, "thumbnails": thumbs(item.id), "channelTitle": acct.name,
-                          "tags": [t.lstrip("#") for t in item.text.split() if t.startswith("#")],
-                          "categoryId": "22", "liveBroadcastContent": "none"}
+        out["snippet"] = {
+            "publishedAt": rfc3339(item.published_at),
+            "channelId": acct.id,
+            "title": item.title,
+            "description": item.text,
+            "thumbnails": thumbs(item.id),
+            "channelTitle": acct.name,
+            "tags": [t.lstrip("#") for t in item.text.split() if t.startswith("#")],
+            "categoryId": "22",
+            "liveBroadcastContent": "none",
+        }
     if "contentDetails" in parts:
-        out["contentDetails"] = {"duration": duration(item.duration), "dimension": "2d", "definition": "hd",
-                                 "caption": "false", "licensedContent": False, "projection": "rectangular"}
+        out["contentDetails"] = {
+            "duration": duration(item.duration),
+            "dimension": "2d",
+            "definition": "hd",
+            "caption": "false",
+            "licensedContent": False,
+            "projection": "rectangular",
+        }
     if "statistics" in parts:
-        out["statistics"] = {"viewCount": str(m["views"]), "likeCount": str(m["likes"]), "favoriteCount": "0",
-                             "commentCount": str(m["comments"])}
+        out["statistics"] = {
+            "viewCount": str(m["views"]),
+            "likeCount": str(m["likes"]),
+            "favoriteCount": "0",
+            "commentCount": str(m["comments"]),
+        }
     return out
 
 
@@ -285,26 +365,53 @@ async def videos(request: Request) -> Response:
 
 
 # ----- Analytics -----
-COLUMN_TYPES = {"views": "INTEGER", "estimatedMinutesWatched": "INTEGER", "averageViewDuration": "INTEGER",
-                "likes": "INTEGER", "subscribersGained": "INTEGER", "subscribersLost": "INTEGER",
-                "comments": "INTEGER", "shares": "INTEGER", "viewerPercentage": "FLOAT",
-                "averageViewPercentage": "FLOAT"}
-AGE_GROUPS = {"13-17": "age13-17", "18-24": "age18-24", "25-34": "age25-34", "35-44": "age35-44",
-              "45-54": "age45-54", "55-64": "age55-64", "65+": "age65-"}
+COLUMN_TYPES = {
+    "views": "INTEGER",
+    "estimatedMinutesWatched": "INTEGER",
+    "averageViewDuration": "INTEGER",
+    "likes": "INTEGER",
+    "subscribersGained": "INTEGER",
+    "subscribersLost": "INTEGER",
+    "comments": "INTEGER",
+    "shares": "INTEGER",
+    "viewerPercentage": "FLOAT",
+    "averageViewPercentage": "FLOAT",
+}
+AGE_GROUPS = {
+    "13-17": "age13-17",
+    "18-24": "age18-24",
+    "25-34": "age25-34",
+    "35-44": "age35-44",
+    "45-54": "age45-54",
+    "55-64": "age55-64",
+    "65+": "age65-",
+}
 GENDERS = {"F": "female", "M": "male", "U": "user_specified"}
 
 
 def unsupported() -> Response:
-    return google_error(400, "The query is not supported. Check the documentation at https://developers.google.com/"
-                        "youtube/analytics/v2/available_reports for a list of supported queries.", "badRequest")
+    return google_error(
+        400,
+        "The query is not supported. Check the documentation at https://developers.google.com/"
+        "youtube/analytics/v2/available_reports for a list of supported queries.",
+        "badRequest",
+    )
 
 
 def metric_values(acct: Account, key: str, metrics: list[str], scale: float) -> list[float]:
     views = int(scale * (0.5 + frac(acct.id, key)))
     avg = 60 + int(240 * frac(acct.id, "avd"))
-    values = {"views": views, "estimatedMinutesWatched": views * avg // 60, "averageViewDuration": avg,
-              "likes": views // 25, "subscribersGained": views // 400, "subscribersLost": views // 2500,
-              "comments": views // 300, "shares": views // 500, "averageViewPercentage": 35.0}
+    values = {
+        "views": views,
+        "estimatedMinutesWatched": views * avg // 60,
+        "averageViewDuration": avg,
+        "likes": views // 25,
+        "subscribersGained": views // 400,
+        "subscribersLost": views // 2500,
+        "comments": views // 300,
+        "shares": views // 500,
+        "averageViewPercentage": 35.0,
+    }
     return [values.get(m, 0) for m in metrics]
 
 
@@ -333,15 +440,21 @@ async def reports(request: Request) -> Response:
     scale = acct.followers / 40
     rows: list[list[object]] = []
     if not dims:
-        rows = [metric_values(acct, f"total{start}{end}", metrics, scale * days)]
+        rows = [list(metric_values(acct, f"total{start}{end}", metrics, scale * days))]
     elif dims == ["day"]:
-        rows = [[(start + dt.timedelta(days=n)).isoformat(), *metric_values(acct, str(start + dt.timedelta(days=n)),
-                                                                              metrics, scale)] for n in range(days)]
+        rows = [
+            [
+                (start + dt.timedelta(days=n)).isoformat(),
+                *metric_values(acct, str(start + dt.timedelta(days=n)), metrics, scale),
+            ]
+            for n in range(days)
+        ]
     elif sorted(dims) == ["ageGroup", "gender"] and metrics == ["viewerPercentage"]:
         for age, a_share in acct.audience.ages:
             for gender, g_share in acct.audience.genders:
-                row: list[object] = [AGE_GROUPS[age], GENDERS[gender]] if dims[0] == "ageGroup" else \
-                    [GENDERS[gender], AGE_GROUPS[age]]
+                row: list[object] = (
+                    [AGE_GROUPS[age], GENDERS[gender]] if dims[0] == "ageGroup" else [GENDERS[gender], AGE_GROUPS[age]]
+                )
                 rows.append([*row, round(100 * a_share * g_share, 1)])
     elif dims in (["country"], ["city"]):
         if dims == ["city"]:
@@ -351,7 +464,7 @@ async def reports(request: Request) -> Response:
         pairs = acct.audience.countries if dims == ["country"] else acct.audience.cities
         rows = [[key, *metric_values(acct, key, metrics, scale * days * share * 3)] for key, share in pairs]
         if "maxResults" in q and q["maxResults"].isdigit():
-            rows = rows[:int(q["maxResults"])]
+            rows = rows[: int(q["maxResults"])]
     else:
         return unsupported()
     sort = q.get("sort", "")
@@ -363,15 +476,26 @@ async def reports(request: Request) -> Response:
 
 def routes() -> list[BaseRoute]:
     return [
-        Mount("/accounts.google.com", routes=[Route("/o/oauth2/v2/auth", authorize_endpoint(AUTHORIZE),
-                                                    methods=["GET", "POST"])]),
-        Mount("/oauth2.googleapis.com", routes=[Route("/token", token_endpoint, methods=["POST"]),
-                                                Route("/revoke", revoke, methods=["POST"]),
-                                                Route("/tokeninfo", tokeninfo, methods=["GET", "POST"])]),
-        Mount("/www.googleapis.com", routes=[Route("/youtube/v3/channels", channels),
-                                             Route("/youtube/v3/playlistItems", playlist_items),
-                                             Route("/youtube/v3/playlists", playlists),
-                                             Route("/youtube/v3/videos", videos)]),
+        Mount(
+            "/accounts.google.com",
+            routes=[Route("/o/oauth2/v2/auth", authorize_endpoint(AUTHORIZE), methods=["GET", "POST"])],
+        ),
+        Mount(
+            "/oauth2.googleapis.com",
+            routes=[
+                Route("/token", token_endpoint, methods=["POST"]),
+                Route("/revoke", revoke, methods=["POST"]),
+                Route("/tokeninfo", tokeninfo, methods=["GET", "POST"]),
+            ],
+        ),
+        Mount(
+            "/www.googleapis.com",
+            routes=[
+                Route("/youtube/v3/channels", channels),
+                Route("/youtube/v3/playlistItems", playlist_items),
+                Route("/youtube/v3/playlists", playlists),
+                Route("/youtube/v3/videos", videos),
+            ],
+        ),
         Mount("/youtubeanalytics.googleapis.com", routes=[Route("/v2/reports", reports)]),
     ]
-
