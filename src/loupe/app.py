@@ -10,6 +10,8 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import RedirectResponse
 
 from loupe import __version__
+from loupe.campaigns.creators_router import router as campaign_creators_router
+from loupe.campaigns.router import router as campaigns_router
 from loupe.config import Settings, get_settings
 from loupe.health import router as health_router
 from loupe.influencers.router import router as influencers_router
@@ -18,6 +20,8 @@ from loupe.kit.errors import install_error_handlers
 from loupe.kit.logging import configure_logging
 from loupe.kit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from loupe.kit.openapi import build_openapi
+from loupe.links.router import campaign_router as campaign_links_router
+from loupe.links.router import router as links_router
 from loupe.reports.router import router as reports_router
 from loupe.runtime import resolve_service_urls
 from loupe.workspaces.auth import get_principal
@@ -39,6 +43,15 @@ field and the reason under `errors`.
 
 TAGS = [
     {"name": "reports", "description": "Reports: containers of trackings."},
+    {
+        "name": "campaigns",
+        "description": "Campaigns: dates, description and the story-capture toggle with its history.",
+    },
+    {"name": "campaign creators", "description": "Creators of a campaign and their workflow stage."},
+    {
+        "name": "tracking links",
+        "description": "Campaign-level and creator links: unique codes, UTM fields, labels; archived, never deleted.",
+    },
     {"name": "influencers", "description": "The workspace's CRM: influencers, their tags and social profiles."},
     {"name": "workspace", "description": "The caller's workspace and its API keys."},
     {"name": "operations", "description": "Liveness and readiness probes."},
@@ -80,6 +93,10 @@ def create_app(settings: Settings | None = None, *, context: ProcessContext | No
 
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(get_principal)])
     v1.include_router(reports_router)
+    v1.include_router(campaigns_router)
+    v1.include_router(campaign_creators_router)
+    v1.include_router(campaign_links_router)
+    v1.include_router(links_router)
     v1.include_router(influencers_router)
     v1.include_router(workspaces_router)
     app.include_router(v1)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy import text as sql
@@ -11,6 +11,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from loupe.kit.db import Base, IdMixin, TimestampMixin, utcnow
+
+if TYPE_CHECKING:
+    from loupe.influencers.models import Influencer
 
 
 class Stage(StrEnum):
@@ -78,6 +81,8 @@ class CampaignCreator(IdMixin, TimestampMixin, Base):
     influencer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("influencers.id", ondelete="CASCADE"), index=True)
     stage: Mapped[str] = mapped_column(String(16), default=Stage.applied.value)
     stage_changed_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=sql("now()"))
+
+    influencer: Mapped[Influencer] = relationship(lazy="joined", innerjoin=True)
 
 
 class Story(IdMixin, TimestampMixin, Base):

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loupe.campaigns.models import Campaign, CampaignCreator
+from loupe.kit.pagination import PageParams, build_page, keyset
+
+
+class CampaignRepository:
+    """Campaigns of one workspace; no query here can reach another workspace's rows."""
+
+    def __init__(self, session: AsyncSession, workspace_id: uuid.UUID) -> None:
+        self.session = session
+        self.workspace_id = workspace_id
+
+    async def add(self, campaign: Campaign) -> Campaign:
+        campaign.workspace_id = self.workspace_id
+        self.session.add(campaign)
+        await self.session.flush()
+        return campaign
+
+    async def get(self, campaign_id: uuid.UUID, *, for_update: bool = False) -> Campaign | None:
+        stmt = select(Campaign).where(Campaign.workspace_id == self.workspace_id, Campaign.id == campaign_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def list(self, params: PageParams) -> tuple[list[Campaign], str | None]:
+        stmt = select(Campaign).where(Campaign.workspace_id == self.workspace_id)
+        rows = list((await self.session.execute(keyset(stmt, params, Campaign.created_at, Campaign.id))).scalars())
+        return build_page(rows, params)
+
+    async def delete(self, campaign: Campaign) -> None:
+        await self.session.delete(campaign)
+        await self.session.flush()
+
+
+class CreatorRepository:
+    """Creators of one campaign (the campaign is already known to belong to the workspace)."""
+
+    def __init__(self, session: AsyncSession, campaign: Campaign) -> None:
+        self.session = session
+        self.campaign = campaign
+
+    async def get(self, influencer_id: uuid.UUID) -> CampaignCreator | None:
+        stmt = select(CampaignCreator).where(
+            CampaignCreator.campaign_id == self.campaign.id, CampaignCreator.influencer_id == influencer_id
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def member_ids(self, influencer_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        stmt = select(CampaignCreator.influencer_id).where(
+            CampaignCreator.campaign_id == self.campaign.id, CampaignCreator.influencer_id.in_(list(influencer_ids))
+        )
+        return set((await self.session.execute(stmt)).scalars())
+
+    async def add_all(self, influencer_ids: list[uuid.UUID]) -> list[CampaignCreator]:
+        creators = [
+            CampaignCreator(workspace_id=self.campaign.workspace_id, campaign_id=self.campaign.id, influencer_id=i)
+            for i in influencer_ids
+        ]
+        self.session.add_all(creators)
+        await self.session.flush()
+        for creator in creators:
+            await self.session.refresh(creator, ["influencer"])
+        return creators
+
+    async def list(self, params: PageParams, stage: str | None) -> tuple[list[CampaignCreator], str | None]:
+        stmt = select(CampaignCreator).where(CampaignCreator.campaign_id == self.campaign.id)
+        if stage:
+            stmt = stmt.where(CampaignCreator.stage == stage)
+        page = keyset(stmt, params, CampaignCreator.created_at, CampaignCreator.id)
+        rows = list((await self.session.execute(page)).scalars())
+        return build_page(rows, params)
+
+    async def delete(self, creator: CampaignCreator) -> None:
+        await self.session.delete(creator)
+        await self.session.flush()

@@ -1,0 +1,12 @@
+"""Public link codes: random, URL-safe, unguessable."""
+
+from __future__ import annotations
+
+import secrets
+
+CODE_BYTES = 6  # 48 random bits → 8 URL-safe characters
+MAX_ATTEMPTS = 8
+
+
+def new_code() -> str:
+    return secrets.token_urlsafe(CODE_BYTES)

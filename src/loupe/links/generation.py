@@ -1,0 +1,115 @@
+"""Creates links with a fresh code, and the per-creator copies of campaign-level links.
+
+Both run inside the caller's transaction; each insert sits in a savepoint so a code clash
+(or a copy another transaction just made) can be retried or skipped without losing the rest.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loupe.campaigns.models import CampaignCreator
+from loupe.campaigns.stages import PAST_APPLIED
+from loupe.links import codes
+from loupe.links.models import LinkKind, TrackingLink
+
+CODE_CONSTRAINT = "uq_tracking_links_code"
+COPIED_FIELDS = ("name", "destination", "labels", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+
+
+class CodeSpaceExhausted(RuntimeError):
+    pass
+
+
+def _constraint(exc: IntegrityError) -> str | None:
+    return getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
+
+
+async def insert_with_code(session: AsyncSession, values: dict[str, Any], *, copy: bool = False) -> TrackingLink | None:
+    """Inserts a code-bearing link, drawing a new code on a clash. For a copy of a campaign-level link,
+    returns None when that creator already has one (never two copies)."""
+    for _ in range(codes.MAX_ATTEMPTS):
+        row = {**values, "code": codes.new_code()}
+        stmt: Any = insert(TrackingLink).values(row).returning(TrackingLink)
+        if copy:
+            stmt = (
+                pg_insert(TrackingLink)
+                .values(row)
+                .on_conflict_do_nothing(
+                    index_elements=["parent_link_id", "influencer_id"],
+                    index_where=TrackingLink.parent_link_id.isnot(None),
+                )
+                .returning(TrackingLink)
+            )
+        try:
+            async with session.begin_nested():
+                return (await session.scalars(stmt)).one_or_none()  # type: ignore[no-any-return]
+        except IntegrityError as exc:
+            if _constraint(exc) != CODE_CONSTRAINT:
+                raise
+    raise CodeSpaceExhausted("could not draw an unused link code")
+
+
+async def ensure_creator_links(
+    session: AsyncSession,
+    campaign_id: uuid.UUID,
+    *,
+    influencer_ids: Iterable[uuid.UUID] | None = None,
+    parents: list[TrackingLink] | None = None,
+    any_stage: bool = False,
+) -> list[TrackingLink]:
+    """Gives every creator past "applied" (or, with `any_stage`, the creators named) a copy of every live
+    campaign-level link of the campaign that they lack. Idempotent. Returns the copies made."""
+    if parents is None:
+        parents = list(
+            await session.scalars(
+                select(TrackingLink).where(
+                    TrackingLink.campaign_id == campaign_id,
+                    TrackingLink.kind == LinkKind.campaign.value,
+                    TrackingLink.archived_at.is_(None),
+                )
+            )
+        )
+    parents = [p for p in parents if p.archived_at is None]
+    if not parents:
+        return []
+    creators = select(CampaignCreator.influencer_id).where(CampaignCreator.campaign_id == campaign_id)
+    if influencer_ids is not None:
+        creators = creators.where(CampaignCreator.influencer_id.in_(list(influencer_ids)))
+    if not any_stage:
+        creators = creators.where(CampaignCreator.stage.in_([s.value for s in PAST_APPLIED]))
+    members = list(await session.scalars(creators))
+    if not members:
+        return []
+    rows = await session.execute(
+        select(TrackingLink.parent_link_id, TrackingLink.influencer_id).where(
+            TrackingLink.parent_link_id.in_([p.id for p in parents]),
+            TrackingLink.influencer_id.in_(members),
+        )
+    )
+    existing = {(parent_id, influencer_id) for parent_id, influencer_id in rows}
+    made: list[TrackingLink] = []
+    for parent in parents:
+        for influencer_id in members:
+            if (parent.id, influencer_id) in existing:
+                continue
+            values = {
+                "id": uuid.uuid4(),
+                "workspace_id": parent.workspace_id,
+                "campaign_id": campaign_id,
+                "influencer_id": influencer_id,
+                "parent_link_id": parent.id,
+                "kind": LinkKind.creator.value,
+                **{field: getattr(parent, field) for field in COPIED_FIELDS},
+            }
+            link = await insert_with_code(session, values, copy=True)
+            if link is not None:
+                made.append(link)
+    return made

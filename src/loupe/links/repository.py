@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import builtins
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loupe.kit.pagination import PageParams, build_page, keyset
+from loupe.links.models import LinkKind, TrackingLink
+
+
+@dataclass(frozen=True)
+class LinkFilters:
+    campaign_id: uuid.UUID | None = None
+    influencer_id: uuid.UUID | None = None
+    label: str | None = None
+    archived: bool | None = None
+    kind: LinkKind | None = None
+
+
+class LinkRepository:
+    """Tracking links of one workspace; no query here can reach another workspace's rows."""
+
+    def __init__(self, session: AsyncSession, workspace_id: uuid.UUID) -> None:
+        self.session = session
+        self.workspace_id = workspace_id
+
+    async def add(self, link: TrackingLink) -> TrackingLink:
+        link.workspace_id = self.workspace_id
+        self.session.add(link)
+        await self.session.flush()
+        return link
+
+    async def get(self, link_id: uuid.UUID, *, for_update: bool = False) -> TrackingLink | None:
+        stmt = select(TrackingLink).where(TrackingLink.workspace_id == self.workspace_id, TrackingLink.id == link_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def list(self, params: PageParams, filters: LinkFilters) -> tuple[list[TrackingLink], str | None]:
+        stmt = select(TrackingLink).where(TrackingLink.workspace_id == self.workspace_id)
+        if filters.campaign_id:
+            stmt = stmt.where(TrackingLink.campaign_id == filters.campaign_id)
+        if filters.influencer_id:
+            stmt = stmt.where(TrackingLink.influencer_id == filters.influencer_id)
+        if filters.label:
+            stmt = stmt.where(TrackingLink.labels.contains([filters.label]))
+        if filters.archived is not None:
+            archived = TrackingLink.archived_at.isnot(None)
+            stmt = stmt.where(archived if filters.archived else ~archived)
+        if filters.kind:
+            stmt = stmt.where(TrackingLink.kind == filters.kind.value)
+        rows = list(await self.session.scalars(keyset(stmt, params, TrackingLink.created_at, TrackingLink.id)))
+        return build_page(rows, params)
+
+    async def live_for_creator(self, campaign_id: uuid.UUID, influencer_id: uuid.UUID) -> builtins.list[TrackingLink]:
+        """The links a creator can share in a campaign: their copies and their creator-level links."""
+        stmt = (
+            select(TrackingLink)
+            .where(
+                TrackingLink.workspace_id == self.workspace_id,
+                TrackingLink.campaign_id == campaign_id,
+                TrackingLink.influencer_id == influencer_id,
+                TrackingLink.archived_at.is_(None),
+            )
+            .order_by(TrackingLink.created_at, TrackingLink.id)
+        )
+        return list(await self.session.scalars(stmt))
+
+    async def live_campaign_links(self, campaign_id: uuid.UUID) -> builtins.list[TrackingLink]:
+        stmt = (
+            select(TrackingLink)
+            .where(
+                TrackingLink.workspace_id == self.workspace_id,
+                TrackingLink.campaign_id == campaign_id,
+                TrackingLink.kind == LinkKind.campaign.value,
+                TrackingLink.archived_at.is_(None),
+            )
+            .order_by(TrackingLink.created_at, TrackingLink.id)
+        )
+        return list(await self.session.scalars(stmt))
+
+    async def name_taken(
+        self, campaign_id: uuid.UUID, name: str, *, influencer_id: uuid.UUID | None, exclude: uuid.UUID | None
+    ) -> bool:
+        """Whether a live link would answer the same `{{tracking_link:<name>}}`: a campaign-level link of the
+        campaign, or a creator-level link (of this creator, or of any creator when `influencer_id` is None)."""
+        own = TrackingLink.parent_link_id.is_(None) & (TrackingLink.kind == LinkKind.creator.value)
+        if influencer_id is not None:
+            own = own & (TrackingLink.influencer_id == influencer_id)
+        stmt = select(TrackingLink.id).where(
+            TrackingLink.workspace_id == self.workspace_id,
+            TrackingLink.campaign_id == campaign_id,
+            TrackingLink.archived_at.is_(None),
+            func.lower(TrackingLink.name) == name.lower(),
+            or_(TrackingLink.kind == LinkKind.campaign.value, own),
+        )
+        if exclude is not None:
+            stmt = stmt.where(TrackingLink.id != exclude)
+        return (await self.session.scalar(stmt.limit(1))) is not None
+
+    async def update_copies(self, parent: TrackingLink, values: dict[str, object]) -> None:
+        """Applies a campaign-level link's edit to its live copies."""
+        await self.session.execute(
+            update(TrackingLink)
+            .where(TrackingLink.parent_link_id == parent.id, TrackingLink.archived_at.is_(None))
+            .values(**values, updated_at=func.now())
+        )
+
+    async def archive_copies(self, parent: TrackingLink, at: datetime) -> None:
+        await self.session.execute(
+            update(TrackingLink)
+            .where(TrackingLink.parent_link_id == parent.id, TrackingLink.archived_at.is_(None))
+            .values(archived_at=at, updated_at=at)
+        )

@@ -1,0 +1,132 @@
+"""Tracking-link rules: who gets a link, names that merge tags can resolve, edits, archive (final)."""
+
+from __future__ import annotations
+
+import builtins
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loupe.campaigns.repository import CreatorRepository
+from loupe.campaigns.service import CampaignService
+from loupe.kit.db import utcnow
+from loupe.kit.errors import Conflict, NotFound, ValidationFailed
+from loupe.kit.pagination import PageParams
+from loupe.links.generation import ensure_creator_links, insert_with_code
+from loupe.links.models import LinkKind, TrackingLink
+from loupe.links.repository import LinkFilters, LinkRepository
+from loupe.links.schemas import UTM_FIELDS, CampaignLinkCreate, CreatorLinkCreate, LinkFields, LinkUpdate
+from loupe.workspaces.auth import Principal
+
+# What a campaign-level link's copies inherit, at creation and on every edit.
+PROPAGATED = ("name", "destination", "labels", *UTM_FIELDS)
+
+
+def _fields(data: LinkFields) -> dict[str, object]:
+    return data.model_dump(include=set(PROPAGATED))
+
+
+class LinkService:
+    def __init__(self, session: AsyncSession, principal: Principal) -> None:
+        self.session = session
+        self.principal = principal
+        self.links = LinkRepository(session, principal.workspace_id)
+        self.campaigns = CampaignService(session, principal)
+
+    async def _name_free(
+        self, campaign_id: uuid.UUID, name: str, influencer_id: uuid.UUID | None, exclude: uuid.UUID | None = None
+    ) -> None:
+        if await self.links.name_taken(campaign_id, name, influencer_id=influencer_id, exclude=exclude):
+            raise Conflict(
+                f"A live link named '{name}' already exists for this campaign or creator; names must be unique "
+                "so that {{tracking_link:<name>}} is unambiguous."
+            )
+
+    async def create_campaign_link(self, campaign_id: uuid.UUID, data: CampaignLinkCreate) -> TrackingLink:
+        # The campaign row lock orders this against promotions: no creator is promoted unseen meanwhile.
+        campaign = await self.campaigns.get(campaign_id, for_update=True)
+        await self._name_free(campaign.id, data.name, None)
+        link = await self.links.add(
+            TrackingLink(campaign_id=campaign.id, kind=LinkKind.campaign.value, code=None, **_fields(data))
+        )
+        await ensure_creator_links(self.session, campaign.id, parents=[link])
+        return link
+
+    async def create_creator_link(self, data: CreatorLinkCreate) -> TrackingLink:
+        campaign = await self.campaigns.campaigns.get(data.campaign_id)
+        if campaign is None:
+            raise ValidationFailed.on(
+                "body.campaign_id", f"Campaign {data.campaign_id} was not found in this workspace."
+            )
+        if await CreatorRepository(self.session, campaign).get(data.influencer_id) is None:
+            raise ValidationFailed.on(
+                "body.influencer_id",
+                f"Influencer {data.influencer_id} is not a creator of this campaign; add them to it first.",
+            )
+        await self._name_free(campaign.id, data.name, data.influencer_id)
+        values = {
+            "id": uuid.uuid4(),
+            "workspace_id": self.principal.workspace_id,
+            "campaign_id": campaign.id,
+            "influencer_id": data.influencer_id,
+            "kind": LinkKind.creator.value,
+            **_fields(data),
+        }
+        link = await insert_with_code(self.session, values)
+        assert link is not None  # only copies can be skipped
+        return link
+
+    async def get(self, link_id: uuid.UUID, *, for_update: bool = False) -> TrackingLink:
+        link = await self.links.get(link_id, for_update=for_update)
+        if link is None:
+            raise NotFound(f"Tracking link {link_id} was not found.")
+        return link
+
+    async def list(self, params: PageParams, filters: LinkFilters) -> tuple[list[TrackingLink], str | None]:
+        return await self.links.list(params, filters)
+
+    async def list_campaign_links(
+        self, campaign_id: uuid.UUID, params: PageParams, archived: bool | None
+    ) -> tuple[builtins.list[TrackingLink], str | None]:
+        campaign = await self.campaigns.get(campaign_id)
+        filters = LinkFilters(campaign_id=campaign.id, kind=LinkKind.campaign, archived=archived)
+        return await self.links.list(params, filters)
+
+    async def update(self, link_id: uuid.UUID, data: LinkUpdate) -> TrackingLink:
+        link = await self.get(link_id, for_update=True)
+        if link.archived_at is not None:
+            raise Conflict("This link is archived; archived links cannot be edited. Create a new link instead.")
+        if link.parent_link_id is not None:
+            raise Conflict(
+                f"This link is a creator's copy of campaign-level link {link.parent_link_id}; edit that link and "
+                "the change applies to every creator's copy."
+            )
+        changes = data.model_dump(exclude_unset=True)
+        if "name" in changes and changes["name"].lower() != link.name.lower() and link.campaign_id is not None:
+            scope = None if link.kind == LinkKind.campaign.value else link.influencer_id
+            await self._name_free(link.campaign_id, changes["name"], scope, exclude=link.id)
+        for field, value in changes.items():
+            setattr(link, field, value)
+        await self.session.flush()
+        if link.kind == LinkKind.campaign.value and changes:
+            await self.links.update_copies(link, changes)
+        return link
+
+    async def archive(self, link_id: uuid.UUID) -> TrackingLink:
+        """Final. Archiving again changes nothing. A campaign-level link takes its copies with it."""
+        link = await self.get(link_id, for_update=True)
+        if link.archived_at is not None:
+            return link
+        now = utcnow()
+        link.archived_at = now
+        await self.session.flush()
+        if link.kind == LinkKind.campaign.value:
+            await self.links.archive_copies(link, now)
+        return link
+
+    async def refuse_delete(self, link_id: uuid.UUID) -> None:
+        await self.get(link_id)
+        raise Conflict(
+            "Tracking links are never deleted, so their clicks and conversions stay reportable. "
+            f"Archive it instead: POST /v1/links/{link_id}/archive (final; the link then answers 410)."
+        )
