@@ -1,0 +1,173 @@
+"""Fault tests on the real servers: Redis stopped mid-burst, a flushing worker killed mid-batch.
+Every request is answered, and every click lands in PostgreSQL exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from loupe.clicks.events import CLICK, RawClick, encode_batch, new_click_id, now_us
+from loupe.clicks.flush import ClickFlusher
+from loupe.config import Settings
+from loupe.kit.context import ProcessContext
+from loupe.kit.embedded import EmbeddedServers, _wait_for_port
+from loupe.worker import create_worker
+from tests.clicks_support import BROWSER, flush, make_link, redirect_client, sql
+from tests.conftest import Tenant
+
+pytestmark = pytest.mark.asyncio
+
+
+def _restart_redis_on_the_same_port(servers: EmbeddedServers) -> None:
+    # The config file holds the port and the AOF settings: the restarted server reloads what it acknowledged.
+    subprocess.run([servers.redis._executable(), str(servers.redis.dir / "redis.conf")], check=True)
+    _wait_for_port(int(urlsplit(servers.redis_url).port or 0), timeout=30)
+
+
+async def _burst(client: httpx.AsyncClient, code: str, n: int) -> list[str]:
+    async def one(i: int) -> str:
+        response = await client.get(f"/l/{code}", headers={"user-agent": f"{BROWSER} n{i}"})
+        assert response.status_code == 302, response.text
+        return parse_qs(urlsplit(response.headers["location"]).query)["lp_click"][0]
+
+    return list(await asyncio.gather(*(one(i) for i in range(n))))
+
+
+async def _clicks_in_postgres(db: ProcessContext) -> list[str]:
+    return [row["id"].hex for row in await sql(db, "SELECT id FROM clicks")]
+
+
+async def test_redis_stopped_during_a_burst_loses_and_duplicates_nothing(
+    settings: Settings, db: ProcessContext, redis_url: str, servers: EmbeddedServers, tenant: Tenant
+) -> None:
+    link = await make_link(db, tenant.workspace_id)
+    sent: list[str] = []
+    async with redirect_client(settings, db, click_redis_timeout_ms=100) as client:
+        sent += await _burst(client, link["code"], 150)
+        stopping = asyncio.create_task(asyncio.to_thread(servers.redis.stop))
+        while not stopping.done():
+            sent += await _burst(client, link["code"], 25)  # answered while Redis goes away
+        sent += await _burst(client, link["code"], 150)  # answered while it is down
+        state = client.app.state.redirect.state  # type: ignore[attr-defined]
+        assert state.buffer.spooled > 0
+        deadline = time.monotonic() + 10
+        while state.spool.pending():  # the replayer writes straight to PostgreSQL while Redis is down
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.1)
+        await asyncio.to_thread(_restart_redis_on_the_same_port, servers)
+        sent += await _burst(client, link["code"], 100)  # and back to the stream
+    await flush(db, settings, redis_url)
+
+    stored = await _clicks_in_postgres(db)
+    assert len(sent) == len(set(sent)) >= 400
+    assert len(stored) == len(set(stored))  # exactly once
+    assert set(stored) == set(sent)  # nothing lost
+
+
+async def test_flush_interrupted_between_commit_and_ack_is_replayed_without_duplicates(
+    settings: Settings, db: ProcessContext, redis_url: str, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    link = await make_link(db, tenant.workspace_id)
+    async with redirect_client(settings, db) as client:
+        sent = await _burst(client, link["code"], 60)
+
+    async def crash(self: ClickFlusher, ids: list[object]) -> None:
+        raise ConnectionError("worker died after the commit, before XACK")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ClickFlusher, "acknowledge", crash)
+        with pytest.raises(ConnectionError):
+            await flush(db, settings, redis_url)
+    assert sorted(await _clicks_in_postgres(db)) == sorted(sent)  # committed, but still pending in Redis
+
+    stats = await flush(db, settings, redis_url, reclaim_idle_ms=1, consumer="another-worker")
+    assert stats.reclaimed >= 1 and stats.duplicates == len(sent) and stats.clicks == 0
+    assert sorted(await _clicks_in_postgres(db)) == sorted(sent)
+    redis = Redis.from_url(redis_url)
+    try:
+        assert (await redis.xpending(settings.click_stream, settings.click_group))["pending"] == 0
+        assert await redis.xlen(settings.click_stream) == 0  # acknowledged entries are deleted
+    finally:
+        await redis.aclose()
+
+
+SLOW_FLUSHER = """
+import asyncio, sys
+from contextlib import asynccontextmanager
+from redis.asyncio import Redis
+from loupe.clicks.flush import ClickFlusher
+from loupe.clicks.pg import engine_transaction
+from loupe.kit.db import create_engine
+
+async def main():
+    engine = create_engine(sys.argv[1])
+    inner = engine_transaction(engine)
+
+    @asynccontextmanager
+    async def slow():
+        async with inner() as conn:
+            yield conn
+            await asyncio.sleep(0.1)  # a wide window between the insert and the commit
+
+    flusher = ClickFlusher(Redis.from_url(sys.argv[2]), slow, stream=sys.argv[3], group=sys.argv[4],
+                           secret="s", batch_entries=1, consumer="doomed")
+    await flusher.flush(max_seconds=60)
+
+asyncio.run(main())
+"""
+
+
+async def test_worker_killed_mid_batch_then_a_real_arq_worker_finishes_exactly_once(
+    settings: Settings, db: ProcessContext, database_url: str, redis_url: str, tenant: Tenant, tmp_path: Path
+) -> None:
+    link = await make_link(db, tenant.workspace_id)
+    redis = Redis.from_url(redis_url)
+    sent: list[str] = []
+    for _ in range(40):  # 40 stream entries of 50 clicks, as the redirect's group commit writes them
+        batch = [
+            RawClick(new_click_id(), now_us(), CLICK, link["code"], link["id"].replace("-", ""),
+                     tenant.workspace_id.replace("-", ""), "81.2.69.160", BROWSER, "", False)
+            for _ in range(50)
+        ]  # fmt: skip
+        sent += [c.id for c in batch]
+        await redis.xadd(settings.click_stream, {"b": encode_batch([c.wire() for c in batch])})
+
+    args = [database_url, redis_url, settings.click_stream, settings.click_group]
+    worker = await asyncio.create_subprocess_exec(sys.executable, "-c", SLOW_FLUSHER, *args)
+    try:
+        deadline = time.monotonic() + 30
+        while len(await _clicks_in_postgres(db)) < 150:
+            assert worker.returncode is None and time.monotonic() < deadline
+            await asyncio.sleep(0.02)
+        os.kill(worker.pid, signal.SIGKILL)
+    finally:
+        await asyncio.wait_for(worker.wait(), 10)
+    partial = len(await _clicks_in_postgres(db))
+    assert 150 <= partial < len(sent)
+    assert (await redis.xpending(settings.click_stream, settings.click_group))["pending"] >= 1
+
+    await db.arq.enqueue_job("flush_clicks")
+    arq = create_worker(
+        settings.model_copy(update={"click_reclaim_idle_ms": 1}), database_url, redis_url, burst=True, poll_delay=0.05
+    )
+    try:
+        await arq.async_run()
+    finally:
+        await arq.close()
+    assert arq.jobs_complete == 1 and arq.jobs_failed == 0
+
+    stored = await _clicks_in_postgres(db)
+    assert len(stored) == len(set(stored)) == len(sent)
+    assert set(stored) == set(sent)
+    assert (await redis.xpending(settings.click_stream, settings.click_group))["pending"] == 0
+    await redis.aclose()
