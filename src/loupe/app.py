@@ -22,6 +22,7 @@ from loupe.kit.middleware import BodySizeLimitMiddleware, RequestContextMiddlewa
 from loupe.kit.openapi import build_openapi
 from loupe.links.router import campaign_router as campaign_links_router
 from loupe.links.router import router as links_router
+from loupe.messaging.router import router as messaging_router
 from loupe.reports.router import router as reports_router
 from loupe.runtime import resolve_service_urls
 from loupe.workspaces.auth import get_principal
@@ -43,6 +44,7 @@ field and the reason under `errors`.
 
 TAGS = [
     {"name": "reports", "description": "Reports: containers of trackings."},
+    {"name": "influencers", "description": "The workspace's CRM: influencers, their tags and social profiles."},
     {
         "name": "campaigns",
         "description": "Campaigns: dates, description and the story-capture toggle with its history.",
@@ -52,7 +54,7 @@ TAGS = [
         "name": "tracking links",
         "description": "Campaign-level and creator links: unique codes, UTM fields, labels; archived, never deleted.",
     },
-    {"name": "influencers", "description": "The workspace's CRM: influencers, their tags and social profiles."},
+    {"name": "messages", "description": "Message templates with merge tags, rendered for a creator."},
     {"name": "workspace", "description": "The caller's workspace and its API keys."},
     {"name": "operations", "description": "Liveness and readiness probes."},
 ]
@@ -93,11 +95,12 @@ def create_app(settings: Settings | None = None, *, context: ProcessContext | No
 
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(get_principal)])
     v1.include_router(reports_router)
+    v1.include_router(influencers_router)
     v1.include_router(campaigns_router)
     v1.include_router(campaign_creators_router)
     v1.include_router(campaign_links_router)
     v1.include_router(links_router)
-    v1.include_router(influencers_router)
+    v1.include_router(messaging_router)
     v1.include_router(workspaces_router)
     app.include_router(v1)
     app.include_router(health_router)

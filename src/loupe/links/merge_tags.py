@@ -1,0 +1,60 @@
+"""How `{{tracking_link:<name>}}` and `{{all_tracking_links}}` resolve for one creator of a campaign.
+
+Like Later Influence, rendering a campaign-level link for a creator who has no copy yet creates the copy
+(whatever their stage): the message is how the creator receives it.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loupe.links.generation import ensure_creator_links
+from loupe.links.models import LinkKind, TrackingLink
+from loupe.links.repository import LinkRepository
+from loupe.messaging.templates import Resolver, TemplateError
+
+
+def public_url(link: TrackingLink, base_url: str) -> str:
+    return f"{base_url.rstrip('/')}/l/{link.code}"
+
+
+class CreatorLinkTags:
+    def __init__(
+        self,
+        session: AsyncSession,
+        workspace_id: uuid.UUID,
+        campaign_id: uuid.UUID,
+        influencer_id: uuid.UUID,
+        base_url: str,
+    ) -> None:
+        self.session = session
+        self.links = LinkRepository(session, workspace_id)
+        self.campaign_id = campaign_id
+        self.influencer_id = influencer_id
+        self.base_url = base_url
+
+    async def _creator_links(self) -> list[TrackingLink]:
+        parents = await self.links.live_campaign_links(self.campaign_id)
+        await ensure_creator_links(
+            self.session, self.campaign_id, influencer_ids=[self.influencer_id], parents=parents, any_stage=True
+        )
+        return await self.links.live_for_creator(self.campaign_id, self.influencer_id)
+
+    async def tracking_link(self, name: str | None) -> str:
+        wanted = (name or "").lower()
+        parents = {p.id for p in await self.links.live_campaign_links(self.campaign_id) if p.name.lower() == wanted}
+        for link in await self._creator_links():
+            if link.parent_link_id in parents or (link.parent_link_id is None and link.name.lower() == wanted):
+                return public_url(link, self.base_url)
+        raise TemplateError(
+            [f"Merge tag {{{{tracking_link:{name}}}}}: this creator has no live tracking link named '{name}'."]
+        )
+
+    async def all_tracking_links(self, _: str | None) -> str:
+        links = [link for link in await self._creator_links() if link.kind == LinkKind.creator.value]
+        return "\n".join(f"{link.name}: {public_url(link, self.base_url)}" for link in links)
+
+    def resolvers(self) -> dict[str, Resolver]:
+        return {"tracking_link": self.tracking_link, "all_tracking_links": self.all_tracking_links}
