@@ -7,6 +7,7 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -102,3 +103,36 @@ async def redirect_client(settings: Settings, db: ProcessContext, **overrides: A
             yield client
     finally:
         await app.state.redirect.close()
+
+
+async def insert_click(
+    db: ProcessContext,
+    link: dict[str, Any],
+    workspace_id: str,
+    at: str,
+    *,
+    country: str | None = "FR",
+    device: str = "mobile",
+    referrer: str | None = "instagram.com",
+    bot: bool = False,
+    unique: bool = True,
+) -> str:
+    """A click as the flush would have stored it (for stats and conversion tests that need exact times)."""
+    click_id = uuid.uuid4().hex
+    await sql(
+        db,
+        "INSERT INTO clicks (id, clicked_at, workspace_id, link_id, country, device, os, browser, referrer_host, "
+        "bot, bot_reason, visitor_hash, unique_visitor) VALUES (:id, :at, :ws, :link, :country, "
+        ":device, 'iOS', 'Mobile Safari', :referrer, :bot, CASE WHEN :bot THEN 'crawler' END, :hash, :unique)",
+        id=click_id,
+        at=datetime.fromisoformat(at),
+        ws=workspace_id,
+        link=link["id"],
+        country=country,
+        device=device if not bot else "bot",
+        referrer=referrer,
+        bot=bot,
+        hash=uuid.uuid4().hex,
+        unique=unique and not bot,
+    )
+    return click_id

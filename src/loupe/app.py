@@ -12,7 +12,9 @@ from fastapi.responses import RedirectResponse
 from loupe import __version__
 from loupe.campaigns.creators_router import router as campaign_creators_router
 from loupe.campaigns.router import router as campaigns_router
+from loupe.clicks.router import router as stats_router
 from loupe.config import Settings, get_settings
+from loupe.conversions.router import router as conversions_router
 from loupe.health import router as health_router
 from loupe.influencers.router import router as influencers_router
 from loupe.kit.context import ProcessContext
@@ -23,6 +25,7 @@ from loupe.kit.openapi import build_openapi
 from loupe.links.router import campaign_router as campaign_links_router
 from loupe.links.router import router as links_router
 from loupe.messaging.router import router as messaging_router
+from loupe.redirect.factory import mount_redirect
 from loupe.reports.router import router as reports_router
 from loupe.runtime import resolve_service_urls
 from loupe.workspaces.auth import get_principal
@@ -55,6 +58,8 @@ TAGS = [
         "description": "Campaign-level and creator links: unique codes, UTM fields, labels; archived, never deleted.",
     },
     {"name": "messages", "description": "Message templates with merge tags, rendered for a creator."},
+    {"name": "conversions", "description": "Server-to-server conversions attributed to tracking-link clicks."},
+    {"name": "stats", "description": "Clicks, unique clicks, bot clicks, conversions and revenue of links."},
     {"name": "workspace", "description": "The caller's workspace and its API keys."},
     {"name": "operations", "description": "Liveness and readiness probes."},
 ]
@@ -101,9 +106,12 @@ def create_app(settings: Settings | None = None, *, context: ProcessContext | No
     v1.include_router(campaign_links_router)
     v1.include_router(links_router)
     v1.include_router(messaging_router)
+    v1.include_router(conversions_router)
+    v1.include_router(stats_router)
     v1.include_router(workspaces_router)
     app.include_router(v1)
     app.include_router(health_router)
+    mount_redirect(app, settings)  # /l/{code}: out of the OpenAPI contract
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:

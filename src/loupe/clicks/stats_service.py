@@ -1,0 +1,134 @@
+"""Stats rules: date range, people vs bots, conversion rate, merging clicks with conversions."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loupe.clicks.stats_repository import Scope, StatsRepository
+from loupe.clicks.stats_schemas import (
+    CampaignStats,
+    Counts,
+    LinkStats,
+    LinkStatsRow,
+    Revenue,
+    StatsRow,
+    WorkspaceLinkStats,
+)
+from loupe.kit.errors import NotFound, ValidationFailed
+from loupe.workspaces.auth import Principal
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 366
+BREAKDOWNS = ("day", "country", "device", "referrer")
+
+
+def resolve_range(start: date | None, end: date | None, today: date | None = None) -> tuple[date, date]:
+    """Inclusive UTC days; defaults to the last 30 days ending today."""
+    end = end or today or datetime.now(UTC).date()
+    start = start or end - timedelta(days=DEFAULT_DAYS - 1)
+    if start > end:
+        raise ValidationFailed.on("query.from", "`from` must not be after `to`.")
+    if (end - start).days >= MAX_DAYS:
+        raise ValidationFailed.on("query.from", f"The range spans at most {MAX_DAYS} days.")
+    return start, end
+
+
+class _Acc:
+    def __init__(self) -> None:
+        self.clicks = self.unique = self.bots = self.conversions = 0
+        self.revenue: dict[str, Decimal] = defaultdict(Decimal)
+
+    def counts(self) -> dict[str, Any]:
+        return {
+            "clicks": self.clicks,
+            "unique_clicks": self.unique,
+            "bot_clicks": self.bots,
+            "conversions": self.conversions,
+            "revenue": [Revenue(currency=c, amount=a) for c, a in sorted(self.revenue.items())],
+            "conversion_rate": round(self.conversions / self.clicks, 4) if self.clicks else None,
+        }
+
+
+def _merge(clicks: list[Any], conversions: list[Any], keys: list[str] | None = None) -> dict[str, _Acc]:
+    rows: dict[str, _Acc] = {key: _Acc() for key in keys or []}
+    for row in clicks:
+        acc = rows.setdefault(row["key"], _Acc())
+        acc.clicks, acc.unique, acc.bots = row["clicks"], row["unique_clicks"], row["bot_clicks"]
+    for row in conversions:
+        acc = rows.setdefault(row["key"], _Acc())
+        acc.conversions += row["conversions"]
+        if row["currency"] is not None and row["revenue"] is not None:
+            acc.revenue[row["currency"]] += row["revenue"]
+    return rows
+
+
+def _ranked(rows: dict[str, _Acc]) -> list[StatsRow]:
+    ordered = sorted(rows.items(), key=lambda kv: (-kv[1].clicks, -kv[1].bots, -kv[1].conversions, kv[0]))
+    return [StatsRow(key=key, **acc.counts()) for key, acc in ordered]
+
+
+class StatsService:
+    def __init__(self, session: AsyncSession, principal: Principal) -> None:
+        self.repo = StatsRepository(session, principal.workspace_id)
+        self.workspace_id = principal.workspace_id
+
+    async def _stats(self, scope: Scope, first: date, last: date) -> dict[str, Any]:
+        start = datetime.combine(first, time(), UTC)
+        end = datetime.combine(last + timedelta(days=1), time(), UTC)
+        total = _merge(
+            await self.repo.clicks(scope, "total", start, end), await self.repo.conversions(scope, "total", start, end)
+        ).get("total", _Acc())
+        result: dict[str, Any] = {"from": first, "to": last, "totals": Counts(**total.counts())}
+        days = [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+        for dimension in BREAKDOWNS:
+            merged = _merge(
+                await self.repo.clicks(scope, dimension, start, end),
+                await self.repo.conversions(scope, dimension, start, end),
+                days if dimension == "day" else None,
+            )
+            ranked = _ranked(merged)
+            result[f"by_{dimension}"] = sorted(ranked, key=lambda r: r.key) if dimension == "day" else ranked
+        return result
+
+    async def link(self, link_id: uuid.UUID, first: date | None, last: date | None) -> LinkStats:
+        if not await self.repo.link_exists(link_id):
+            raise NotFound(f"Link {link_id} was not found.")
+        first, last = resolve_range(first, last)
+        scope = Scope(self.workspace_id, link_id=link_id)
+        return LinkStats(link_id=link_id, **await self._stats(scope, first, last))
+
+    async def campaign(self, campaign_id: uuid.UUID, first: date | None, last: date | None) -> CampaignStats:
+        if not await self.repo.campaign_exists(campaign_id):
+            raise NotFound(f"Campaign {campaign_id} was not found.")
+        first, last = resolve_range(first, last)
+        scope = Scope(self.workspace_id, campaign_id=campaign_id)
+        return CampaignStats(campaign_id=campaign_id, **await self._stats(scope, first, last))
+
+    async def links(self, first: date | None, last: date | None) -> WorkspaceLinkStats:
+        first, last = resolve_range(first, last)
+        start = datetime.combine(first, time(), UTC)
+        end = datetime.combine(last + timedelta(days=1), time(), UTC)
+        scope = Scope(self.workspace_id)
+        merged = _merge(
+            await self.repo.clicks(scope, "link", start, end), await self.repo.conversions(scope, "link", start, end)
+        )
+        rows = [
+            LinkStatsRow(
+                link_id=link["id"],
+                name=link["name"],
+                code=link["code"],
+                campaign_id=link["campaign_id"],
+                influencer_id=link["influencer_id"],
+                archived=link["archived"],
+                **merged.get(str(link["id"]), _Acc()).counts(),
+            )
+            for link in await self.repo.links()
+        ]
+        rows.sort(key=lambda r: (-r.clicks, -r.bot_clicks, -r.conversions, r.name, str(r.link_id)))
+        return WorkspaceLinkStats.model_validate({"from": first, "to": last, "data": rows})

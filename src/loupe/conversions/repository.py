@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loupe.conversions.models import Conversion
+
+FIND_CLICK = text("SELECT id, clicked_at, link_id FROM clicks WHERE id = :id AND workspace_id = :ws")
+
+
+class ConversionRepository:
+    """Conversions and the clicks they point at, of one workspace only."""
+
+    def __init__(self, session: AsyncSession, workspace_id: uuid.UUID) -> None:
+        self.session = session
+        self.workspace_id = workspace_id
+
+    async def by_external_id(self, external_id: str) -> Conversion | None:
+        stmt = select(Conversion).where(
+            Conversion.workspace_id == self.workspace_id, Conversion.external_id == external_id
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def find_click(self, click_id: uuid.UUID) -> Any:
+        """(id, clicked_at, link_id) of the workspace's click, or None (another workspace's click is unknown)."""
+        return (await self.session.execute(FIND_CLICK, {"id": click_id, "ws": self.workspace_id})).one_or_none()
+
+    async def insert(self, values: dict[str, Any]) -> bool:
+        """Insert unless the external id is taken (a concurrent twin); True if this call inserted it."""
+        stmt = (
+            insert(Conversion)
+            .values(id=uuid.uuid4(), workspace_id=self.workspace_id, **values)
+            .on_conflict_do_nothing(index_elements=["workspace_id", "external_id"])
+            .returning(Conversion.id)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+
+    async def now(self) -> datetime:
+        return (await self.session.execute(text("SELECT now()"))).scalar_one()  # type: ignore[no-any-return]

@@ -1,0 +1,109 @@
+"""POST /v1/conversions: attribution to a known click of the workspace, within the window; idempotency."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from loupe.config import Settings
+from loupe.kit.context import ProcessContext
+from tests.clicks_support import BROWSER, flush, insert_click, make_link, redirect_client
+from tests.conftest import Tenant
+
+pytestmark = pytest.mark.asyncio
+
+
+def _ago(days: float) -> str:
+    return (datetime.now(UTC) - timedelta(days=days)).isoformat()
+
+
+async def test_a_redirected_click_converts_once_and_replays_idempotently(
+    settings: Settings, db: ProcessContext, redis_url: str, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    link = await make_link(db, tenant.workspace_id)
+    async with redirect_client(settings, db) as visitor:
+        response = await visitor.get(f"/l/{link['code']}", headers={"user-agent": BROWSER})
+    click_id = parse_qs(urlsplit(response.headers["location"]).query)["lp_click"][0]
+    await flush(db, settings, redis_url)
+
+    body = {"click_id": click_id, "event": "purchase", "value": "49.90", "currency": "eur", "external_id": "order-1"}
+    created = await client.post("/v1/conversions", json=body, headers=tenant.write)
+    assert created.status_code == 201, created.text
+    conversion = created.json()
+    assert conversion["click_id"].replace("-", "") == click_id and conversion["link_id"] == link["id"]
+    assert conversion["currency"] == "EUR" and float(conversion["value"]) == 49.9 and conversion["event"] == "purchase"
+
+    again = await client.post("/v1/conversions", json=body, headers=tenant.write)
+    assert again.status_code == 200 and again.json() == conversion  # same payload: the same conversion
+
+    changed = await client.post("/v1/conversions", json={**body, "value": "59.90"}, headers=tenant.write)
+    assert changed.status_code == 409 and "order-1" in changed.json()["detail"]
+
+
+async def _refusal(client: httpx.AsyncClient, tenant: Tenant, click_id: str) -> str:
+    body = {"click_id": click_id, "event": "signup", "external_id": f"e-{click_id[:8]}"}
+    response = await client.post("/v1/conversions", json=body, headers=tenant.write)
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["field"] == "body.click_id"
+    return str(error["reason"])
+
+
+async def test_unknown_other_workspace_and_too_old_clicks_are_refused_with_a_reason(
+    db: ProcessContext, client: httpx.AsyncClient, tenant: Tenant, make_tenant
+) -> None:  # type: ignore[no-untyped-def]
+    other = await make_tenant("Other")
+    theirs = await insert_click(db, await make_link(db, other.workspace_id), other.workspace_id, _ago(1))
+    link = await make_link(db, tenant.workspace_id)
+    old = await insert_click(db, link, tenant.workspace_id, _ago(31))
+    fresh = await insert_click(db, link, tenant.workspace_id, _ago(29))
+
+    assert (await _refusal(client, tenant, "0" * 32)).startswith("Unknown click")
+    assert (await _refusal(client, tenant, theirs)).startswith("Unknown click")  # no hint that it exists
+    assert "30-day attribution window" in await _refusal(client, tenant, old)
+    body = {"click_id": fresh, "event": "signup", "external_id": "in-window"}
+    assert (await client.post("/v1/conversions", json=body, headers=tenant.write)).status_code == 201
+
+
+async def test_the_attribution_window_is_a_setting(settings: Settings, db: ProcessContext, tenant: Tenant) -> None:
+    from loupe.app import create_app
+
+    link = await make_link(db, tenant.workspace_id)
+    old = await insert_click(db, link, tenant.workspace_id, _ago(45))
+    app = create_app(settings.model_copy(update={"attribution_window_days": 60}), context=db)
+    db.settings, saved = settings.model_copy(update={"attribution_window_days": 60}), db.settings
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            body = {"click_id": old, "event": "signup", "external_id": "late"}
+            assert (await client.post("/v1/conversions", json=body, headers=tenant.write)).status_code == 201
+    finally:
+        db.settings = saved
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        ({"currency": "XYZ"}, "body.currency"),
+        ({"currency": None}, "body"),
+        ({"value": "-1"}, "body.value"),
+        ({"event": ""}, "body.event"),
+        ({"external_id": ""}, "body.external_id"),
+        ({"click_id": "not-a-uuid"}, "body.click_id"),
+    ],
+)
+async def test_invalid_payloads_are_refused(
+    client: httpx.AsyncClient, tenant: Tenant, patch: dict[str, object], field: str
+) -> None:
+    body = {"click_id": "0" * 32, "event": "purchase", "value": "10", "currency": "USD", "external_id": "x", **patch}
+    response = await client.post("/v1/conversions", json=body, headers=tenant.write)
+    assert response.status_code == 422
+    assert any(e["field"].startswith(field) for e in response.json()["errors"])
+
+
+async def test_read_only_keys_cannot_record_conversions(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    body = {"click_id": "0" * 32, "event": "purchase", "external_id": "x"}
+    assert (await client.post("/v1/conversions", json=body, headers=tenant.read)).status_code == 403
+    assert (await client.post("/v1/conversions", json=body)).status_code == 401
