@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse
 from loupe import __version__
 from loupe.campaigns.creators_router import router as campaign_creators_router
 from loupe.campaigns.router import router as campaigns_router
+from loupe.campaigns.stories_router import router as stories_router
 from loupe.clicks.router import router as stats_router
 from loupe.config import Settings, get_settings
 from loupe.conversions.router import router as conversions_router
@@ -58,6 +59,7 @@ TAGS = [
         "description": "Campaign-level and creator links: unique codes, UTM fields, labels; archived, never deleted.",
     },
     {"name": "messages", "description": "Message templates with merge tags, rendered for a creator."},
+    {"name": "stories", "description": "Stories captured by hand for a campaign's creators: media and manual metrics."},
     {"name": "conversions", "description": "Server-to-server conversions attributed to tracking-link clicks."},
     {"name": "stats", "description": "Clicks, unique clicks, bot clicks, conversions and revenue of links."},
     {"name": "workspace", "description": "The caller's workspace and its API keys."},
@@ -106,6 +108,7 @@ def create_app(settings: Settings | None = None, *, context: ProcessContext | No
     v1.include_router(campaign_links_router)
     v1.include_router(links_router)
     v1.include_router(messaging_router)
+    v1.include_router(stories_router)
     v1.include_router(conversions_router)
     v1.include_router(stats_router)
     v1.include_router(workspaces_router)

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     max_body_bytes: int = Field(default=1_048_576, gt=0, description="Largest request body accepted.")
+    media_max_bytes: int = Field(
+        default=20 * 1024 * 1024, gt=0, description="Largest story media upload accepted (stored under data_dir/media)."
+    )
     db_pool_size: int = 10
     db_max_overflow: int = 10
     page_limit_default: int = 50

@@ -1,0 +1,99 @@
+"""Manual story capture: a story is accepted for a creator of a campaign only for a moment when the
+campaign's story capture was on (never retroactively), and never for the future."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from fastapi import UploadFile
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loupe.campaigns.media import MediaStore
+from loupe.campaigns.models import Campaign, Story
+from loupe.campaigns.repository import CreatorRepository
+from loupe.campaigns.service import CampaignService
+from loupe.kit.db import utcnow
+from loupe.kit.errors import NotFound, ValidationFailed
+from loupe.kit.pagination import PageParams, build_page, keyset
+from loupe.workspaces.auth import Principal
+
+CLOCK_SKEW = timedelta(minutes=1)
+
+
+def _check_posted_at(campaign: Campaign, posted_at: datetime) -> None:
+    now = utcnow()
+    if posted_at > now + CLOCK_SKEW:
+        raise ValidationFailed.on("body.posted_at", "posted_at is in the future.")
+    windows = campaign.story_capture_windows
+    if not windows:
+        raise ValidationFailed.on("body.posted_at", "Story capture was never on for this campaign.")
+    if not any(w.started_at <= posted_at <= (w.ended_at or now + CLOCK_SKEW) for w in windows):
+        spans = "; ".join(
+            f"{w.started_at.isoformat()} to {w.ended_at.isoformat() if w.ended_at else 'now'}" for w in windows
+        )
+        raise ValidationFailed.on(
+            "body.posted_at",
+            f"Story capture was off at {posted_at.isoformat()}; it is not retroactive. It was on: {spans}.",
+        )
+
+
+class StoryService:
+    def __init__(self, session: AsyncSession, principal: Principal, media: MediaStore) -> None:
+        self.session = session
+        self.principal = principal
+        self.media = media
+        self.campaigns = CampaignService(session, principal)
+
+    async def capture(
+        self,
+        campaign_id: uuid.UUID,
+        influencer_id: uuid.UUID,
+        upload: UploadFile,
+        posted_at: datetime,
+        text: str | None,
+        metrics: dict[str, int],
+    ) -> Story:
+        campaign = await self.campaigns.get(campaign_id)
+        if await CreatorRepository(self.session, campaign).get(influencer_id) is None:
+            raise NotFound(f"Influencer {influencer_id} is not a creator of campaign {campaign_id}.")
+        _check_posted_at(campaign, posted_at)
+        content_type = self.media.check_type(upload)
+        stored = await self.media.save(upload, content_type, f"{campaign.workspace_id}/{campaign.id}")
+        story = Story(
+            workspace_id=campaign.workspace_id,
+            campaign_id=campaign.id,
+            influencer_id=influencer_id,
+            posted_at=posted_at,
+            text=text,
+            media_path=stored.path,
+            media_content_type=stored.content_type,
+            media_size=stored.size,
+            metrics=metrics,
+            metrics_source="manual",
+        )
+        self.session.add(story)
+        try:
+            await self.session.flush()
+        except Exception:
+            self.media.discard(stored.path)
+            raise
+        return story
+
+    async def list(
+        self, campaign_id: uuid.UUID, params: PageParams, influencer_id: uuid.UUID | None
+    ) -> tuple[list[Story], str | None]:
+        campaign = await self.campaigns.get(campaign_id)
+        stmt = select(Story).where(Story.campaign_id == campaign.id)
+        if influencer_id is not None:
+            stmt = stmt.where(Story.influencer_id == influencer_id)
+        rows = list(await self.session.scalars(keyset(stmt, params, Story.created_at, Story.id)))
+        return build_page(rows, params)
+
+    async def get(self, campaign_id: uuid.UUID, story_id: uuid.UUID) -> Story:
+        campaign = await self.campaigns.get(campaign_id)
+        story = await self.session.scalar(select(Story).where(Story.campaign_id == campaign.id, Story.id == story_id))
+        if story is None:
+            raise NotFound(f"Story {story_id} was not found in campaign {campaign_id}.")
+        return story
