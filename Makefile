@@ -30,10 +30,13 @@ lint: install
 openapi: install
 	$(BIN)/loupe openapi --output openapi/openapi.json
 
-bench: bench-sandbox
+bench: bench-sandbox bench-redirect
 
 bench-sandbox: install
 	$(BIN)/python bench/sandbox_bench.py
+
+bench-redirect: install
+	$(BIN)/python bench/redirect_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,8 +1,9 @@
 """Group commit into the durable buffer (a Redis stream).
 
-Requests queue their click and wait; one writer sends everything queued so far as a single XADD
+Requests queue their click and wait; a writer sends everything queued so far as a single XADD
 (one stream entry carrying many clicks) and answers all those requests when Redis acknowledged.
-While one write is in flight, the next batch accumulates, so a busy process makes few round trips.
+While writes are in flight (at most `max_inflight`, so a request waits about one round trip, not
+two), the next batch accumulates: a busy process makes few round trips.
 When Redis fails or exceeds its time bound, the batch goes to the local spool instead (fsync'd),
 and a short circuit breaker sends the next batches straight there so requests do not each wait
 for a timeout.
@@ -32,6 +33,7 @@ class ClickBuffer:
         *,
         timeout: float,
         max_batch: int = 2000,
+        max_inflight: int = 2,
         breaker_seconds: float = 1.0,
     ) -> None:
         self.redis = redis
@@ -39,9 +41,11 @@ class ClickBuffer:
         self.spool = spool
         self.timeout = timeout
         self.max_batch = max_batch
+        self.max_inflight = max_inflight
         self.breaker_seconds = breaker_seconds
         self._queue: list[tuple[list[Any], asyncio.Future[None]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._writers: set[asyncio.Task[None]] = set()
+        self._active = 0  # writers still looping; counted in the task itself, not in a done callback
         self._redis_down_until = 0.0
         self.batches = 0
         self.spooled = 0
@@ -54,12 +58,21 @@ class ClickBuffer:
         """Returns once the click is durable: acknowledged by Redis, or fsync'd to the spool."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.append((click.wire(), future))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._drain())
+        if self._active < self.max_inflight:
+            self._active += 1
+            writer = asyncio.create_task(self._drain())
+            self._writers.add(writer)
+            writer.add_done_callback(self._writers.discard)
         # Shielded: a client that goes away must not cancel its neighbours' write.
         await asyncio.shield(future)
 
     async def _drain(self) -> None:
+        try:
+            await self._drain_queue()
+        finally:
+            self._active -= 1
+
+    async def _drain_queue(self) -> None:
         while self._queue:
             batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
             try:
@@ -101,5 +114,5 @@ class ClickBuffer:
             return False
 
     async def close(self) -> None:
-        if self._writer is not None and not self._writer.done():
-            await asyncio.wait([self._writer], timeout=self.timeout * 4)
+        if self._writers:
+            await asyncio.wait(list(self._writers), timeout=self.timeout * 4)

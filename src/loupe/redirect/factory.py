@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -36,7 +37,9 @@ def create_redirect_app(settings: Settings, database_url: str, redis_url: str) -
 
     async def opener() -> RedirectState:
         redis = _redis(settings, ConnectionPool.from_url(redis_url))
-        return await RedirectState.open(settings, asyncpg_dsn(database_url), redis)
+        state = await RedirectState.open(settings, asyncpg_dsn(database_url), redis)
+        gc.freeze()  # what exists now lives as long as the process: keep it out of every collection
+        return state
 
     return RedirectApp(settings, opener)
 
