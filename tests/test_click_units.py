@@ -1,0 +1,134 @@
+"""Smaller pieces of the click path: Location building, client address, spool, partitions, the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import uuid
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+
+from loupe.clicks.partitions import ensure_partitions, month_start, partition_name
+from loupe.clicks.pg import engine_transaction
+from loupe.clicks.spool import Spool
+from loupe.config import Settings
+from loupe.kit.context import ProcessContext
+from loupe.kit.embedded import free_port
+from loupe.redirect.client import client_ip
+from loupe.redirect.destination import split_location
+from tests.clicks_support import insert_click, make_link, sql
+from tests.conftest import Tenant
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.mark.parametrize(
+    ("destination", "utm", "expected"),
+    [
+        ("https://a.example", {}, "https://a.example/?lp_click=ID"),
+        ("https://a.example/p?x=1&lp_click=old", {}, "https://a.example/p?x=1&lp_click=ID"),
+        ("https://a.example/p?x=1#f", {"utm_source": "ig"}, "https://a.example/p?x=1&utm_source=ig&lp_click=ID#f"),
+        ("https://a.example/p?a+b=1&utm_medium=x", {"utm_medium": "social"}, "https://a.example/p?a+b=1&utm_medium=social&lp_click=ID"),
+        ("https://a.example/caf\u00e9?q=\u00e9", {}, "https://a.example/caf%C3%A9?q=%C3%A9&lp_click=ID"),
+        ("http://a.example/p?flag", {"utm_term": None}, "http://a.example/p?flag&lp_click=ID"),
+    ],
+)  # fmt: skip
+async def test_location_keeps_the_destination_and_appends_ours(destination: str, utm: dict, expected: str) -> None:  # type: ignore[type-arg]
+    prefix, suffix = split_location(destination, utm)  # type: ignore[misc]
+    assert f"{prefix}ID{suffix}" == expected
+
+
+@pytest.mark.parametrize("destination", ["javascript:alert(1)", "ftp://a.example/f", "//a.example/x", "mailto:a@b.c"])
+async def test_only_http_destinations_are_served(destination: str) -> None:
+    assert split_location(destination, {}) is None
+
+
+async def test_client_address_from_the_trusted_header_counts_hops_from_the_right() -> None:
+    scope = {"client": ("10.0.0.2", 1234)}
+    assert client_ip(scope, None, 1) == "10.0.0.2"
+    assert client_ip(scope, b"1.1.1.1, 2.2.2.2, 3.3.3.3", 1) == "3.3.3.3"
+    assert client_ip(scope, b"1.1.1.1, 2.2.2.2, 3.3.3.3", 2) == "2.2.2.2"
+    assert client_ip(scope, b"2.2.2.2", 3) == "2.2.2.2"
+    assert client_ip(scope, b" , ", 1) == "10.0.0.2"
+
+
+async def test_spool_replays_every_line_once_and_skips_a_torn_one(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    await spool.append(b'[["a"]]')
+    await spool.append(b'[["b"]]')
+    assert spool.pending()
+    seen: list[bytes] = []
+
+    async def fail(payload: bytes) -> None:
+        raise ConnectionError
+
+    with pytest.raises(ConnectionError):
+        await spool.replay(fail)
+    assert spool.pending()  # kept for the next round
+
+    async def take(payload: bytes) -> None:
+        seen.append(payload)
+
+    # A crashed writer leaves a torn last line in its file.
+    (tmp_path / "999-dead.active").write_bytes(b'[["c"]]\n[["d"')
+    assert await spool.replay(take) == 3
+    assert sorted(seen) == [b'[["a"]]', b'[["b"]]', b'[["c"]]']
+    assert not spool.pending() and not any(tmp_path.glob("*"))  # noqa: ASYNC240
+    spool.close()
+
+
+async def test_partitions_are_created_ahead_and_take_their_rows_from_the_default(
+    db: ProcessContext, tenant: Tenant
+) -> None:
+    far = date(2031, 5, 1)
+    link = await make_link(db, tenant.workspace_id)
+    stray = await insert_click(db, link, tenant.workspace_id, "2031-05-17T10:00:00+00:00")
+    async with engine_transaction(db.engine)() as conn:
+        created = await ensure_partitions(conn, far, months_ahead=1)
+    assert created == ["clicks_p203105", "clicks_p203106"]
+    rows = await sql(db, "SELECT tableoid::regclass::text AS part, id FROM clicks WHERE id = :id", id=stray)
+    assert rows[0]["part"] == "clicks_p203105"
+    async with engine_transaction(db.engine)() as conn:
+        assert await ensure_partitions(conn, far, months_ahead=1) == []  # idempotent
+        for name in created:
+            await conn.execute(f"DROP TABLE {name}")
+    assert (
+        month_start(date(2026, 12, 15), 1) == date(2027, 1, 1) and partition_name(date(2027, 1, 1)) == "clicks_p202701"
+    )
+
+
+async def test_loupe_redirect_runs_alone(
+    settings: Settings, db: ProcessContext, tenant: Tenant, tmp_path: Path
+) -> None:
+    link = await make_link(db, tenant.workspace_id, destination="https://alone.example/")
+    port = free_port()
+    env = {
+        **os.environ,
+        "LOUPE_DATABASE_URL": settings.database_url.get_secret_value(),  # type: ignore[union-attr]
+        "LOUPE_REDIS_URL": settings.redis_url.get_secret_value(),  # type: ignore[union-attr]
+        "LOUPE_DATA_DIR": str(tmp_path),
+        "LOUPE_LOG_LEVEL": "WARNING",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "loupe", "redirect", "--port", str(port), env=env
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            for _ in range(100):
+                try:
+                    if (await client.get("/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+            response = await client.get(f"/l/{link['code']}")
+            assert response.status_code == 302 and response.headers["location"].startswith("https://alone.example/?")
+            assert (await client.get(f"/l/{uuid.uuid4().hex}")).status_code == 404
+            assert (await client.post(f"/l/{link['code']}")).status_code == 405
+    finally:
+        process.terminate()
+        # uvicorn shuts down cleanly, then re-raises the signal it caught.
+        assert await asyncio.wait_for(process.wait(), 20) in (0, -15)
