@@ -221,3 +221,16 @@ asyncio.run(main())
     assert request_lines and request_lines[0]["request_id"] == "req-42"
     assert request_lines[0]["status"] == 200 and "timestamp" in request_lines[0]
     assert "s3cr3t" not in result.stderr
+
+
+async def test_cors_allows_only_configured_frontends(settings: Settings, db: ProcessContext) -> None:
+    from loupe.app import create_app
+
+    app = create_app(settings.model_copy(update={"cors_origins": ["https://app.brand.test"]}), context=db)
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        allowed = await client.options("/v1/reports", headers={"Origin": "https://app.brand.test", **preflight})
+        other = await client.options("/v1/reports", headers={"Origin": "https://evil.test", **preflight})
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://app.brand.test"
+    assert "access-control-allow-origin" not in other.headers

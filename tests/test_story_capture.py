@@ -194,3 +194,25 @@ async def test_creators_only_and_tenancy(client: httpx.AsyncClient, make_tenant)
     assert (await client.get(story["media"]["url"], headers=rival.read)).status_code == 404
     assert (await client.get(f"/v1/campaigns/{camp['id']}/stories", headers=rival.read)).status_code == 404
     assert (await client.get(story["media"]["url"])).status_code == 401
+
+
+async def test_media_larger_than_a_json_body_is_accepted(
+    client: httpx.AsyncClient, tenant: Tenant, settings: Any
+) -> None:
+    """Uploads get the media limit, not the (much smaller) JSON body limit."""
+    camp, ada = await _setup(client, tenant, story_capture=True)
+    video = MP4 + b"\x00" * (settings.max_body_bytes * 3)
+    response = await _capture(client, tenant, camp["id"], ada["id"], _at(), ("story.mp4", video, "video/mp4"))
+    assert response.status_code == 201, response.text
+    downloaded = await client.get(response.json()["media"]["url"], headers=tenant.read)
+    assert downloaded.content == video
+
+
+async def test_uploads_beyond_the_media_limit_are_cut_off_by_the_server(
+    client: httpx.AsyncClient, tenant: Tenant, settings: Any
+) -> None:
+    camp, ada = await _setup(client, tenant, story_capture=True)
+    huge = MP4 + b"\x00" * (settings.media_max_bytes + 100_000)
+    response = await _capture(client, tenant, camp["id"], ada["id"], _at(), ("s.mp4", huge, "video/mp4"))
+    assert response.status_code == 413
+    assert await _stories(client, tenant, camp["id"]) == []

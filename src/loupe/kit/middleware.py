@@ -70,19 +70,27 @@ def _route_label(scope: Scope) -> str:
 
 
 class BodySizeLimitMiddleware:
-    """Refuses bodies over the limit with 413, by declared length or while streaming."""
+    """Refuses bodies over the limit with 413, by declared length or while streaming.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    JSON and forms get `max_bytes`; multipart uploads (media) get `max_upload_bytes`, and the
+    route that takes the upload applies its own, finer limit.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, max_upload_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_upload_bytes = max(max_upload_bytes or max_bytes, max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(scope, receive, send)
+        headers = dict(scope["headers"])
+        is_upload = headers.get(b"content-type", b"").lower().startswith(b"multipart/form-data")
+        limit = self.max_upload_bytes if is_upload else self.max_bytes
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._reject(scope, receive, send, limit)
             return
         received = 0
         rejected = False
@@ -94,10 +102,10 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     # Answer 413 ourselves and tell the app the client went away, so it stops reading.
                     rejected = True
-                    await self._reject(scope, receive, send)
+                    await self._reject(scope, receive, send, limit)
                     return {"type": "http.disconnect"}
             return message
 
@@ -111,12 +119,12 @@ class BodySizeLimitMiddleware:
             if not rejected:
                 raise
 
-    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _reject(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         response = problem_response(
             413,
             "Payload Too Large",
             slug="payload-too-large",
             instance=scope["path"],
-            detail=f"The request body exceeds {self.max_bytes} bytes.",
+            detail=f"The request body exceeds {limit} bytes.",
         )
         await response(scope, receive, send)

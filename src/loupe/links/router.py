@@ -138,7 +138,8 @@ async def archive_link(link_id: uuid.UUID, principal: WritePrincipal, session: S
     "/{link_id}",
     operation_id="links_delete",
     summary="Links cannot be deleted",
-    status_code=status.HTTP_204_NO_CONTENT,
+    # The only answers are problems: 409 for a link of this workspace, 404 otherwise.
+    status_code=status.HTTP_409_CONFLICT,
     responses=problem_responses(404, 409),
 )
 async def delete_link(link_id: uuid.UUID, principal: WritePrincipal, session: SessionDep) -> None:
