@@ -74,6 +74,31 @@ async def test_redis_stopped_during_a_burst_loses_and_duplicates_nothing(
     assert set(stored) == set(sent)  # nothing lost
 
 
+async def test_a_hung_redis_costs_a_bounded_wait_and_no_click(
+    settings: Settings, db: ProcessContext, redis_url: str, servers: EmbeddedServers, tenant: Tenant
+) -> None:
+    link = await make_link(db, tenant.workspace_id)
+    pid = int((servers.redis.dir / "redis.pid").read_text().strip())
+    async with redirect_client(settings, db, click_redis_timeout_ms=100) as client:
+        sent = await _burst(client, link["code"], 20)
+        os.kill(pid, signal.SIGSTOP)  # Redis hangs: connections stay open, nothing answers
+        try:
+            started = time.monotonic()
+            sent += await _burst(client, link["code"], 60)
+            assert time.monotonic() - started < 2  # bounded by the timeout, then the breaker
+            state = client.app.state.redirect.state  # type: ignore[attr-defined]
+            deadline = time.monotonic() + 10
+            while state.spool.pending():
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.1)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        sent += await _burst(client, link["code"], 20)
+    await flush(db, settings, redis_url)
+    stored = await _clicks_in_postgres(db)
+    assert len(stored) == len(set(stored)) and set(stored) == set(sent)
+
+
 async def test_flush_interrupted_between_commit_and_ack_is_replayed_without_duplicates(
     settings: Settings, db: ProcessContext, redis_url: str, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -30,7 +30,7 @@ def flusher(process: ProcessContext, redis: Any, settings: Settings) -> ClickFlu
     )
 
 
-async def flush_clicks(ctx: dict[str, Any], max_seconds: float = 20.0) -> dict[str, int]:
+async def flush_clicks(ctx: dict[str, Any], max_seconds: float = 5.0) -> dict[str, int]:
     """Move buffered clicks into PostgreSQL; idempotent, safe to run on many workers at once."""
     process: ProcessContext = ctx["process"]
     stats = await flusher(process, ctx.get("redis") or process.arq, process.settings).flush(max_seconds=max_seconds)
