@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,7 +12,7 @@ import httpx
 import pytest
 
 from loupe.kit.context import ProcessContext
-from tests.clicks_support import insert_click, make_campaign, make_link
+from tests.clicks_support import insert_click, make_campaign, make_link, sql
 from tests.conftest import Tenant
 
 pytestmark = pytest.mark.asyncio
@@ -87,6 +88,29 @@ async def test_campaign_stats_cover_its_creators_links(
     ]
     assert _row(response.json()["by_country"], "unknown")["clicks"] == 1
     assert _row(response.json()["by_device"], "tablet")["conversions"] == 1
+
+
+async def test_a_campaign_level_link_sums_its_creators_copies(
+    db: ProcessContext, client: httpx.AsyncClient, tenant: Tenant, campaign: dict[str, Any]
+) -> None:
+    template = {"id": str(uuid.uuid4())}
+    await sql(
+        db,
+        "INSERT INTO tracking_links (id, workspace_id, campaign_id, kind, name, destination) "
+        "VALUES (:id, :ws, :c, 'campaign', 'Template', 'https://shop.example/')",
+        id=template["id"],
+        ws=tenant.workspace_id,
+        c=campaign["id"],
+    )
+    await sql(
+        db,
+        "UPDATE tracking_links SET parent_link_id = :t WHERE id IN (:a, :b)",
+        t=template["id"],
+        a=campaign["ada"]["id"],
+        b=campaign["bob"]["id"],
+    )
+    stats = (await client.get(f"/v1/links/{template['id']}/stats", params=RANGE, headers=tenant.read)).json()
+    assert (stats["totals"]["clicks"], stats["totals"]["conversions"]) == (4, 3)
 
 
 async def test_workspace_stats_per_link(client: httpx.AsyncClient, tenant: Tenant, campaign: dict[str, Any]) -> None:

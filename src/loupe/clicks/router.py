@@ -47,7 +47,8 @@ async def link_stats(
     format: Format = "json",
 ) -> Any:
     """Clicks (people), unique clicks, bot clicks (apart), conversions, revenue per currency and the
-    conversion rate, with breakdowns by day, country, device and referrer."""
+    conversion rate, with breakdowns by day, country, device and referrer. For a campaign-level link,
+    the figures of the creators' copies generated from it."""
     stats = await StatsService(session, principal).link(link_id, from_, to)
     return _csv(stats_csv(stats), f"link-{link_id}-stats") if format == "csv" else stats
 

@@ -35,7 +35,11 @@ class Scope:
 
     def where(self, alias: str) -> str:
         if self.link_id is not None:
-            return f"{alias}.link_id = :link"
+            # A campaign-level link has no code of its own: its figures are its creators' copies'.
+            return (
+                f"{alias}.link_id IN (SELECT id FROM tracking_links WHERE (id = :link OR parent_link_id = :link) "
+                "AND workspace_id = :ws)"
+            )
         if self.campaign_id is not None:
             return (
                 f"{alias}.link_id IN (SELECT id FROM tracking_links WHERE campaign_id = :campaign "
