@@ -42,6 +42,16 @@ async def test_location_keeps_the_destination_and_appends_ours(destination: str,
     assert f"{prefix}ID{suffix}" == expected
 
 
+async def test_click_time_survives_the_wire_to_the_microsecond() -> None:
+    from datetime import UTC, datetime
+
+    from loupe.clicks.events import CLICK, RawClick, decode_batch, encode_batch
+
+    click = RawClick("a" * 32, 1795391999_999999, CLICK, "c", None, None, "", "", "", False)
+    [back] = decode_batch(encode_batch([click.wire()]))
+    assert back.at == datetime(2026, 11, 22, 23, 59, 59, 999999, tzinfo=UTC) == click.at
+
+
 @pytest.mark.parametrize("destination", ["javascript:alert(1)", "ftp://a.example/f", "//a.example/x", "mailto:a@b.c"])
 async def test_only_http_destinations_are_served(destination: str) -> None:
     assert split_location(destination, {}) is None

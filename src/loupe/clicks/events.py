@@ -10,11 +10,12 @@ import os
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CLICK = "c"
 ORPHAN = "o"
 
@@ -42,7 +43,7 @@ class RawClick:
 
     @property
     def at(self) -> datetime:
-        return datetime.fromtimestamp(self.at_us / 1_000_000, UTC).replace(microsecond=self.at_us % 1_000_000)
+        return EPOCH + timedelta(microseconds=self.at_us)  # exact: no float on the way
 
     def wire(self) -> list[Any]:
         return [
