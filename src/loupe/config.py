@@ -21,9 +21,7 @@ class Environment(StrEnum):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="LOUPE_", env_file=".env", extra="ignore", env_nested_delimiter="__"
-    )
+    model_config = SettingsConfigDict(env_prefix="LOUPE_", env_file=".env", extra="ignore", env_nested_delimiter="__")
 
     env: Environment = Environment.development
     data_dir: Path = Path(".loupe")
