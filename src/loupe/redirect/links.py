@@ -101,7 +101,10 @@ class LinkCache:
         started = time.monotonic()
         try:
             self.lookups += 1
-            row = await self.pool.fetchrow(LOOKUP, code, timeout=self.query_timeout)
+            # Bounded as a whole (waiting for one of the few pooled connections included): a flood of
+            # unknown codes queues here for at most this long, and PostgreSQL sees at most pool-size queries.
+            async with asyncio.timeout(self.query_timeout):
+                row = await self.pool.fetchrow(LOOKUP, code)
         except Exception:
             if stale is not None:
                 log.warning("link_lookup_failed_serving_stale", code=code)
