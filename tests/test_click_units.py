@@ -142,3 +142,41 @@ async def test_loupe_redirect_runs_alone(
         process.terminate()
         # uvicorn shuts down cleanly, then re-raises the signal it caught.
         assert await asyncio.wait_for(process.wait(), 20) in (0, -15)
+
+
+class _Pool:
+    """A stand-in pool: answers one link row, or fails like an unreachable PostgreSQL."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.calls = 0
+
+    async def fetchrow(self, query: str, code: str) -> dict[str, object] | None:
+        self.calls += 1
+        await asyncio.sleep(0.01)  # a round trip: concurrent callers overlap
+        if self.down:
+            raise OSError("connection refused")
+        if code != "known":
+            return None
+        utm = dict.fromkeys(("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"))
+        return {
+            "id": uuid.uuid4(),
+            "workspace_id": uuid.uuid4(),
+            "destination": "https://a.example/",
+            "archived": False,
+            **utm,
+        }
+
+
+async def test_link_cache_serves_stale_links_when_postgresql_fails_and_dedupes_lookups() -> None:
+    from loupe.redirect.links import LinkCache
+
+    pool = _Pool()
+    cache = LinkCache(pool, "postgresql://unused", fallback_ttl=0.0)  # never listening here: every read revalidates
+    first, second = await asyncio.gather(cache.get("known"), cache.get("known"))
+    assert first is second and first is not None and pool.calls == 1  # concurrent misses share one query
+    assert await cache.get("missing") is None
+    pool.down = True
+    assert await cache.get("known") == first  # PostgreSQL down: the last known answer keeps serving
+    with pytest.raises(OSError):
+        await cache.get("never-seen")  # the redirect answers 503 for this one
