@@ -138,6 +138,8 @@ async def test_loupe_redirect_runs_alone(
             assert response.status_code == 302 and response.headers["location"].startswith("https://alone.example/?")
             assert (await client.get(f"/l/{uuid.uuid4().hex}")).status_code == 404
             assert (await client.post(f"/l/{link['code']}")).status_code == 405
+            metrics = (await client.get("/metrics")).text
+            assert 'loupe_redirects_total{status="302"} 1.0' in metrics and "loupe_clicks_buffered_total" in metrics
     finally:
         process.terminate()
         # uvicorn shuts down cleanly, then re-raises the signal it caught.

@@ -19,6 +19,7 @@ import structlog
 from redis.asyncio import Redis
 
 from loupe.clicks.events import RawClick, encode_batch
+from loupe.clicks.metrics import BUFFERED_REDIS, BUFFERED_SPOOL
 from loupe.clicks.spool import Spool
 
 log = structlog.get_logger("loupe.clicks.buffer")
@@ -76,7 +77,7 @@ class ClickBuffer:
         while self._queue:
             batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
             try:
-                await self._write(encode_batch([item for item, _ in batch]))
+                await self._write(encode_batch([item for item, _ in batch]), len(batch))
             except BaseException as exc:
                 for _, future in batch:
                     if not future.done():
@@ -88,18 +89,20 @@ class ClickBuffer:
                 if not future.done():
                     future.set_result(None)
 
-    async def _write(self, payload: bytes) -> None:
+    async def _write(self, payload: bytes, count: int) -> None:
         self.batches += 1
         if self.redis_healthy:
             try:
                 async with asyncio.timeout(self.timeout):
                     await self.redis.xadd(self.stream, {"b": payload})
+                BUFFERED_REDIS.inc(count)
                 return
             except Exception as exc:  # a timeout or any Redis error: fall back, never lose the click
                 self._redis_down_until = time.monotonic() + self.breaker_seconds
                 log.warning("click_buffer_redis_failed", error=type(exc).__name__)
         self.spooled += 1
         await self.spool.append(payload)
+        BUFFERED_SPOOL.inc(count)
 
     async def push(self, payload: bytes) -> bool:
         """Re-send a spooled batch to Redis; False if Redis is still unavailable."""

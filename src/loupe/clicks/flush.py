@@ -22,6 +22,7 @@ from redis.exceptions import ResponseError
 
 from loupe.clicks.enrich import EnrichedClick, enrich
 from loupe.clicks.events import decode_batch
+from loupe.clicks.metrics import CLICKS_FLUSHED
 from loupe.clicks.store import store
 
 log = structlog.get_logger("loupe.clicks.flush")
@@ -125,6 +126,9 @@ class ClickFlusher:
             stats.clicks += result.clicks
             stats.orphans += result.orphans
             stats.duplicates += result.duplicates
+            CLICKS_FLUSHED.labels("click").inc(result.clicks)
+            CLICKS_FLUSHED.labels("orphan").inc(result.orphans)
+            CLICKS_FLUSHED.labels("duplicate").inc(result.duplicates)
         await self.acknowledge([entry_id for entry_id, _ in entries])
         stats.entries += len(entries)
 

@@ -13,8 +13,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from loupe.clicks.events import CLICK, ORPHAN, RawClick, new_click_id, now_us
+from loupe.clicks.metrics import CLICKS_LOST, REDIRECT_302, REDIRECT_404, REDIRECT_410, REDIRECT_503
 from loupe.config import Settings
 from loupe.redirect import pages
 from loupe.redirect.client import client_ip
@@ -77,6 +79,9 @@ class RedirectApp:
         if path == "/healthz":
             await _send(send, 200, [(b"content-type", b"text/plain")], b"ok", method)
             return
+        if path == "/metrics":  # only reached when running alone: the api serves its own /metrics
+            await _send(send, 200, [(b"content-type", CONTENT_TYPE_LATEST.encode())], generate_latest(), method)
+            return
         if method not in ("GET", "HEAD"):
             await _send(send, 405, [*_COMMON, (b"allow", b"GET, HEAD")], b"", method)
             return
@@ -97,9 +102,11 @@ class RedirectApp:
                 link = await state.links.get(code)
             except Exception as exc:
                 log.error("link_lookup_failed", error=type(exc).__name__)
+                REDIRECT_503.inc()
                 await _send(send, 503, [*_HTML, (b"retry-after", b"5")], pages.UNAVAILABLE, method)
                 return
         if link is not None and link.archived:
+            REDIRECT_410.inc()
             await _send(send, 410, _HTML, pages.GONE, method)
             return
         click = RawClick(
@@ -118,9 +125,12 @@ class RedirectApp:
             await state.buffer.record(click)
         except Exception as exc:  # Redis and the spool both failed: still answer the visitor
             log.error("click_not_recorded", click_id=click.id, error=type(exc).__name__)
+            CLICKS_LOST.inc()
         if link is None:
+            REDIRECT_404.inc()
             await _send(send, 404, _HTML, pages.NOT_FOUND, method)
             return
+        REDIRECT_302.inc()
         location = link.location(click.id).encode("latin-1")
         await _send(send, 302, [(b"location", location), *_COMMON], b"", method)
 
