@@ -107,3 +107,17 @@ async def test_read_only_keys_cannot_record_conversions(client: httpx.AsyncClien
     body = {"click_id": "0" * 32, "event": "purchase", "external_id": "x"}
     assert (await client.post("/v1/conversions", json=body, headers=tenant.read)).status_code == 403
     assert (await client.post("/v1/conversions", json=body)).status_code == 401
+
+
+async def test_a_conversion_right_after_the_click_finds_it_in_the_buffer(
+    settings: Settings, db: ProcessContext, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    """The partner's postback may beat the flush worker; the click is still attributed."""
+    link = await make_link(db, tenant.workspace_id)
+    async with redirect_client(settings, db) as visitor:
+        response = await visitor.get(f"/l/{link['code']}", headers={"user-agent": BROWSER})
+    click_id = parse_qs(urlsplit(response.headers["location"]).query)["lp_click"][0]
+    body = {"click_id": click_id, "event": "purchase", "value": "10", "currency": "USD", "external_id": "fast"}
+    created = await client.post("/v1/conversions", json=body, headers=tenant.write)  # no flush in between
+    assert created.status_code == 201, created.text
+    assert created.json()["link_id"] == link["id"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,6 +38,16 @@ async def flush_clicks(ctx: dict[str, Any], max_seconds: float = 5.0) -> dict[st
     if stats.entries:
         log.info("clicks_flushed", **asdict(stats))
     return asdict(stats)
+
+
+async def flush_buffered_clicks(process: ProcessContext, max_seconds: float = 2.0) -> None:
+    """A bounded flush from a request (a conversion whose click may still be buffered); never fails it."""
+    try:
+        await asyncio.wait_for(
+            flusher(process, process.arq, process.settings).flush(max_seconds=max_seconds), timeout=max_seconds + 1
+        )
+    except Exception as exc:  # Redis or PostgreSQL trouble: the caller answers "unknown click"
+        log.warning("inline_click_flush_failed", error=type(exc).__name__)
 
 
 async def maintain_clicks(ctx: dict[str, Any]) -> dict[str, Any]:

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Response, status
 
+from loupe.clicks.jobs import flush_buffered_clicks
 from loupe.conversions.schemas import ConversionCreate, ConversionRead
 from loupe.conversions.service import ConversionService
 from loupe.kit.deps import ContextDep, SessionDep
@@ -31,7 +33,8 @@ async def record_conversion(
     conversion; a different payload with a used `external_id` answers 409. A click that is unknown to
     this workspace, or older than the attribution window (30 days by default), is refused with 422 and
     the reason."""
-    conversion, created = await ConversionService(session, principal, ctx.settings).record(body)
+    service = ConversionService(session, principal, ctx.settings, partial(flush_buffered_clicks, ctx))
+    conversion, created = await service.record(body)
     if not created:
         response.status_code = status.HTTP_200_OK
     return ConversionRead.model_validate(conversion)

@@ -3,6 +3,7 @@ workspace within the attribution window."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,9 +26,18 @@ def _same(existing: Conversion, body: ConversionCreate) -> bool:
 
 
 class ConversionService:
-    def __init__(self, session: AsyncSession, principal: Principal, settings: Settings) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        settings: Settings,
+        flush_buffered_clicks: Callable[[], Awaitable[object]] | None = None,
+    ) -> None:
         self.conversions = ConversionRepository(session, principal.workspace_id)
         self.window = timedelta(days=settings.attribution_window_days)
+        # A postback can arrive before the worker moved its click out of the buffer; flushing once
+        # on a miss makes that race invisible to the partner.
+        self.flush_buffered_clicks = flush_buffered_clicks
 
     async def record(self, body: ConversionCreate) -> tuple[Conversion, bool]:
         """The conversion and whether this call created it (False: an identical earlier call did)."""
@@ -48,11 +58,11 @@ class ConversionService:
 
     async def _insert(self, body: ConversionCreate) -> bool:
         click = await self.conversions.find_click(body.click_id)
+        if click is None and self.flush_buffered_clicks is not None:
+            await self.flush_buffered_clicks()
+            click = await self.conversions.find_click(body.click_id)
         if click is None:
-            raise ValidationFailed.on(
-                "body.click_id",
-                "Unknown click: no click with this id in this workspace (clicks are recorded seconds after the visit).",
-            )
+            raise ValidationFailed.on("body.click_id", "Unknown click: no click with this id in this workspace.")
         now = await self.conversions.now()
         if now - click.clicked_at > self.window:
             reason = f"Click too old: it is outside the {self.window.days}-day attribution window."
