@@ -15,12 +15,16 @@ FROM python:3.11-slim AS runtime
 ENV PATH=/opt/loupe/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     LOUPE_ENV=production \
-    LOUPE_MIGRATIONS_DIR=/app/migrations
+    LOUPE_MIGRATIONS_DIR=/app/migrations \
+    LOUPE_DATA_DIR=/app/data
 RUN groupadd --system loupe && useradd --system --gid loupe --home-dir /app --shell /usr/sbin/nologin loupe
 COPY --from=build /opt/loupe /opt/loupe
 WORKDIR /app
 COPY --chown=loupe:loupe migrations ./migrations
 COPY --chown=loupe:loupe alembic.ini ./
+# Local state: the click spool (used while Redis is unreachable) and uploaded story media. Mount a volume.
+RUN mkdir -p /app/data && chown loupe:loupe /app/data
+VOLUME ["/app/data"]
 USER loupe
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s \
