@@ -188,6 +188,20 @@ async def test_partial_errors_in_200(x, router: respx.MockRouter) -> None:
     )
     metrics = await x.fetch_content_metrics(token(), "42", ["1", "2"])
     assert list(metrics) == ["1"] and metrics["1"].likes == 5
+    # Every requested tweet deleted: X answers errors[] alone; that is "none left", not a failure.
+    router.get(f"{API}/tweets").respond(
+        json={
+            "errors": [
+                {
+                    "value": "2",
+                    "detail": "Could not find tweet with ids: [2].",
+                    "title": "Not Found Error",
+                    "type": "https://api.twitter.com/2/problems/resource-not-found",
+                }
+            ]
+        }
+    )
+    assert await x.fetch_content_metrics(token(), "42", ["2"]) == {}
     router.get(f"{API}/users/me").respond(
         json={
             "errors": [

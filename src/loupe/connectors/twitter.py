@@ -83,7 +83,8 @@ class TwitterConnector(BaseConnector):
                     retry_after=retry,
                 )
             return self._status_error(response, body)
-        # A 200 can carry errors[] next to (partial) or instead of data.
+        # A 200 can carry errors[] next to (partial) or instead of data. A multi-id lookup reports
+        # each missing item there, so errors alone only mean "none of them is left".
         if isinstance(body, dict) and body.get("errors") and "data" not in body and context == "api":
             first = body["errors"][0]
             return self.error(
@@ -186,10 +187,12 @@ class TwitterConnector(BaseConnector):
 
     # -- data -------------------------------------------------------------------------------------
 
-    async def _get(self, path: str, token: TokenSet, params: Mapping[str, Any]) -> dict[str, Any]:
+    async def _get(
+        self, path: str, token: TokenSet, params: Mapping[str, Any], *, context: str = "api"
+    ) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {token.secret()}"}
         body: dict[str, Any] = await self._call(
-            "GET", f"{self.config.api_url}/2/{path}", token=token, params=params, headers=headers
+            "GET", f"{self.config.api_url}/2/{path}", token=token, context=context, params=params, headers=headers
         )
         return body
 
@@ -275,7 +278,9 @@ class TwitterConnector(BaseConnector):
         out: dict[str, ContentMetrics] = {}
         for i in range(0, len(content_ids), MAX_RESULTS):
             chunk = content_ids[i : i + MAX_RESULTS]
-            body = await self._get("tweets", token, {"ids": ",".join(chunk), "tweet.fields": "public_metrics"})
+            body = await self._get(
+                "tweets", token, {"ids": ",".join(chunk), "tweet.fields": "public_metrics"}, context="lookup"
+            )
             for t in body.get("data") or []:
                 out[str(t["id"])] = tweet_metrics(t.get("public_metrics") or {})
         return out
