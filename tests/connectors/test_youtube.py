@@ -101,7 +101,9 @@ async def test_exchange_refresh_keeps_refresh_token_and_revoke(yt, router: respx
     assert (refreshed.secret(), refreshed.refresh_secret()) == ("ya29.b", "1//r")
     revoke = router.post("https://oauth2.googleapis.com/revoke").respond(200)
     await yt.revoke(refreshed)
-    assert q(revoke.calls[0].request) == {"token": "1//r"}  # revoking the refresh token ends the grant
+    sent = revoke.calls[0].request
+    assert form(sent) == {"token": "1//r"}  # revoking the refresh token ends the grant
+    assert not sent.url.query  # in the form body, never in a URL that proxies and httpx logs record
 
 
 async def test_invalid_grant_on_refresh_is_revoked(yt, router: respx.MockRouter) -> None:

@@ -179,10 +179,11 @@ class YouTubeConnector(BaseConnector):
         return oauth_token(body, token)
 
     async def revoke(self, token: TokenSet) -> None:
-        # Revoking the refresh token (when there is one) ends the whole grant.
+        # Revoking the refresh token (when there is one) ends the whole grant. Google also accepts
+        # ?token=, but a query string ends up in access and httpx logs: send it as a form.
         target = token.refresh_secret() or token.secret()
         await self._call(
-            "POST", f"{self.config.oauth_url}/revoke", token=token, context="revoke", params={"token": target}
+            "POST", f"{self.config.oauth_url}/revoke", token=token, context="revoke", data={"token": target}
         )
 
     # -- data -------------------------------------------------------------------------------------
