@@ -6,6 +6,7 @@ GET the page, POST the form (account + decision), follow the 302 to our redirect
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -168,7 +169,8 @@ VARIANTS = [
 
 
 @pytest.mark.parametrize(("platform", "login"), VARIANTS, ids=[f"{p}-{v}" if v else p for p, v in VARIANTS])
-async def test_full_flow(platform: str, login: str | None, http, config, admin) -> None:
+async def test_full_flow(platform: str, login: str | None, http, config, admin, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="httpx")  # httpx logs every request URL at INFO
     conn = get_connector(platform, config, http, instagram_login=login)  # type: ignore[arg-type]
     account = pick(await admin.accounts(), platform)
     token, location = await connect(conn, http, account, platform)
@@ -227,6 +229,15 @@ async def test_full_flow(platform: str, login: str | None, http, config, admin) 
         with pytest.raises(ConnectorError) as exc:
             await conn.fetch_profile(refreshed, mine.id)
         assert exc.value.needs_reauth
+
+    # Some token endpoints (Meta's) take secrets in the query string: none of them may reach a log.
+    code = conn.parse_callback(location).code
+    secrets = {config.for_platform(platform).client_secret.get_secret_value(), code}
+    secrets |= {t.secret() for t in (token, refreshed, data_token)}
+    secrets |= {t.refresh_secret() for t in (token, refreshed) if t.refresh_secret()}
+    assert "HTTP Request" in caplog.text
+    leaked = [s for s in secrets if s and s in caplog.text]
+    assert not leaked, leaked
 
 
 @pytest.mark.parametrize("platform", ["instagram", "facebook", "tiktok", "youtube", "twitter", "twitch"])

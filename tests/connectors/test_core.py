@@ -229,3 +229,13 @@ def test_oauth_error_kinds() -> None:
     assert oauth_error_kind("invalid_grant", "exchange") is ErrorKind.BAD_REQUEST
     assert oauth_error_kind("temporarily_unavailable", "refresh") is ErrorKind.TRANSIENT
     assert oauth_error_kind("invalid_scope", "exchange") is ErrorKind.PERMISSION_MISSING
+
+
+def test_httpx_log_redaction_keeps_the_rest_of_the_url() -> None:
+    from loupe.connectors.httplog import redact_url
+
+    url = "https://graph.facebook.com/v23.0/oauth/access_token?client_id=1&client_secret=s3cr3t&code=AQB"
+    assert (
+        redact_url(url) == "https://graph.facebook.com/v23.0/oauth/access_token?client_id=1&client_secret=***&code=***"
+    )
+    assert redact_url("https://g.test/me?fields=id,name") == "https://g.test/me?fields=id,name"

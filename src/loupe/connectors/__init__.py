@@ -6,6 +6,7 @@ auth = connector.authorization_url(redirect_uri)   # keep auth.state / auth.code
 token = await connector.exchange_code(code, redirect_uri, code_verifier)
 """
 
+from . import httplog
 from .base import Connector
 from .config import (
     FacebookConfig,
@@ -36,6 +37,8 @@ from .models import (
 )
 from .oauth import parse_callback
 from .registry import PLATFORMS, get_connector
+
+httplog.install()
 
 __all__ = [
     "PLATFORMS",
