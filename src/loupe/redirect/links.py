@@ -118,6 +118,10 @@ class LinkCache:
             self._entries[code] = (link, started)
         return link
 
+    def cached(self, code: str) -> bool:
+        """Whether `code` has an entry (fresh or not): gone once a notification dropped it."""
+        return code in self._entries
+
     def invalidate(self, code: str | None = None) -> None:
         self._generation += 1
         if code:
