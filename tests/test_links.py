@@ -3,13 +3,19 @@ codes, edits and propagation, archive semantics, filters, auth and tenancy."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
+from loupe.kit.context import ProcessContext
+from loupe.links.schemas import LinkUpdate
+from loupe.links.service import LinkService
+from loupe.workspaces.auth import Principal
 from tests import factories
 from tests.conftest import Tenant
 
@@ -291,3 +297,54 @@ async def test_auth_and_tenancy(client: httpx.AsyncClient, make_tenant) -> None:
     assert await links_of(client, rival) == []
     assert (await creator_link(client, rival, camp["id"], ada["id"])).status_code == 422
     assert (await client.get(url, headers=acme.read)).json()["archived"] is False
+
+
+async def _until_a_lock_is_awaited(db: ProcessContext) -> None:
+    async with db.engine.connect() as conn:
+        for _ in range(500):
+            if await conn.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted")):
+                return
+            await asyncio.sleep(0.01)
+    raise AssertionError("the concurrent request never waited for the open transaction")
+
+
+async def _promote_while(
+    client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext, camp_id: str, ada_id: str, change: Any
+) -> None:
+    """Promotes Ada while `change(service)` sits uncommitted in another transaction, then commits it."""
+    principal = Principal(uuid.UUID(tenant.workspace_id), uuid.uuid4(), frozenset({"read", "write"}))
+    async with db.sessionmaker() as session:
+        await change(LinkService(session, principal))
+        promotion = asyncio.create_task(factories.move(client, tenant, camp_id, ada_id, "approved"))
+        await _until_a_lock_is_awaited(db)
+        await session.commit()
+    assert (await promotion).status_code == 200
+
+
+async def test_a_promotion_racing_an_archive_hands_out_no_live_copy(
+    client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext
+) -> None:
+    camp = await factories.campaign(client, tenant)
+    parent = await campaign_link(client, tenant, camp["id"])
+    ada = await factories.creator_in(client, tenant, camp["id"], "Ada", "applied")
+
+    async def archive(service: LinkService) -> None:
+        await service.archive(uuid.UUID(parent["id"]))
+
+    await _promote_while(client, tenant, db, camp["id"], ada["id"], archive)
+    assert [c for c in await links_of(client, tenant, influencer_id=ada["id"]) if not c["archived"]] == []
+
+
+async def test_a_promotion_racing_an_edit_copies_the_edited_link(
+    client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext
+) -> None:
+    camp = await factories.campaign(client, tenant)
+    parent = await campaign_link(client, tenant, camp["id"])
+    ada = await factories.creator_in(client, tenant, camp["id"], "Ada", "applied")
+
+    async def edit(service: LinkService) -> None:
+        await service.update(uuid.UUID(parent["id"]), LinkUpdate(destination="https://shop.example/new"))
+
+    await _promote_while(client, tenant, db, camp["id"], ada["id"], edit)
+    [copy] = await links_of(client, tenant, influencer_id=ada["id"])
+    assert copy["destination"] == "https://shop.example/new"

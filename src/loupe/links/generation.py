@@ -62,22 +62,28 @@ async def ensure_creator_links(
     campaign_id: uuid.UUID,
     *,
     influencer_ids: Iterable[uuid.UUID] | None = None,
-    parents: list[TrackingLink] | None = None,
+    parent_ids: Iterable[uuid.UUID] | None = None,
     any_stage: bool = False,
 ) -> list[TrackingLink]:
     """Gives every creator past "applied" (or, with `any_stage`, the creators named) a copy of every live
-    campaign-level link of the campaign that they lack. Idempotent. Returns the copies made."""
-    if parents is None:
-        parents = list(
-            await session.scalars(
-                select(TrackingLink).where(
-                    TrackingLink.campaign_id == campaign_id,
-                    TrackingLink.kind == LinkKind.campaign.value,
-                    TrackingLink.archived_at.is_(None),
-                )
-            )
+    campaign-level link of the campaign (or of those named) that they lack. Idempotent. Returns the copies made."""
+    # FOR SHARE: an edit or archive of a parent in flight is waited for, and then seen (populate_existing),
+    # so no copy is made of an archived link or with a destination being replaced; and an edit or archive
+    # that comes second waits for the copies made here, then updates them too.
+    live = (
+        select(TrackingLink)
+        .where(
+            TrackingLink.campaign_id == campaign_id,
+            TrackingLink.kind == LinkKind.campaign.value,
+            TrackingLink.archived_at.is_(None),
         )
-    parents = [p for p in parents if p.archived_at is None]
+        .order_by(TrackingLink.created_at, TrackingLink.id)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    )
+    if parent_ids is not None:
+        live = live.where(TrackingLink.id.in_(list(parent_ids)))
+    parents = list(await session.scalars(live))
     if not parents:
         return []
     creators = select(CampaignCreator.influencer_id).where(CampaignCreator.campaign_id == campaign_id)
@@ -85,7 +91,7 @@ async def ensure_creator_links(
         creators = creators.where(CampaignCreator.influencer_id.in_(list(influencer_ids)))
     if not any_stage:
         creators = creators.where(CampaignCreator.stage.in_([s.value for s in PAST_APPLIED]))
-    members = list(await session.scalars(creators))
+    members = list(await session.scalars(creators.order_by(CampaignCreator.influencer_id)))
     if not members:
         return []
     rows = await session.execute(

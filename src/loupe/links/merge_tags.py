@@ -36,10 +36,7 @@ class CreatorLinkTags:
         self.base_url = base_url
 
     async def _creator_links(self) -> list[TrackingLink]:
-        parents = await self.links.live_campaign_links(self.campaign_id)
-        await ensure_creator_links(
-            self.session, self.campaign_id, influencer_ids=[self.influencer_id], parents=parents, any_stage=True
-        )
+        await ensure_creator_links(self.session, self.campaign_id, influencer_ids=[self.influencer_id], any_stage=True)
         return await self.links.live_for_creator(self.campaign_id, self.influencer_id)
 
     async def tracking_link(self, name: str | None) -> str:

@@ -49,7 +49,7 @@ class LinkService:
         link = await self.links.add(
             TrackingLink(campaign_id=campaign.id, kind=LinkKind.campaign.value, code=None, **_fields(data))
         )
-        await ensure_creator_links(self.session, campaign.id, parents=[link])
+        await ensure_creator_links(self.session, campaign.id, parent_ids=[link.id])
         return link
 
     async def create_creator_link(self, data: CreatorLinkCreate) -> TrackingLink:
