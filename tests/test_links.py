@@ -348,3 +348,33 @@ async def test_a_promotion_racing_an_edit_copies_the_edited_link(
     await _promote_while(client, tenant, db, camp["id"], ada["id"], edit)
     [copy] = await links_of(client, tenant, influencer_id=ada["id"])
     assert copy["destination"] == "https://shop.example/new"
+
+
+async def test_two_links_created_at_once_cannot_share_a_name(
+    client: httpx.AsyncClient, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from loupe.links.repository import LinkRepository
+
+    camp = await factories.campaign(client, tenant)
+    ada = await factories.creator_in(client, tenant, camp["id"], "Ada", "approved")
+    name_taken = LinkRepository.name_taken
+
+    async def slow_name_taken(*args: Any, **kwargs: Any) -> bool:
+        taken = await name_taken(*args, **kwargs)
+        await asyncio.sleep(0.2)  # both requests check before either inserts, unless they are serialised
+        return taken
+
+    monkeypatch.setattr(LinkRepository, "name_taken", slow_name_taken)
+    creator, campaign_wide = await asyncio.gather(
+        creator_link(client, tenant, camp["id"], ada["id"], name="Shop"),
+        client.post(
+            f"/v1/campaigns/{camp['id']}/links", json={"name": "shop", "destination": SHOP}, headers=tenant.write
+        ),
+    )
+    assert sorted([creator.status_code, campaign_wide.status_code]) == [201, 409]
+    bio = (await creator_link(client, tenant, camp["id"], ada["id"], name="Bio")).json()
+    renames = await asyncio.gather(
+        client.patch(f"/v1/links/{bio['id']}", json={"name": "Promo"}, headers=tenant.write),
+        creator_link(client, tenant, camp["id"], ada["id"], name="promo"),
+    )
+    assert sorted(r.status_code for r in renames) in ([200, 409], [201, 409])

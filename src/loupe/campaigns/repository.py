@@ -26,7 +26,8 @@ class CampaignRepository:
     async def get(self, campaign_id: uuid.UUID, *, for_update: bool = False) -> Campaign | None:
         stmt = select(Campaign).where(Campaign.workspace_id == self.workspace_id, Campaign.id == campaign_id)
         if for_update:
-            stmt = stmt.with_for_update()
+            # The locked row as committed now, even if this session loaded it before.
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def list(self, params: PageParams) -> tuple[list[Campaign], str | None]:

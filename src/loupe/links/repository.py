@@ -37,7 +37,8 @@ class LinkRepository:
     async def get(self, link_id: uuid.UUID, *, for_update: bool = False) -> TrackingLink | None:
         stmt = select(TrackingLink).where(TrackingLink.workspace_id == self.workspace_id, TrackingLink.id == link_id)
         if for_update:
-            stmt = stmt.with_for_update()
+            # The locked row as committed now, even if this session loaded it before.
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def list(self, params: PageParams, filters: LinkFilters) -> tuple[list[TrackingLink], str | None]:

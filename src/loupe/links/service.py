@@ -53,7 +53,8 @@ class LinkService:
         return link
 
     async def create_creator_link(self, data: CreatorLinkCreate) -> TrackingLink:
-        campaign = await self.campaigns.campaigns.get(data.campaign_id)
+        # Locked, like every name check, so two requests cannot both find a name free.
+        campaign = await self.campaigns.campaigns.get(data.campaign_id, for_update=True)
         if campaign is None:
             raise ValidationFailed.on(
                 "body.campaign_id", f"Campaign {data.campaign_id} was not found in this workspace."
@@ -93,6 +94,12 @@ class LinkService:
         return await self.links.list(params, filters)
 
     async def update(self, link_id: uuid.UUID, data: LinkUpdate) -> TrackingLink:
+        changes = data.model_dump(exclude_unset=True)
+        if "name" in changes:
+            # A rename checks the name under the campaign lock, taken before the link's (the order promotions use).
+            link = await self.get(link_id)
+            if link.campaign_id is not None:
+                await self.campaigns.get(link.campaign_id, for_update=True)
         link = await self.get(link_id, for_update=True)
         if link.archived_at is not None:
             raise Conflict("This link is archived; archived links cannot be edited. Create a new link instead.")
@@ -101,7 +108,6 @@ class LinkService:
                 f"This link is a creator's copy of campaign-level link {link.parent_link_id}; edit that link and "
                 "the change applies to every creator's copy."
             )
-        changes = data.model_dump(exclude_unset=True)
         if "name" in changes and changes["name"].lower() != link.name.lower() and link.campaign_id is not None:
             scope = None if link.kind == LinkKind.campaign.value else link.influencer_id
             await self._name_free(link.campaign_id, changes["name"], scope, exclude=link.id)
