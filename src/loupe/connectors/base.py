@@ -278,6 +278,59 @@ class BaseConnector:
             cursor = page.next_cursor
 
 
+class OAuth2Connector(BaseConnector):
+    """The standard authorization-code and refresh-token grants (TikTok, YouTube, X, Twitch): one
+    form POST to `token_url` with the client credentials, answered by a standard token response."""
+
+    @property
+    def token_url(self) -> str:
+        raise NotImplementedError
+
+    def _client_form(self) -> dict[str, str]:
+        return {"client_id": self.config.client_id, "client_secret": self.config.client_secret.get_secret_value()}
+
+    def _token_headers(self) -> dict[str, str]:
+        return {}
+
+    def _token_from(self, body: Mapping[str, Any], previous: TokenSet | None) -> TokenSet:
+        return oauth_token(body, previous)
+
+    async def _grant(
+        self,
+        form: Mapping[str, str],
+        *,
+        context: str,
+        token: TokenSet | None = None,
+        secrets: tuple[str | None, ...] = (),
+        url: str | None = None,
+    ) -> Any:
+        """POST `form` plus the client credentials to the token endpoint (or `url`)."""
+        return await self._call(
+            "POST",
+            url or self.token_url,
+            token=token,
+            context=context,
+            secrets=secrets,
+            headers=self._token_headers(),
+            data={**self._client_form(), **form},
+        )
+
+    async def exchange_code(self, code: str, redirect_uri: str, code_verifier: str | None = None) -> TokenSet:
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+        if code_verifier:
+            form["code_verifier"] = code_verifier
+        body = await self._grant(form, context="exchange", secrets=(code, code_verifier))
+        return self._token_from(body, None)
+
+    async def refresh(self, token: TokenSet) -> TokenSet:
+        """Without a new refresh token in the answer ours is kept; with one (rotation) it wins."""
+        if not token.refresh_token:
+            raise self.error(ErrorKind.AUTH_EXPIRED, "no refresh token")
+        form = {"grant_type": "refresh_token", "refresh_token": token.refresh_secret() or ""}
+        body = await self._grant(form, context="refresh", token=token)
+        return self._token_from(body, token)
+
+
 def older_than(published: datetime | None, since: datetime | None) -> bool:
     return since is not None and published is not None and published < since
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from .base import BaseConnector, oauth_error_kind, oauth_token, older_than, status_kind
+from .base import OAuth2Connector, oauth_error_kind, oauth_token, older_than, status_kind
 from .config import TikTokConfig
 from .errors import ConnectorError, ErrorKind
 from .models import (
@@ -47,7 +47,7 @@ API_ERRORS = {
 MAX_PAGE = 20  # video/list and video/query accept at most 20
 
 
-class TikTokConnector(BaseConnector):
+class TikTokConnector(OAuth2Connector):
     platform = Platform.TIKTOK
     config: TikTokConfig
 
@@ -103,48 +103,20 @@ class TikTokConnector(BaseConnector):
             pkce=self.config.use_pkce,
         )
 
+    # Refresh rotates: the answer's refresh token replaces ours (the old one now gets invalid_grant).
+    @property
+    def token_url(self) -> str:
+        return f"{self.config.api_url}/v2/oauth/token/"
+
     def _client_form(self) -> dict[str, str]:
-        return {
-            "client_key": self.config.client_id,
-            "client_secret": self.config.client_secret.get_secret_value(),
-        }
+        return {"client_key": self.config.client_id, "client_secret": self.config.client_secret.get_secret_value()}
 
-    async def exchange_code(self, code: str, redirect_uri: str, code_verifier: str | None = None) -> TokenSet:
-        form = {
-            **self._client_form(),
-            "code": code,
-            "grant_type": "authorization_code",
-            "redirect_uri": redirect_uri,
-        }
-        if code_verifier:
-            form["code_verifier"] = code_verifier
-        body = await self._call(
-            "POST", f"{self.config.api_url}/v2/oauth/token/", context="exchange", secrets=(code,), data=form
-        )
-        return oauth_token(body, user_id=body.get("open_id"))
-
-    async def refresh(self, token: TokenSet) -> TokenSet:
-        """Rotation: the answer's refresh token replaces ours (the old one now gets invalid_grant)."""
-        if not token.refresh_token:
-            raise self.error(ErrorKind.AUTH_EXPIRED, "no refresh token")
-        form = {
-            **self._client_form(),
-            "grant_type": "refresh_token",
-            "refresh_token": token.refresh_secret() or "",
-        }
-        body = await self._call(
-            "POST", f"{self.config.api_url}/v2/oauth/token/", token=token, context="refresh", data=form
-        )
-        return oauth_token(body, token, user_id=body.get("open_id"))
+    def _token_from(self, body: Mapping[str, Any], previous: TokenSet | None) -> TokenSet:
+        return oauth_token(body, previous, user_id=body.get("open_id"))
 
     async def revoke(self, token: TokenSet) -> None:
-        await self._call(
-            "POST",
-            f"{self.config.api_url}/v2/oauth/revoke/",
-            token=token,
-            context="revoke",
-            data={**self._client_form(), "token": token.secret()},
-        )
+        url = f"{self.config.api_url}/v2/oauth/revoke/"
+        await self._grant({"token": token.secret()}, context="revoke", token=token, url=url)
 
     # -- data -------------------------------------------------------------------------------------
 

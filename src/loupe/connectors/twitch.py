@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from .base import BaseConnector, expires_at, oauth_error_kind, oauth_token, older_than, split_scopes, status_kind
+from .base import OAuth2Connector, expires_at, oauth_error_kind, older_than, split_scopes, status_kind
 from .config import TwitchConfig
 from .errors import ConnectorError, ErrorKind
 from .models import (
@@ -31,7 +31,7 @@ VIDEO_TYPES = {"archive": ContentType.STREAM, "highlight": ContentType.HIGHLIGHT
 MAX_FIRST = 100
 
 
-class TwitchConnector(BaseConnector):
+class TwitchConnector(OAuth2Connector):
     platform = Platform.TWITCH
     config: TwitchConfig
 
@@ -88,35 +88,13 @@ class TwitchConnector(BaseConnector):
             f"{self.config.id_url}/oauth2/authorize", params, redirect_uri=redirect_uri, scopes=scopes, state=state
         )
 
-    def _client_form(self) -> dict[str, str]:
-        return {"client_id": self.config.client_id, "client_secret": self.config.client_secret.get_secret_value()}
+    @property
+    def token_url(self) -> str:
+        return f"{self.config.id_url}/oauth2/token"
 
     async def exchange_code(self, code: str, redirect_uri: str, code_verifier: str | None = None) -> TokenSet:
-        body = await self._call(
-            "POST",
-            f"{self.config.id_url}/oauth2/token",
-            context="exchange",
-            secrets=(code,),
-            data={
-                **self._client_form(),
-                "code": code,
-                "grant_type": "authorization_code",
-                "redirect_uri": redirect_uri,
-            },
-        )
-        return await self.validate(oauth_token(body))
-
-    async def refresh(self, token: TokenSet) -> TokenSet:
-        if not token.refresh_token:
-            raise self.error(ErrorKind.AUTH_EXPIRED, "no refresh token")
-        body = await self._call(
-            "POST",
-            f"{self.config.id_url}/oauth2/token",
-            token=token,
-            context="refresh",
-            data={**self._client_form(), "grant_type": "refresh_token", "refresh_token": token.refresh_secret() or ""},
-        )
-        return oauth_token(body, token)
+        """The token response names no user: /oauth2/validate supplies id, login and scopes."""
+        return await self.validate(await super().exchange_code(code, redirect_uri, code_verifier))
 
     async def validate(self, token: TokenSet) -> TokenSet:
         """GET /oauth2/validate (Twitch expects it hourly): user id, login, scopes, remaining life."""

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from .base import BaseConnector, oauth_error_kind, oauth_token, status_kind
+from .base import OAuth2Connector, oauth_error_kind, status_kind
 from .config import TwitterConfig
 from .errors import ConnectorError, ErrorKind
 from .models import (
@@ -49,7 +49,7 @@ def problem_kind(problem: Mapping[str, Any], status: int) -> ErrorKind:
     return status_kind(status) if status >= 400 else ErrorKind.BAD_REQUEST
 
 
-class TwitterConnector(BaseConnector):
+class TwitterConnector(OAuth2Connector):
     platform = Platform.TWITTER
     config: TwitterConfig
 
@@ -123,67 +123,35 @@ class TwitterConnector(BaseConnector):
             pkce=True,
         )
 
+    @property
+    def token_url(self) -> str:
+        return f"{self.config.api_url}/2/oauth2/token"
+
+    def _client_form(self) -> dict[str, str]:
+        return {"client_id": self.config.client_id}  # the secret goes in the Basic header
+
     def _token_headers(self) -> dict[str, str]:
         if not self.config.confidential:
             return {}
         raw = f"{self.config.client_id}:{self.config.client_secret.get_secret_value()}".encode()
         return {"Authorization": f"Basic {base64.b64encode(raw).decode()}"}
 
-    async def _token_call(
-        self,
-        path: str,
-        form: dict[str, str],
-        context: str,
-        token: TokenSet | None = None,
-        secrets: tuple[str, ...] = (),
-    ) -> Any:
-        return await self._call(
-            "POST",
-            f"{self.config.api_url}/2/oauth2/{path}",
-            token=token,
-            context=context,
-            secrets=secrets,
-            headers=self._token_headers(),
-            data={**form, "client_id": self.config.client_id},
-        )
-
     async def exchange_code(self, code: str, redirect_uri: str, code_verifier: str | None = None) -> TokenSet:
         if not code_verifier:
             raise self.error(ErrorKind.BAD_REQUEST, "X requires PKCE: code_verifier missing")
-        body = await self._token_call(
-            "token",
-            {
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": redirect_uri,
-                "code_verifier": code_verifier,
-            },
-            "exchange",
-            secrets=(code, code_verifier),
-        )
-        return oauth_token(body)
+        return await super().exchange_code(code, redirect_uri, code_verifier)
 
     async def refresh(self, token: TokenSet) -> TokenSet:
         """Needs `offline.access`; X rotates the refresh token, the newest is returned."""
         if not token.refresh_token:
             raise self.error(ErrorKind.AUTH_EXPIRED, "no refresh token (offline.access was not granted)")
-        body = await self._token_call(
-            "token",
-            {
-                "grant_type": "refresh_token",
-                "refresh_token": token.refresh_secret() or "",
-            },
-            "refresh",
-            token,
-        )
-        return oauth_token(body, token)
+        return await super().refresh(token)
 
     async def revoke(self, token: TokenSet) -> None:
-        if token.refresh_token:
-            await self._token_call(
-                "revoke", {"token": token.refresh_secret() or "", "token_type_hint": "refresh_token"}, "revoke", token
-            )
-        await self._token_call("revoke", {"token": token.secret(), "token_type_hint": "access_token"}, "revoke", token)
+        url = f"{self.config.api_url}/2/oauth2/revoke"
+        for value, hint in ((token.refresh_secret(), "refresh_token"), (token.secret(), "access_token")):
+            if value:
+                await self._grant({"token": value, "token_type_hint": hint}, context="revoke", token=token, url=url)
 
     # -- data -------------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from .base import BaseConnector, oauth_error_kind, oauth_token, older_than, status_kind
+from .base import OAuth2Connector, oauth_error_kind, older_than, status_kind
 from .config import YouTubeConfig
 from .errors import ConnectorError, ErrorKind
 from .models import (
@@ -73,7 +73,7 @@ def report_rows(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=False)) for row in body.get("rows") or []]
 
 
-class YouTubeConnector(BaseConnector):
+class YouTubeConnector(OAuth2Connector):
     platform = Platform.YOUTUBE
     config: YouTubeConfig
 
@@ -146,37 +146,10 @@ class YouTubeConnector(BaseConnector):
             pkce=self.config.use_pkce,
         )
 
-    def _client_form(self) -> dict[str, str]:
-        return {
-            "client_id": self.config.client_id,
-            "client_secret": self.config.client_secret.get_secret_value(),
-        }
-
-    async def exchange_code(self, code: str, redirect_uri: str, code_verifier: str | None = None) -> TokenSet:
-        form = {
-            **self._client_form(),
-            "code": code,
-            "grant_type": "authorization_code",
-            "redirect_uri": redirect_uri,
-        }
-        if code_verifier:
-            form["code_verifier"] = code_verifier
-        body = await self._call(
-            "POST", f"{self.config.oauth_url}/token", context="exchange", secrets=(code,), data=form
-        )
-        return oauth_token(body)
-
-    async def refresh(self, token: TokenSet) -> TokenSet:
-        """Google keeps the refresh token (no rotation); the answer has none, so ours is kept."""
-        if not token.refresh_token:
-            raise self.error(ErrorKind.AUTH_EXPIRED, "no refresh token")
-        form = {
-            **self._client_form(),
-            "grant_type": "refresh_token",
-            "refresh_token": token.refresh_secret() or "",
-        }
-        body = await self._call("POST", f"{self.config.oauth_url}/token", token=token, context="refresh", data=form)
-        return oauth_token(body, token)
+    # Google keeps the refresh token (no rotation): a refresh answer has none, so ours is kept.
+    @property
+    def token_url(self) -> str:
+        return f"{self.config.oauth_url}/token"
 
     async def revoke(self, token: TokenSet) -> None:
         # Revoking the refresh token (when there is one) ends the whole grant. Google also accepts
