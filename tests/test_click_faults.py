@@ -196,3 +196,35 @@ async def test_worker_killed_mid_batch_then_a_real_arq_worker_finishes_exactly_o
     assert set(stored) == set(sent)
     assert (await redis.xpending(settings.click_stream, settings.click_group))["pending"] == 0
     await redis.aclose()
+
+
+async def test_a_first_redirect_while_postgresql_hangs_answers_503_within_a_bound(
+    settings: Settings, redis_url: str
+) -> None:
+    from loupe.redirect.app import RedirectApp
+    from loupe.redirect.state import RedirectState
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # accepts, never answers: a PostgreSQL that hangs
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    opens = 0
+
+    async def opener() -> RedirectState:
+        nonlocal opens
+        opens += 1
+        dsn = f"postgresql://loupe@127.0.0.1:{port}/loupe"
+        return await RedirectState.open(settings, dsn, Redis.from_url(redis_url))
+
+    redirect = RedirectApp(settings, opener)
+    transport = httpx.ASGITransport(app=redirect, client=("203.0.113.9", 50000))  # type: ignore[arg-type]
+    try:
+        async with server, httpx.AsyncClient(transport=transport, base_url="http://loupe.test") as client:
+            started = time.monotonic()
+            answers = await asyncio.wait_for(asyncio.gather(*(client.get(f"/l/code{i}") for i in range(5))), 20)
+            assert [r.status_code for r in answers] == [503] * 5 and answers[0].headers["retry-after"] == "5"
+            assert time.monotonic() - started < 5  # one bounded attempt, shared by the waiting requests
+            assert opens == 1
+    finally:
+        await redirect.close()

@@ -2,7 +2,8 @@
 in the common case (links come from the cache), and the click made durable before the answer.
 
 Answers: 302 to the link's destination (UTM and `lp_click` appended), 410 for an archived link,
-404 for an unknown code (recorded as an orphan visit), 503 if an uncached code cannot be looked up.
+404 for an unknown code (recorded as an orphan visit), 503 if an uncached code cannot be looked up
+(or the process cannot reach PostgreSQL yet).
 """
 
 from __future__ import annotations
@@ -36,16 +37,26 @@ class RedirectApp:
         self.settings = settings
         self._opener = opener
         self.state: RedirectState | None = None
-        self._opening = asyncio.Lock()
+        self._opening: asyncio.Task[RedirectState] | None = None
         header = settings.trusted_proxy_header
         self._ip_header = header.strip().lower().encode() if header else None
         self._hops = settings.trusted_proxy_hops
 
     async def open(self) -> RedirectState:
-        async with self._opening:
-            if self.state is None:
-                self.state = await self._opener()
-        return self.state
+        """The process's resources, opened once. Concurrent callers share one attempt (each of its
+        steps is time-bounded), so a PostgreSQL outage costs a request one attempt, not a queue of them."""
+        if self.state is not None:
+            return self.state
+        if self._opening is None:
+            self._opening = asyncio.create_task(self._open(), name="redirect-open")
+        return await asyncio.shield(self._opening)
+
+    async def _open(self) -> RedirectState:
+        try:
+            self.state = await self._opener()
+            return self.state
+        finally:
+            self._opening = None
 
     async def close(self) -> None:
         if self.state is not None:
@@ -85,7 +96,13 @@ class RedirectApp:
         if method not in ("GET", "HEAD"):
             await _send(send, 405, [*_COMMON, (b"allow", b"GET, HEAD")], b"", method)
             return
-        state = self.state or await self.open()
+        try:
+            state = self.state or await self.open()
+        except Exception as exc:  # PostgreSQL (or Redis) unreachable before the first redirect
+            log.error("redirect_open_failed", error=type(exc).__name__)
+            REDIRECT_503.inc()
+            await _send(send, 503, [*_HTML, (b"retry-after", b"5")], pages.UNAVAILABLE, method)
+            return
         user_agent = referrer = b""
         forwarded = None
         for name, value in scope["headers"]:

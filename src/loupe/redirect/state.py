@@ -23,6 +23,7 @@ from loupe.redirect.links import LinkCache
 
 log = structlog.get_logger("loupe.redirect")
 REPLAY_SECONDS = 0.5
+CONNECT_TIMEOUT = 2.0  # per PostgreSQL connection (DNS, TCP, authentication): opening is on a request's path
 
 
 def spool_dir(settings: Settings) -> Path:
@@ -42,7 +43,7 @@ class RedirectState:
     @classmethod
     async def open(cls, settings: Settings, dsn: str, redis: Redis) -> RedirectState:
         timeout = settings.click_redis_timeout_ms / 1000
-        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4, command_timeout=5)
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4, command_timeout=5, timeout=CONNECT_TIMEOUT)
         links = LinkCache(
             pool,
             dsn,
