@@ -78,6 +78,9 @@ async def test_basic_auth_required_for_confidential_client(client: httpx.AsyncCl
     code = await code_for(client, big(sandbox))
     r = await client.post(TOKEN, data=form(code))
     assert r.status_code == 401 and r.json()["error"] == "unauthorized_client"
+    wrong = {"Authorization": "Basic " + base64.b64encode(b"loupe-sandbox-twitter:wrong").decode()}
+    r = await client.post(TOKEN, data=form(code), headers=wrong)
+    assert r.status_code == 401 and r.json()["error"] == "unauthorized_client"  # the secret is checked too
 
 
 async def test_public_client_without_secret(sandbox: Sandbox) -> None:
