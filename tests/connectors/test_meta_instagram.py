@@ -505,3 +505,19 @@ async def test_revoke_deletes_permissions(ig, router: respx.MockRouter) -> None:
     route = router.delete(f"{G}/me/permissions").respond(json={"success": True})
     await ig.revoke(token("EAArev"))
     assert route.calls[0].request.headers["authorization"] == "Bearer EAArev"
+
+
+async def test_retry_after_comes_from_the_limited_answer_not_an_older_one(ig, router: respx.MockRouter) -> None:
+    # An earlier answer said "19 minutes" for one business object; a later code-4 answer without
+    # headers must not inherit that estimate.
+    buc = {IG: [{"type": "instagram", "call_count": 90, "estimated_time_to_regain_access": 19}]}
+    router.get(f"{G}/{IG}").mock(
+        side_effect=[
+            httpx.Response(200, json={"id": IG}, headers={"X-Business-Use-Case-Usage": json.dumps(buc)}),
+            graph_error(4, None, "(#4) Application request limit reached", 400),
+        ]
+    )
+    await ig.fetch_profile(token(), IG)
+    with pytest.raises(ConnectorError) as exc:
+        await ig.fetch_profile(token(), IG)
+    assert exc.value.kind is ErrorKind.RATE_LIMITED and exc.value.retry_after == 300

@@ -196,3 +196,17 @@ async def test_rate_limit_headers(tw, router: respx.MockRouter) -> None:
         await tw.list_accounts(token())
     assert exc.value.kind is ErrorKind.RATE_LIMITED and 35 <= exc.value.retry_after <= 40
     assert (tw.last_rate_limit.limit, tw.last_rate_limit.remaining) == (800, 0)
+
+
+async def test_rate_limit_wait_is_not_taken_from_an_older_answer(tw, router: respx.MockRouter) -> None:
+    old = {"Ratelimit-Limit": "800", "Ratelimit-Remaining": "799", "Ratelimit-Reset": str(int(time.time()) + 50)}
+    router.get(f"{HELIX}/users").mock(
+        side_effect=[
+            httpx.Response(200, json={"data": []}, headers=old),
+            httpx.Response(429, json={"error": "Too Many Requests", "status": 429}, headers={"Retry-After": "7"}),
+        ]
+    )
+    await tw.list_accounts(token())
+    with pytest.raises(ConnectorError) as exc:
+        await tw.list_accounts(token())
+    assert exc.value.kind is ErrorKind.RATE_LIMITED and exc.value.retry_after == 7

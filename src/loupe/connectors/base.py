@@ -175,8 +175,9 @@ class BaseConnector:
         )
 
     def _retry_after(self, response: httpx.Response) -> float:
-        """Seconds to wait: platform headers first, then Retry-After, then our default."""
-        state = self.last_rate_limit
+        """Seconds to wait: this answer's platform headers first (never an older answer's: they may
+        describe another window or object), then Retry-After, then our default."""
+        state = self._rate_limit_from(response.headers)
         if state and state.retry_after:
             return state.retry_after
         return parse_retry_after(response.headers) or DEFAULT_RETRY_AFTER

@@ -71,11 +71,12 @@ class MetaGraphBase(BaseConnector):
         kind = meta_error_kind(code, sub, message, response.status_code)
         retry = None
         if kind is ErrorKind.RATE_LIMITED:
-            retry = META_POLICY_BLOCK_RETRY_AFTER if code == 368 else self._meta_retry_after()
+            retry = META_POLICY_BLOCK_RETRY_AFTER if code == 368 else self._meta_retry_after(response)
         return self.error(kind, message, status=response.status_code, code=code, raw=body, retry_after=retry)
 
-    def _meta_retry_after(self) -> float:
-        state = self.last_rate_limit
+    def _meta_retry_after(self, response: httpx.Response) -> float:
+        """The limited answer's own estimate (X-Business-Use-Case-Usage), else our default."""
+        state = self._rate_limit_from(response.headers)
         return state.retry_after if state and state.retry_after else META_DEFAULT_RETRY_AFTER
 
     async def graph(
