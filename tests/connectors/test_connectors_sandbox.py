@@ -302,3 +302,25 @@ async def test_personal_instagram_account_is_not_professional(login: str, http, 
     with pytest.raises(ConnectorError) as exc:
         await conn.list_accounts(token)
     assert exc.value.kind is ErrorKind.NOT_PROFESSIONAL_ACCOUNT, exc.value
+
+
+@pytest.mark.parametrize("login", ["facebook", "instagram"])
+async def test_story_lifecycle(login: str, http, config, admin, sandbox_url) -> None:
+    """A fresh story has under 5 viewers (code 10 -> metrics unavailable, not a failure); it has
+    metrics hours later and is gone from /stories after 24 h."""
+    conn = get_connector("instagram", config, http, instagram_login=login)  # type: ignore[arg-type]
+    account = pick(await admin.accounts(), "instagram")
+    token, _ = await connect(conn, http, account, "instagram")
+    published = await http.post(
+        f"{sandbox_url}/_sandbox/publish",
+        json={"platform": "instagram", "account": account["id"], "kind": "story", "text": "new #HappySpring"},
+    )
+    story_id = published.json()["id"]
+    fresh = {s.id: s for s in await conn.fetch_stories(token, account["id"])}[story_id]
+    assert fresh.metrics is not None and not fresh.metrics.available
+    assert fresh.metrics.unavailable_reason == "not_enough_viewers"
+    await admin.advance(6 * 3600)
+    later = {s.id: s for s in await conn.fetch_stories(token, account["id"])}[story_id]
+    assert later.metrics is not None and later.metrics.available and (later.metrics.reach or 0) >= 5
+    await admin.advance(18 * 3600 + 60)
+    assert story_id not in {s.id for s in await conn.fetch_stories(token, account["id"])}
