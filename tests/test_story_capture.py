@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from loupe.kit.context import ProcessContext
 from tests import factories
@@ -216,3 +217,57 @@ async def test_uploads_beyond_the_media_limit_are_cut_off_by_the_server(
     response = await _capture(client, tenant, camp["id"], ada["id"], _at(), ("s.mp4", huge, "video/mp4"))
     assert response.status_code == 413
     assert await _stories(client, tenant, camp["id"]) == []
+
+
+def _media_files(db: ProcessContext, tenant: Tenant) -> list[str]:
+    folder = db.settings.data_dir / "media" / tenant.workspace_id
+    return sorted(p.name for p in folder.rglob("*") if p.is_file())
+
+
+class CommitFailed(Exception):
+    pass
+
+
+def _failing_commits(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def commit(self: AsyncSession) -> None:
+        raise CommitFailed
+
+    monkeypatch.setattr(AsyncSession, "commit", commit)
+
+
+async def test_no_media_file_is_left_when_the_transaction_fails(
+    client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    camp, ada = await _setup(client, tenant, story_capture=True)
+    _failing_commits(monkeypatch)
+    with pytest.raises(CommitFailed):
+        await _capture(client, tenant, camp["id"], ada["id"], _at())
+    monkeypatch.undo()
+    assert await _stories(client, tenant, camp["id"]) == []
+    assert _media_files(db, tenant) == []
+
+
+async def test_deleting_a_campaign_or_an_influencer_removes_their_media_files(
+    client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spring, ada = await _setup(client, tenant, story_capture=True)
+    summer, grace = await _setup(client, tenant, story_capture=True)
+    spring_story = (await _capture(client, tenant, spring["id"], ada["id"], _at())).json()
+    await factories.add_creators(client, tenant, summer["id"], ada["id"])
+    ada_summer = (await _capture(client, tenant, summer["id"], ada["id"], _at())).json()
+    grace_summer = (await _capture(client, tenant, summer["id"], grace["id"], _at())).json()
+    assert len(_media_files(db, tenant)) == 3
+
+    # A delete whose transaction fails keeps the files with the stories.
+    _failing_commits(monkeypatch)
+    with pytest.raises(CommitFailed):
+        await client.delete(f"/v1/campaigns/{spring['id']}", headers=tenant.write)
+    monkeypatch.undo()
+    assert (await client.get(spring_story["media"]["url"], headers=tenant.read)).status_code == 200
+
+    assert (await client.delete(f"/v1/campaigns/{spring['id']}", headers=tenant.write)).status_code == 204
+    assert len(_media_files(db, tenant)) == 2
+    assert (await client.delete(f"/v1/influencers/{ada['id']}", headers=tenant.write)).status_code == 204
+    assert len(_media_files(db, tenant)) == 1
+    assert (await client.get(ada_summer["media"]["url"], headers=tenant.read)).status_code == 404
+    assert (await client.get(grace_summer["media"]["url"], headers=tenant.read)).status_code == 200

@@ -1,14 +1,23 @@
-"""Story media on disk: type checked by declaration and by content, size bounded while streaming."""
+"""Story media on disk: type checked by declaration and by content, size bounded while streaming.
+
+Files follow the request's transaction: a file written for a story is removed again unless the
+transaction commits, and the files of stories being deleted are removed only once it has committed.
+"""
 
 from __future__ import annotations
 
 import os
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import UploadFile
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
+from loupe.config import Settings
 from loupe.kit.errors import PayloadTooLarge, ValidationFailed
 
 CHUNK = 1024 * 1024
@@ -56,10 +65,53 @@ class StoredMedia:
     size: int
 
 
+@dataclass
+class _PendingFiles:
+    written: list[Path] = field(default_factory=list)  # removed unless the transaction commits
+    doomed: list[Path] = field(default_factory=list)  # removed once it has committed
+
+
+_PENDING = "loupe.media.pending"
+
+
+def _pending(session: AsyncSession) -> _PendingFiles:
+    sync = session.sync_session
+    pending: _PendingFiles | None = sync.info.get(_PENDING)
+    if pending is None:
+        pending = sync.info[_PENDING] = _PendingFiles()
+        event.listen(sync, "after_commit", _after_commit)
+        event.listen(sync, "after_transaction_end", _after_transaction_end)
+    return pending
+
+
+def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint was released; the outer transaction decides
+    pending: _PendingFiles = session.info[_PENDING]
+    for path in pending.doomed:
+        path.unlink(missing_ok=True)
+    pending.written.clear()
+    pending.doomed.clear()
+
+
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is not None:
+        return
+    pending: _PendingFiles = session.info[_PENDING]
+    for path in pending.written:  # still listed: the transaction ended without committing
+        path.unlink(missing_ok=True)
+    pending.written.clear()
+    pending.doomed.clear()
+
+
 class MediaStore:
     def __init__(self, root: Path, max_bytes: int) -> None:
         self.root = root
         self.max_bytes = max_bytes
+
+    @classmethod
+    def of(cls, settings: Settings) -> MediaStore:
+        return cls(settings.data_dir / "media", settings.media_max_bytes)
 
     def check_type(self, upload: UploadFile) -> str:
         content_type = (upload.content_type or "").split(";")[0].strip().lower()
@@ -70,7 +122,10 @@ class MediaStore:
             )
         return content_type
 
-    async def save(self, upload: UploadFile, content_type: str, relative_dir: str) -> StoredMedia:
+    async def save(
+        self, session: AsyncSession, upload: UploadFile, content_type: str, relative_dir: str
+    ) -> StoredMedia:
+        """Writes the file; it is removed again unless `session`'s transaction commits."""
         head = await upload.read(16)
         if not _looks_like(content_type, head):
             raise ValidationFailed.on("body.media", f"The file's content is not {content_type}.")
@@ -90,10 +145,12 @@ class MediaStore:
             os.replace(partial, target)
         finally:
             partial.unlink(missing_ok=True)
+        _pending(session).written.append(target)
         return StoredMedia(str(final), content_type, size)
+
+    def remove_after_commit(self, session: AsyncSession, relative_paths: Iterable[str]) -> None:
+        """The files of stories this transaction deletes: removed once it has committed, kept otherwise."""
+        _pending(session).doomed.extend(self.root / relative for relative in relative_paths)
 
     def path_of(self, relative: str) -> Path:
         return self.root / relative
-
-    def discard(self, relative: str) -> None:
-        (self.root / relative).unlink(missing_ok=True)

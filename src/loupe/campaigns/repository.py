@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import builtins
 import uuid
 from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loupe.campaigns.models import Campaign, CampaignCreator
+from loupe.campaigns.models import Campaign, CampaignCreator, Story
 from loupe.kit.pagination import PageParams, build_page, keyset
 
 
@@ -81,3 +82,43 @@ class CreatorRepository:
     async def delete(self, creator: CampaignCreator) -> None:
         await self.session.delete(creator)
         await self.session.flush()
+
+
+class StoryRepository:
+    """Captured stories of one workspace; no query here can reach another workspace's rows."""
+
+    def __init__(self, session: AsyncSession, workspace_id: uuid.UUID) -> None:
+        self.session = session
+        self.workspace_id = workspace_id
+
+    async def add(self, story: Story) -> Story:
+        story.workspace_id = self.workspace_id
+        self.session.add(story)
+        await self.session.flush()
+        return story
+
+    async def get(self, campaign_id: uuid.UUID, story_id: uuid.UUID) -> Story | None:
+        stmt = select(Story).where(
+            Story.workspace_id == self.workspace_id, Story.campaign_id == campaign_id, Story.id == story_id
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def list(
+        self, campaign_id: uuid.UUID, params: PageParams, influencer_id: uuid.UUID | None
+    ) -> tuple[list[Story], str | None]:
+        stmt = select(Story).where(Story.workspace_id == self.workspace_id, Story.campaign_id == campaign_id)
+        if influencer_id is not None:
+            stmt = stmt.where(Story.influencer_id == influencer_id)
+        rows = list((await self.session.execute(keyset(stmt, params, Story.created_at, Story.id))).scalars())
+        return build_page(rows, params)
+
+    async def media_paths(
+        self, *, campaign_id: uuid.UUID | None = None, influencer_id: uuid.UUID | None = None
+    ) -> builtins.list[str]:
+        """The media files of a campaign's or an influencer's stories (what deleting either removes)."""
+        stmt = select(Story.media_path).where(Story.workspace_id == self.workspace_id)
+        if campaign_id is not None:
+            stmt = stmt.where(Story.campaign_id == campaign_id)
+        if influencer_id is not None:
+            stmt = stmt.where(Story.influencer_id == influencer_id)
+        return list((await self.session.execute(stmt)).scalars())

@@ -5,8 +5,9 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from loupe.campaigns.media import MediaStore
 from loupe.campaigns.models import Campaign, StoryCaptureWindow
-from loupe.campaigns.repository import CampaignRepository
+from loupe.campaigns.repository import CampaignRepository, StoryRepository
 from loupe.campaigns.schemas import CampaignCreate, CampaignUpdate
 from loupe.kit.db import utcnow
 from loupe.kit.errors import Conflict, NotFound, ValidationFailed
@@ -68,8 +69,9 @@ class CampaignService:
                     window.ended_at = now
         campaign.updated_at = now
 
-    async def delete(self, campaign_id: uuid.UUID) -> None:
-        campaign = await self.get(campaign_id)
+    async def delete(self, campaign_id: uuid.UUID, media: MediaStore) -> None:
+        # Locked: a story being captured meanwhile is committed first, so its file is removed too.
+        campaign = await self.get(campaign_id, for_update=True)
         has_links = await self.session.scalar(
             select(TrackingLink.id).where(TrackingLink.campaign_id == campaign.id).limit(1)
         )
@@ -78,4 +80,6 @@ class CampaignService:
                 "This campaign has tracking links, which are never deleted (archive them instead); "
                 "the campaign cannot be deleted."
             )
+        stories = StoryRepository(self.session, campaign.workspace_id)
+        media.remove_after_commit(self.session, await stories.media_paths(campaign_id=campaign.id))
         await self.campaigns.delete(campaign)

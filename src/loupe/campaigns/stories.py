@@ -7,16 +7,15 @@ import uuid
 from datetime import datetime, timedelta
 
 from fastapi import UploadFile
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loupe.campaigns.media import MediaStore
 from loupe.campaigns.models import Campaign, Story
-from loupe.campaigns.repository import CreatorRepository
+from loupe.campaigns.repository import CreatorRepository, StoryRepository
 from loupe.campaigns.service import CampaignService
 from loupe.kit.db import utcnow
 from loupe.kit.errors import NotFound, ValidationFailed
-from loupe.kit.pagination import PageParams, build_page, keyset
+from loupe.kit.pagination import PageParams
 from loupe.workspaces.auth import Principal
 
 CLOCK_SKEW = timedelta(minutes=1)
@@ -42,9 +41,9 @@ def _check_posted_at(campaign: Campaign, posted_at: datetime) -> None:
 class StoryService:
     def __init__(self, session: AsyncSession, principal: Principal, media: MediaStore) -> None:
         self.session = session
-        self.principal = principal
         self.media = media
         self.campaigns = CampaignService(session, principal)
+        self.stories = StoryRepository(session, principal.workspace_id)
 
     async def capture(
         self,
@@ -60,9 +59,8 @@ class StoryService:
             raise NotFound(f"Influencer {influencer_id} is not a creator of campaign {campaign_id}.")
         _check_posted_at(campaign, posted_at)
         content_type = self.media.check_type(upload)
-        stored = await self.media.save(upload, content_type, f"{campaign.workspace_id}/{campaign.id}")
+        stored = await self.media.save(self.session, upload, content_type, f"{campaign.workspace_id}/{campaign.id}")
         story = Story(
-            workspace_id=campaign.workspace_id,
             campaign_id=campaign.id,
             influencer_id=influencer_id,
             posted_at=posted_at,
@@ -73,27 +71,17 @@ class StoryService:
             metrics=metrics,
             metrics_source="manual",
         )
-        self.session.add(story)
-        try:
-            await self.session.flush()
-        except Exception:
-            self.media.discard(stored.path)
-            raise
-        return story
+        return await self.stories.add(story)
 
     async def list(
         self, campaign_id: uuid.UUID, params: PageParams, influencer_id: uuid.UUID | None
     ) -> tuple[list[Story], str | None]:
         campaign = await self.campaigns.get(campaign_id)
-        stmt = select(Story).where(Story.campaign_id == campaign.id)
-        if influencer_id is not None:
-            stmt = stmt.where(Story.influencer_id == influencer_id)
-        rows = list(await self.session.scalars(keyset(stmt, params, Story.created_at, Story.id)))
-        return build_page(rows, params)
+        return await self.stories.list(campaign.id, params, influencer_id)
 
     async def get(self, campaign_id: uuid.UUID, story_id: uuid.UUID) -> Story:
         campaign = await self.campaigns.get(campaign_id)
-        story = await self.session.scalar(select(Story).where(Story.campaign_id == campaign.id, Story.id == story_id))
+        story = await self.stories.get(campaign.id, story_id)
         if story is None:
             raise NotFound(f"Story {story_id} was not found in campaign {campaign_id}.")
         return story

@@ -24,8 +24,7 @@ MEDIA_RESPONSE: dict[int | str, dict[str, Any]] = {
 
 
 def _service(session: SessionDep, principal: Principal, ctx: ContextDep) -> StoryService:
-    store = MediaStore(ctx.settings.data_dir / "media", ctx.settings.media_max_bytes)
-    return StoryService(session, principal, store)
+    return StoryService(session, principal, MediaStore.of(ctx.settings))
 
 
 def _read(story: Story) -> StoryRead:

@@ -36,8 +36,10 @@ class InfluencerRepository:
         await self.session.flush()
         return influencer
 
-    async def get(self, influencer_id: uuid.UUID) -> Influencer | None:
+    async def get(self, influencer_id: uuid.UUID, *, for_update: bool = False) -> Influencer | None:
         stmt = select(Influencer).where(Influencer.workspace_id == self.workspace_id, Influencer.id == influencer_id)
+        if for_update:
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def existing_ids(self, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:

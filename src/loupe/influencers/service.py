@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from loupe.campaigns.media import MediaStore
+from loupe.campaigns.repository import StoryRepository
 from loupe.influencers.models import Influencer, InfluencerProfile
 from loupe.influencers.repository import InfluencerFilters, InfluencerRepository
 from loupe.influencers.schemas import InfluencerCreate, InfluencerUpdate, ProfileIn
@@ -29,8 +31,8 @@ class InfluencerService:
         )
         return await self.influencers.add(influencer)
 
-    async def get(self, influencer_id: uuid.UUID) -> Influencer:
-        influencer = await self.influencers.get(influencer_id)
+    async def get(self, influencer_id: uuid.UUID, *, for_update: bool = False) -> Influencer:
+        influencer = await self.influencers.get(influencer_id, for_update=for_update)
         if influencer is None:
             raise NotFound(f"Influencer {influencer_id} was not found.")
         return influencer
@@ -60,8 +62,9 @@ class InfluencerService:
             InfluencerProfile(platform=platform, handle=handle) for platform, handle in sorted(keys - current.keys())
         ]
 
-    async def delete(self, influencer_id: uuid.UUID) -> None:
-        influencer = await self.get(influencer_id)
+    async def delete(self, influencer_id: uuid.UUID, media: MediaStore) -> None:
+        # Locked: a story being captured meanwhile is committed first, so its file is removed too.
+        influencer = await self.get(influencer_id, for_update=True)
         has_links = await self.session.scalar(
             select(TrackingLink.id).where(TrackingLink.influencer_id == influencer.id).limit(1)
         )
@@ -70,4 +73,6 @@ class InfluencerService:
                 "This influencer has tracking links, which are never deleted (their clicks stay reportable); "
                 "the influencer cannot be deleted."
             )
+        stories = StoryRepository(self.session, influencer.workspace_id)
+        media.remove_after_commit(self.session, await stories.media_paths(influencer_id=influencer.id))
         await self.influencers.delete(influencer)
