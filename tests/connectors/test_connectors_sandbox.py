@@ -324,3 +324,15 @@ async def test_story_lifecycle(login: str, http, config, admin, sandbox_url) -> 
     assert later.metrics is not None and later.metrics.available and (later.metrics.reach or 0) >= 5
     await admin.advance(18 * 3600 + 60)
     assert story_id not in {s.id for s in await conn.fetch_stories(token, account["id"])}
+
+
+@pytest.mark.parametrize("platform", ["instagram", "facebook"])
+async def test_password_change_revokes_meta_tokens(platform: str, http, config, admin) -> None:
+    conn = get_connector(platform, config, http)
+    account = pick(await admin.accounts(), platform)
+    token, _ = await connect(conn, http, account, platform)
+    await admin.fault(platform=platform, account=account["id"], fault="password_changed")
+    with pytest.raises(ConnectorError) as exc:
+        await conn.fetch_profile(token, account["id"])
+    assert (exc.value.kind, exc.value.code) == (ErrorKind.AUTH_REVOKED, 190), exc.value
+    assert exc.value.raw["error"]["error_subcode"] == 460
