@@ -228,3 +228,26 @@ async def test_a_first_redirect_while_postgresql_hangs_answers_503_within_a_boun
             assert opens == 1
     finally:
         await redirect.close()
+
+
+async def test_nothing_a_visitor_sends_or_a_bad_item_holds_back_the_flush(
+    settings: Settings, db: ProcessContext, redis_url: str, tenant: Tenant
+) -> None:
+    link = await make_link(db, tenant.workspace_id)
+    async with redirect_client(settings, db) as client:
+        assert (await client.get("/l/%00")).status_code == 404  # a NUL in the code: PostgreSQL text refuses it
+        sent = await _burst(client, link["code"], 3)
+    good = RawClick(new_click_id(), now_us(), CLICK, link["code"], link["id"].replace("-", ""),
+                    tenant.workspace_id.replace("-", ""), "81.2.69.160", BROWSER, "", False)  # fmt: skip
+    bad = [*good.wire()]
+    bad[0], bad[4] = new_click_id(), "not-a-uuid"
+    redis = Redis.from_url(redis_url)
+    try:
+        await redis.xadd(settings.click_stream, {"b": encode_batch([bad, good.wire()])})
+    finally:
+        await redis.aclose()
+
+    stats = await flush(db, settings, redis_url)
+    assert (stats.clicks, stats.orphans) == (4, 1)
+    assert set(await _clicks_in_postgres(db)) == {*sent, good.id}  # the bad item alone is left out
+    assert [r["code"] for r in await sql(db, "SELECT code FROM orphan_visits")] == ["\ufffd"]

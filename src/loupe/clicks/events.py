@@ -14,8 +14,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
+import structlog
 
+log = structlog.get_logger("loupe.clicks.events")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_US = 253402300800_000000  # 10000-01-01: the end of Python's datetime
 CLICK = "c"
 ORPHAN = "o"
 
@@ -61,10 +64,31 @@ class RawClick:
 
     @classmethod
     def from_wire(cls, item: list[Any]) -> RawClick:
+        """Raises on anything PostgreSQL would refuse, so a bad entry is set aside, never retried forever."""
         id_, at_us, kind, code, link_id, workspace_id, ip, ua, ref, head = item
+        if not 0 <= int(at_us) < MAX_US:
+            raise ValueError("click time out of range")
         return cls(
-            str(id_), int(at_us), str(kind), str(code), link_id, workspace_id, str(ip), str(ua), str(ref), bool(head)
+            _uuid_hex(id_),
+            int(at_us),
+            str(kind),
+            _text(code),
+            None if link_id is None else _uuid_hex(link_id),
+            None if workspace_id is None else _uuid_hex(workspace_id),
+            _text(ip),
+            _text(ua),
+            _text(ref),
+            bool(head),
         )
+
+
+def _uuid_hex(value: Any) -> str:
+    return uuid.UUID(hex=str(value)).hex
+
+
+def _text(value: Any) -> str:
+    # A visitor controls these (`/l/%00` puts a NUL in the code): PostgreSQL text cannot hold NUL.
+    return str(value).replace("\x00", "\ufffd")
 
 
 def encode_batch(items: list[list[Any]]) -> bytes:
@@ -72,4 +96,12 @@ def encode_batch(items: list[list[Any]]) -> bytes:
 
 
 def decode_batch(payload: bytes | str) -> list[RawClick]:
-    return [RawClick.from_wire(item) for item in orjson.loads(payload)]
+    """The clicks of a batch. An item that cannot be stored is logged and left out: retrying cannot
+    fix it, and it must not hold back the other clicks of its batch."""
+    clicks = []
+    for item in orjson.loads(payload):
+        try:
+            clicks.append(RawClick.from_wire(item))
+        except (ValueError, TypeError) as exc:
+            log.error("click_item_malformed", error=type(exc).__name__)
+    return clicks
