@@ -1,11 +1,15 @@
-"""Small API helpers shared by the campaign, link and story tests."""
+"""Small API helpers shared by the campaign, link and story tests, and a SQL statement counter."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
+from sqlalchemy import event
 
+from loupe.kit.context import ProcessContext
 from tests.conftest import Tenant
 
 
@@ -48,3 +52,18 @@ async def creator_in(
     for step in path.get(stage, ["approved", "active", stage]):
         assert (await move(client, tenant, campaign_id, person["id"], step)).status_code == 200
     return person
+
+
+@contextmanager
+def count_statements(db: ProcessContext) -> Iterator[list[str]]:
+    """The SQL statements run meanwhile (to catch a query per item)."""
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)

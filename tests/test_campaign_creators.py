@@ -7,8 +7,10 @@ import uuid
 import httpx
 import pytest
 
+from loupe.kit.context import ProcessContext
 from tests import factories
 from tests.conftest import Tenant
+from tests.factories import count_statements
 
 pytestmark = pytest.mark.asyncio
 
@@ -144,3 +146,17 @@ async def test_tenancy(client: httpx.AsyncClient, make_tenant) -> None:  # type:
     assert (await client.delete(f"{base}/{ada['id']}", headers=rival.write)).status_code == 404
     assert (await client.post(base, json={"influencer_ids": [ada["id"]]}, headers=acme.read)).status_code == 403
     assert (await client.get(f"{base}/{ada['id']}", headers=acme.read)).json()["stage"] == "applied"
+
+
+async def test_adding_many_creators_costs_a_fixed_number_of_queries(
+    client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext
+) -> None:
+    async def statements_to_add(count: int) -> int:
+        camp = await factories.campaign(client, tenant)
+        people = [(await factories.influencer(client, tenant, f"P{i}"))["id"] for i in range(count)]
+        with count_statements(db) as seen:
+            added = await factories.add_creators(client, tenant, camp["id"], *people)
+        assert sorted(c["name"] for c in added["added"]) == sorted(f"P{i}" for i in range(count))
+        return len(seen)
+
+    assert await statements_to_add(20) == await statements_to_add(2)

@@ -67,8 +67,13 @@ class CreatorRepository:
         ]
         self.session.add_all(creators)
         await self.session.flush()
-        for creator in creators:
-            await self.session.refresh(creator, ["influencer"])
+        # One query loads every new creator with their influencer (the relationship is joined).
+        reload = (
+            select(CampaignCreator)
+            .where(CampaignCreator.id.in_([c.id for c in creators]))
+            .execution_options(populate_existing=True)
+        )
+        await self.session.execute(reload)
         return creators
 
     async def list(self, params: PageParams, stage: str | None) -> tuple[list[CampaignCreator], str | None]:
