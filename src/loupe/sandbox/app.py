@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from . import admin
 from .clock import Clock
-from .platforms import meta, tiktok, twitch, x, youtube
+from .platforms import meta, tiktok, twitch, x, youtube, youtube_analytics
 from .state import Sandbox
 
 
@@ -39,7 +39,7 @@ def create_app(
         Route("/", lambda request: RedirectResponse("/_sandbox/")),
         Mount("/_sandbox", routes=admin.routes()),
     ]
-    for module in (meta, tiktok, youtube, x, twitch):
+    for module in (meta, tiktok, youtube, youtube_analytics, x, twitch):
         routes.extend(module.routes())
     app = Starlette(routes=routes, exception_handlers={404: not_found})
     app.state.sandbox = sandbox
