@@ -182,3 +182,17 @@ async def test_link_cache_serves_stale_links_when_postgresql_fails_and_dedupes_l
     assert await cache.get("known") == first  # PostgreSQL down: the last known answer keeps serving
     with pytest.raises(OSError):
         await cache.get("never-seen")  # the redirect answers 503 for this one
+
+
+async def test_a_flood_of_unknown_codes_does_not_evict_the_cached_links() -> None:
+    from loupe.redirect.links import LinkCache
+
+    pool = _Pool()
+    cache = LinkCache(pool, "postgresql://unused", max_entries=10)
+    cache.listening = True  # entries trusted for max_age, as with a live LISTEN
+    known = await cache.get("known")
+    for i in range(50):
+        assert await cache.get(f"made-up-{i}") is None
+    calls = pool.calls
+    assert await cache.get("known") is known and pool.calls == calls  # still cached: no query
+    assert cache.cached("made-up-49")  # unknown codes are still cached too, within the bound

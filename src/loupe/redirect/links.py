@@ -114,9 +114,16 @@ class LinkCache:
         # A notification during the query may concern this very row: use the answer, do not keep it.
         if generation == self._generation:
             if len(self._entries) >= self.max_entries:
-                self._entries.clear()
+                self._make_room()
             self._entries[code] = (link, started)
         return link
+
+    def _make_room(self) -> None:
+        """Forget the unknown codes first: a flood of made-up codes must not evict every real link
+        (and send each of their redirects to PostgreSQL)."""
+        self._entries = {code: entry for code, entry in self._entries.items() if entry[0] is not None}
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
 
     def cached(self, code: str) -> bool:
         """Whether `code` has an entry (fresh or not): gone once a notification dropped it."""
