@@ -8,7 +8,8 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from ..common import sandbox_of
 from ..oauth import authorize_endpoint
-from .meta_graph import CDN, graph_endpoint
+from .meta_graph import graph_endpoint
+from .meta_nodes import CDN
 from .meta_oauth import FACEBOOK_DIALOG, INSTAGRAM_DIALOG, ig_code_exchange
 
 # a 1x1 GIF stands in for every image and video: connectors only need bytes to store
