@@ -52,6 +52,22 @@ async def test_click_time_survives_the_wire_to_the_microsecond() -> None:
     assert back.at == datetime(2026, 11, 22, 23, 59, 59, 999999, tzinfo=UTC) == click.at
 
 
+@pytest.mark.parametrize(
+    "destination",
+    [
+        "https://a.example/x\r\nSet-Cookie: a=b",
+        "https://a.example/\x00\x0b\x7f?q=<script>\"'",
+        "https://a.example/p?x=1 2\u2028\u0085#frag\r\nX: y",
+        "https://a.example\r\n.evil/x",
+    ],
+)
+async def test_location_is_one_header_whatever_the_destination_holds(destination: str) -> None:
+    prefix, suffix = split_location(destination, {"utm_source": "a\r\nb"})  # type: ignore[misc]
+    location = f"{prefix}0123abcd{suffix}"
+    assert all(0x21 <= ord(ch) <= 0x7E for ch in location), location  # visible ASCII: no CR, LF, NUL, space
+    assert location.startswith("https://a.example") and "lp_click=0123abcd" in location
+
+
 @pytest.mark.parametrize("destination", ["javascript:alert(1)", "ftp://a.example/f", "//a.example/x", "mailto:a@b.c"])
 async def test_only_http_destinations_are_served(destination: str) -> None:
     assert split_location(destination, {}) is None
