@@ -46,10 +46,6 @@ def from_epoch(value: Any, *, millis: bool = False) -> datetime | None:
     return datetime.fromtimestamp(number / 1000 if millis else number, UTC)
 
 
-def to_epoch_ms(dt: datetime) -> int:
-    return int(dt.timestamp() * 1000)
-
-
 def iso_duration_seconds(value: str | None) -> float | None:
     """YouTube `PT4M13S`, `P1DT2H`; None when unparseable."""
     if not value:

@@ -14,7 +14,6 @@ from .faults import FAULTS
 from .oauth import templates
 from .platforms.meta_oauth import DATA_ACCESS_DAYS, LONG_LIVED
 from .state import Sandbox, issue_pair
-from .tokens import Token
 from .world import PLATFORMS, STORY_LIFETIME, Item
 
 DEFAULT_SCOPES = {
@@ -195,10 +194,6 @@ async def limits(request: Request) -> Response:
         if reset:
             sandbox.meters.reset()
     return json(sandbox.limits.as_dict())
-
-
-def token_info(token: Token) -> dict[str, Any]:
-    return {k: v for k, v in token.__dict__.items() if k != "value"}
 
 
 def routes() -> list[BaseRoute]:
