@@ -18,6 +18,7 @@ from loupe.links.service import LinkService
 from loupe.workspaces.auth import Principal
 from tests import factories
 from tests.conftest import Tenant
+from tests.factories import count_statements
 
 pytestmark = pytest.mark.asyncio
 BASE = "http://127.0.0.1:8000"  # settings.public_base_url in tests
@@ -378,3 +379,20 @@ async def test_two_links_created_at_once_cannot_share_a_name(
         creator_link(client, tenant, camp["id"], ada["id"], name="promo"),
     )
     assert sorted(r.status_code for r in renames) in ([200, 409], [201, 409])
+
+
+async def test_copies_for_many_creators_cost_a_fixed_number_of_queries(
+    client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext
+) -> None:
+    async def statements_to_copy(creators: int) -> int:
+        camp = await factories.campaign(client, tenant)
+        people = [(await factories.influencer(client, tenant, f"P{i}"))["id"] for i in range(creators)]
+        await factories.add_creators(client, tenant, camp["id"], *people)
+        for person in people:
+            await factories.move(client, tenant, camp["id"], person, "approved")
+        with count_statements(db) as seen:
+            await campaign_link(client, tenant, camp["id"])
+        assert len(await links_of(client, tenant, campaign_id=camp["id"], kind="creator")) == creators
+        return len(seen)
+
+    assert await statements_to_copy(20) == await statements_to_copy(2)

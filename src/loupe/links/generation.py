@@ -1,7 +1,7 @@
 """Creates links with a fresh code, and the per-creator copies of campaign-level links.
 
-Both run inside the caller's transaction; each insert sits in a savepoint so a code clash
-(or a copy another transaction just made) can be retried or skipped without losing the rest.
+Both run inside the caller's transaction; each insert is one statement in a savepoint, so a code clash
+is retried with new codes without losing the rest, and a copy another transaction just made is skipped.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,29 +32,30 @@ def _constraint(exc: IntegrityError) -> str | None:
     return getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
 
 
-async def insert_with_code(session: AsyncSession, values: dict[str, Any], *, copy: bool = False) -> TrackingLink | None:
-    """Inserts a code-bearing link, drawing a new code on a clash. For a copy of a campaign-level link,
-    returns None when that creator already has one (never two copies)."""
+async def insert_with_codes(
+    session: AsyncSession, rows: list[dict[str, Any]], *, skip_existing_copies: bool = False
+) -> list[TrackingLink]:
+    """Inserts code-bearing links in one statement, drawing new codes on a clash. With `skip_existing_copies`,
+    a copy of a campaign-level link that its creator already has (another transaction made it) is skipped."""
+    stmt: Any = pg_insert(TrackingLink)
+    if skip_existing_copies:
+        stmt = stmt.on_conflict_do_nothing(
+            index_elements=["parent_link_id", "influencer_id"], index_where=TrackingLink.parent_link_id.isnot(None)
+        )
     for _ in range(codes.MAX_ATTEMPTS):
-        row = {**values, "code": codes.new_code()}
-        stmt: Any = insert(TrackingLink).values(row).returning(TrackingLink)
-        if copy:
-            stmt = (
-                pg_insert(TrackingLink)
-                .values(row)
-                .on_conflict_do_nothing(
-                    index_elements=["parent_link_id", "influencer_id"],
-                    index_where=TrackingLink.parent_link_id.isnot(None),
-                )
-                .returning(TrackingLink)
-            )
+        coded = [{**row, "code": codes.new_code()} for row in rows]
         try:
             async with session.begin_nested():
-                return (await session.scalars(stmt)).one_or_none()  # type: ignore[no-any-return]
+                return list(await session.scalars(stmt.returning(TrackingLink), coded))
         except IntegrityError as exc:
             if _constraint(exc) != CODE_CONSTRAINT:
                 raise
-    raise CodeSpaceExhausted("could not draw an unused link code")
+    raise CodeSpaceExhausted("could not draw unused link codes")
+
+
+async def insert_with_code(session: AsyncSession, values: dict[str, Any]) -> TrackingLink:
+    [link] = await insert_with_codes(session, [values])
+    return link
 
 
 async def ensure_creator_links(
@@ -94,28 +95,25 @@ async def ensure_creator_links(
     members = list(await session.scalars(creators.order_by(CampaignCreator.influencer_id)))
     if not members:
         return []
-    rows = await session.execute(
+    pairs = await session.execute(
         select(TrackingLink.parent_link_id, TrackingLink.influencer_id).where(
             TrackingLink.parent_link_id.in_([p.id for p in parents]),
             TrackingLink.influencer_id.in_(members),
         )
     )
-    existing = {(parent_id, influencer_id) for parent_id, influencer_id in rows}
-    made: list[TrackingLink] = []
-    for parent in parents:
-        for influencer_id in members:
-            if (parent.id, influencer_id) in existing:
-                continue
-            values = {
-                "id": uuid.uuid4(),
-                "workspace_id": parent.workspace_id,
-                "campaign_id": campaign_id,
-                "influencer_id": influencer_id,
-                "parent_link_id": parent.id,
-                "kind": LinkKind.creator.value,
-                **{field: getattr(parent, field) for field in COPIED_FIELDS},
-            }
-            link = await insert_with_code(session, values, copy=True)
-            if link is not None:
-                made.append(link)
-    return made
+    existing = {(parent_id, influencer_id) for parent_id, influencer_id in pairs}
+    missing = [
+        {
+            "id": uuid.uuid4(),
+            "workspace_id": parent.workspace_id,
+            "campaign_id": campaign_id,
+            "influencer_id": influencer_id,
+            "parent_link_id": parent.id,
+            "kind": LinkKind.creator.value,
+            **{field: getattr(parent, field) for field in COPIED_FIELDS},
+        }
+        for parent in parents
+        for influencer_id in members
+        if (parent.id, influencer_id) not in existing
+    ]
+    return await insert_with_codes(session, missing, skip_existing_copies=True) if missing else []

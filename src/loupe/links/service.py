@@ -73,9 +73,7 @@ class LinkService:
             "kind": LinkKind.creator.value,
             **_fields(data),
         }
-        link = await insert_with_code(self.session, values)
-        assert link is not None  # only copies can be skipped
-        return link
+        return await insert_with_code(self.session, values)
 
     async def get(self, link_id: uuid.UUID, *, for_update: bool = False) -> TrackingLink:
         link = await self.links.get(link_id, for_update=for_update)
