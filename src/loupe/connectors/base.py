@@ -24,7 +24,7 @@ from .models import (
     TokenSet,
     utcnow,
 )
-from .oauth import parse_callback
+from .oauth import parse_callback, split_scopes
 from .ratelimit import DEFAULT_RETRY_AFTER, parse_retry_after
 
 CallbackInput = str | Mapping[str, str]
@@ -334,15 +334,6 @@ class OAuth2Connector(BaseConnector):
 
 def older_than(published: datetime | None, since: datetime | None) -> bool:
     return since is not None and published is not None and published < since
-
-
-def split_scopes(raw: Any) -> list[str]:
-    """`scope` arrives space-separated (OAuth), comma-separated (TikTok) or as an array (Twitch)."""
-    if raw is None:
-        return []
-    if isinstance(raw, list):
-        return [str(s) for s in raw]
-    return [s for s in str(raw).replace(",", " ").split() if s]
 
 
 def oauth_token(body: Mapping[str, Any], previous: TokenSet | None = None, *, user_id: Any = None) -> TokenSet:

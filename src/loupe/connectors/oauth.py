@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlsplit
 
@@ -50,10 +49,13 @@ def build_authorization(
     )
 
 
-def _split_scopes(raw: str | None) -> list[str] | None:
+def split_scopes(raw: object) -> list[str]:
+    """`scope` arrives space-separated (OAuth), comma-separated (TikTok) or as an array (Twitch)."""
     if raw is None:
-        return None
-    return [s for s in re.split(r"[\s,]+", raw) if s]
+        return []
+    if isinstance(raw, list):
+        return [str(s) for s in raw]
+    return [s for s in str(raw).replace(",", " ").split() if s]
 
 
 def parse_callback(callback: str | Mapping[str, str]) -> CallbackResult:
@@ -78,11 +80,12 @@ def parse_callback(callback: str | Mapping[str, str]) -> CallbackResult:
     # Meta sometimes reports failures only with error_code/error_message (e.g. 200 "Permissions error").
     if error is None and params.get("error_code"):
         error = f"error_code_{params['error_code']}"
+    granted = params.get("scopes", params.get("scope"))
     return CallbackResult(
         code=None if error else code,
         state=params.get("state") or None,
         error=error,
         error_reason=params.get("error_reason") or None,
         error_description=error_description,
-        granted_scopes=_split_scopes(params.get("scopes", params.get("scope"))),
+        granted_scopes=split_scopes(granted) if granted is not None else None,
     )

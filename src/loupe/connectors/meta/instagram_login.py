@@ -9,17 +9,11 @@ from ..base import expires_at, public_extras
 from ..config import InstagramConfig
 from ..errors import ConnectorError, ErrorKind
 from ..models import AuthorizationRequest, Platform, PlatformAccount, Profile, TokenSet, utcnow
-from ..oauth import build_authorization
+from ..oauth import build_authorization, split_scopes
 from .instagram_data import InstagramDataMixin
 
 PROFESSIONAL_TYPES = {"BUSINESS", "MEDIA_CREATOR", "CREATOR"}
 ME_FIELDS = "user_id,username,name,account_type,profile_picture_url,followers_count,follows_count,media_count"
-
-
-def _scopes(raw: Any) -> list[str]:
-    if isinstance(raw, list):
-        return [str(s) for s in raw]
-    return [s for s in str(raw or "").split(",") if s]
 
 
 class InstagramLoginConnector(InstagramDataMixin):
@@ -87,7 +81,7 @@ class InstagramLoginConnector(InstagramDataMixin):
         return TokenSet(
             access_token=entry["access_token"],
             user_id=str(entry["user_id"]) if entry.get("user_id") is not None else None,
-            scopes=_scopes(entry.get("permissions")),
+            scopes=split_scopes(entry.get("permissions")),
             expires_at=expires_at(entry.get("expires_in")),
             extras=public_extras(entry),
         )
