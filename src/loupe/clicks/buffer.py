@@ -48,7 +48,6 @@ class ClickBuffer:
         self._writers: set[asyncio.Task[None]] = set()
         self._active = 0  # writers still looping; counted in the task itself, not in a done callback
         self._redis_down_until = 0.0
-        self.batches = 0
         self.spooled = 0
 
     @property
@@ -90,30 +89,24 @@ class ClickBuffer:
                     future.set_result(None)
 
     async def _write(self, payload: bytes, count: int) -> None:
-        self.batches += 1
-        if self.redis_healthy:
-            try:
-                async with asyncio.timeout(self.timeout):
-                    await self.redis.xadd(self.stream, {"b": payload})
-                BUFFERED_REDIS.inc(count)
-                return
-            except Exception as exc:  # a timeout or any Redis error: fall back, never lose the click
-                self._redis_down_until = time.monotonic() + self.breaker_seconds
-                log.warning("click_buffer_redis_failed", error=type(exc).__name__)
+        if await self.push(payload):
+            BUFFERED_REDIS.inc(count)
+            return
         self.spooled += 1
         await self.spool.append(payload)
         BUFFERED_SPOOL.inc(count)
 
     async def push(self, payload: bytes) -> bool:
-        """Re-send a spooled batch to Redis; False if Redis is still unavailable."""
+        """One bounded XADD of a batch; False if Redis failed, timed out, or the breaker is open."""
         if not self.redis_healthy:
             return False
         try:
             async with asyncio.timeout(self.timeout):
                 await self.redis.xadd(self.stream, {"b": payload})
             return True
-        except Exception:
+        except Exception as exc:  # a timeout or any Redis error: the caller falls back, never loses the click
             self._redis_down_until = time.monotonic() + self.breaker_seconds
+            log.warning("click_buffer_redis_failed", error=type(exc).__name__)
             return False
 
     async def close(self) -> None:

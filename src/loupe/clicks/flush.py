@@ -138,7 +138,3 @@ class ClickFlusher:
             pipe.xack(self.stream, self.group, *ids)
             pipe.xdel(self.stream, *ids)
             await pipe.execute()
-
-
-async def stream_backlog(redis: Redis, stream: str) -> int:
-    return int(await redis.xlen(stream))

@@ -39,7 +39,14 @@ def resolve_range(start: date | None, end: date | None, today: date | None = Non
     return start, end
 
 
-class _Acc:
+def _bounds(first: date, last: date) -> tuple[datetime, datetime]:
+    """The half-open UTC interval [first 00:00, the day after last 00:00) of inclusive days."""
+    return datetime.combine(first, time(), UTC), datetime.combine(last + timedelta(days=1), time(), UTC)
+
+
+class _Tally:
+    """The figures of one row (a day, a country, a link…) while clicks and conversions are added up."""
+
     def __init__(self) -> None:
         self.clicks = self.unique = self.bots = self.conversions = 0
         self.revenue: dict[str, Decimal] = defaultdict(Decimal)
@@ -55,20 +62,20 @@ class _Acc:
         }
 
 
-def _merge(clicks: list[Any], conversions: list[Any], keys: list[str] | None = None) -> dict[str, _Acc]:
-    rows: dict[str, _Acc] = {key: _Acc() for key in keys or []}
+def _merge(clicks: list[Any], conversions: list[Any], keys: list[str] | None = None) -> dict[str, _Tally]:
+    rows: dict[str, _Tally] = {key: _Tally() for key in keys or []}
     for row in clicks:
-        acc = rows.setdefault(row["key"], _Acc())
+        acc = rows.setdefault(row["key"], _Tally())
         acc.clicks, acc.unique, acc.bots = row["clicks"], row["unique_clicks"], row["bot_clicks"]
     for row in conversions:
-        acc = rows.setdefault(row["key"], _Acc())
+        acc = rows.setdefault(row["key"], _Tally())
         acc.conversions += row["conversions"]
         if row["currency"] is not None and row["revenue"] is not None:
             acc.revenue[row["currency"]] += row["revenue"]
     return rows
 
 
-def _ranked(rows: dict[str, _Acc]) -> list[StatsRow]:
+def _ranked(rows: dict[str, _Tally]) -> list[StatsRow]:
     ordered = sorted(rows.items(), key=lambda kv: (-kv[1].clicks, -kv[1].bots, -kv[1].conversions, kv[0]))
     return [StatsRow(key=key, **acc.counts()) for key, acc in ordered]
 
@@ -79,11 +86,10 @@ class StatsService:
         self.workspace_id = principal.workspace_id
 
     async def _stats(self, scope: Scope, first: date, last: date) -> dict[str, Any]:
-        start = datetime.combine(first, time(), UTC)
-        end = datetime.combine(last + timedelta(days=1), time(), UTC)
+        start, end = _bounds(first, last)
         total = _merge(
             await self.repo.clicks(scope, "total", start, end), await self.repo.conversions(scope, "total", start, end)
-        ).get("total", _Acc())
+        ).get("total", _Tally())
         result: dict[str, Any] = {"from": first, "to": last, "totals": Counts(**total.counts())}
         days = [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
         for dimension in BREAKDOWNS:
@@ -112,8 +118,7 @@ class StatsService:
 
     async def links(self, first: date | None, last: date | None) -> WorkspaceLinkStats:
         first, last = resolve_range(first, last)
-        start = datetime.combine(first, time(), UTC)
-        end = datetime.combine(last + timedelta(days=1), time(), UTC)
+        start, end = _bounds(first, last)
         scope = Scope(self.workspace_id)
         merged = _merge(
             await self.repo.clicks(scope, "link", start, end), await self.repo.conversions(scope, "link", start, end)
@@ -126,7 +131,7 @@ class StatsService:
                 campaign_id=link["campaign_id"],
                 influencer_id=link["influencer_id"],
                 archived=link["archived"],
-                **merged.get(str(link["id"]), _Acc()).counts(),
+                **merged.get(str(link["id"]), _Tally()).counts(),
             )
             for link in await self.repo.links()
         ]
