@@ -7,9 +7,11 @@ from typing import Any
 import httpx
 import pytest
 
+from loupe.kit.context import ProcessContext
 from loupe.messaging.templates import MergeTag, MergeTagRegistry, TemplateError
 from tests import factories
 from tests.conftest import Tenant
+from tests.factories import count_statements
 
 BASE = "http://127.0.0.1:8000/l/"
 
@@ -182,3 +184,24 @@ async def test_preview_needs_a_creator_of_the_campaign_in_the_workspace(client: 
         headers=acme.read,
     )
     assert read_only.status_code == 403
+
+
+async def test_a_template_costs_a_fixed_number_of_queries_however_many_tags(
+    client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext
+) -> None:
+    camp = await factories.campaign(client, tenant)
+    ada = await factories.creator_in(client, tenant, camp["id"], "Ada", "approved")
+    await client.post(
+        f"/v1/campaigns/{camp['id']}/links",
+        json={"name": "Shop", "destination": "https://s.example"},
+        headers=tenant.write,
+    )
+
+    async def statements_to_render(template: str) -> int:
+        with count_statements(db) as seen:
+            response = await _preview(client, tenant, camp["id"], ada["id"], template)
+        assert response.status_code == 200, response.text
+        return len(seen)
+
+    one = await statements_to_render("{{tracking_link:Shop}}")
+    assert await statements_to_render("{{tracking_link:Shop}} {{all_tracking_links}}" * 10) == one

@@ -11,7 +11,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loupe.links.generation import ensure_creator_links
-from loupe.links.models import LinkKind, TrackingLink
+from loupe.links.models import TrackingLink
 from loupe.links.repository import LinkRepository
 from loupe.messaging.templates import Resolver, TemplateError
 
@@ -21,6 +21,8 @@ def public_url(link: TrackingLink, base_url: str) -> str:
 
 
 class CreatorLinkTags:
+    """The creator's live links, loaded (and missing copies made) once per render, however many tags use them."""
+
     def __init__(
         self,
         session: AsyncSession,
@@ -34,24 +36,28 @@ class CreatorLinkTags:
         self.campaign_id = campaign_id
         self.influencer_id = influencer_id
         self.base_url = base_url
+        self._loaded: list[TrackingLink] | None = None
 
     async def _creator_links(self) -> list[TrackingLink]:
-        await ensure_creator_links(self.session, self.campaign_id, influencer_ids=[self.influencer_id], any_stage=True)
-        return await self.links.live_for_creator(self.campaign_id, self.influencer_id)
+        if self._loaded is None:
+            await ensure_creator_links(
+                self.session, self.campaign_id, influencer_ids=[self.influencer_id], any_stage=True
+            )
+            self._loaded = await self.links.live_for_creator(self.campaign_id, self.influencer_id)
+        return self._loaded
 
     async def tracking_link(self, name: str | None) -> str:
+        # A copy carries its campaign-level link's name, and live names are unique among a creator's links.
         wanted = (name or "").lower()
-        parents = {p.id for p in await self.links.live_campaign_links(self.campaign_id) if p.name.lower() == wanted}
         for link in await self._creator_links():
-            if link.parent_link_id in parents or (link.parent_link_id is None and link.name.lower() == wanted):
+            if link.name.lower() == wanted:
                 return public_url(link, self.base_url)
         raise TemplateError(
             [f"Merge tag {{{{tracking_link:{name}}}}}: this creator has no live tracking link named '{name}'."]
         )
 
     async def all_tracking_links(self, _: str | None) -> str:
-        links = [link for link in await self._creator_links() if link.kind == LinkKind.creator.value]
-        return "\n".join(f"{link.name}: {public_url(link, self.base_url)}" for link in links)
+        return "\n".join(f"{link.name}: {public_url(link, self.base_url)}" for link in await self._creator_links())
 
     def resolvers(self) -> dict[str, Resolver]:
         return {"tracking_link": self.tracking_link, "all_tracking_links": self.all_tracking_links}

@@ -71,19 +71,6 @@ class LinkRepository:
         )
         return list(await self.session.scalars(stmt))
 
-    async def live_campaign_links(self, campaign_id: uuid.UUID) -> builtins.list[TrackingLink]:
-        stmt = (
-            select(TrackingLink)
-            .where(
-                TrackingLink.workspace_id == self.workspace_id,
-                TrackingLink.campaign_id == campaign_id,
-                TrackingLink.kind == LinkKind.campaign.value,
-                TrackingLink.archived_at.is_(None),
-            )
-            .order_by(TrackingLink.created_at, TrackingLink.id)
-        )
-        return list(await self.session.scalars(stmt))
-
     async def name_taken(
         self, campaign_id: uuid.UUID, name: str, *, influencer_id: uuid.UUID | None, exclude: uuid.UUID | None
     ) -> bool:
