@@ -336,3 +336,17 @@ async def test_password_change_revokes_meta_tokens(platform: str, http, config, 
         await conn.fetch_profile(token, account["id"])
     assert (exc.value.kind, exc.value.code) == (ErrorKind.AUTH_REVOKED, 190), exc.value
     assert exc.value.raw["error"]["error_subcode"] == 460
+
+
+@pytest.mark.parametrize(("platform", "login"), VARIANTS, ids=[f"{p}-{v}" if v else p for p, v in VARIANTS])
+async def test_codes_are_single_use(platform: str, login: str | None, http, config, admin) -> None:
+    conn = get_connector(platform, config, http, instagram_login=login)  # type: ignore[arg-type]
+    account = pick(await admin.accounts(), platform)
+    auth = conn.authorization_url(REDIRECT, extra={"login_hint": account["creator"]})
+    code = conn.parse_callback(await authorize(http, auth.url, account["id"])).code or ""
+    verifier = auth.code_verifier.get_secret_value() if auth.code_verifier else None
+    assert (await conn.exchange_code(code, REDIRECT, verifier)).secret()
+    with pytest.raises(ConnectorError) as exc:  # a used code is our bug or a replay: bad_request, not reauth
+        await conn.exchange_code(code, REDIRECT, verifier)
+    assert exc.value.kind is ErrorKind.BAD_REQUEST, exc.value
+    assert code not in str(exc.value) and code not in repr(exc.value)
