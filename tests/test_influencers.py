@@ -7,6 +7,7 @@ import uuid
 import httpx
 import pytest
 
+from tests import factories
 from tests.conftest import Tenant
 
 pytestmark = pytest.mark.asyncio
@@ -154,3 +155,16 @@ async def test_auth_and_tenancy(client: httpx.AsyncClient, make_tenant) -> None:
     assert (await client.get("/v1/influencers", params={"tag": "secret"}, headers=rival.read)).json()["data"] == []
     assert (await client.get(url, headers=acme.read)).json()["name"] == "Ada"
     assert (await client.get(f"/v1/influencers/{uuid.uuid4()}", headers=acme.read)).status_code == 404
+
+
+async def test_an_influencer_with_links_cannot_be_deleted(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    camp = await factories.campaign(client, tenant)
+    ada = await factories.creator_in(client, tenant, camp["id"], "Ada", "approved")
+    await client.post(
+        f"/v1/campaigns/{camp['id']}/links",
+        json={"name": "Shop", "destination": "https://s.example"},
+        headers=tenant.write,
+    )
+    response = await client.delete(f"/v1/influencers/{ada['id']}", headers=tenant.write)
+    assert response.status_code == 409 and "never deleted" in response.json()["detail"]
+    assert (await client.get(f"/v1/influencers/{ada['id']}", headers=tenant.read)).status_code == 200

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loupe.campaigns import stages
-from loupe.campaigns.models import CampaignCreator, Stage
+from loupe.campaigns.models import Campaign, CampaignCreator, Stage
 from loupe.campaigns.repository import CreatorRepository
 from loupe.campaigns.service import CampaignService
 from loupe.influencers.repository import InfluencerRepository
@@ -16,6 +16,13 @@ from loupe.kit.errors import Conflict, FieldError, NotFound, ValidationFailed
 from loupe.kit.pagination import PageParams
 from loupe.links.generation import ensure_creator_links
 from loupe.workspaces.auth import Principal
+
+
+async def creator_of(session: AsyncSession, campaign: Campaign, influencer_id: uuid.UUID) -> CampaignCreator:
+    creator = await CreatorRepository(session, campaign).get(influencer_id)
+    if creator is None:
+        raise NotFound(f"Influencer {influencer_id} is not a creator of campaign {campaign.id}.")
+    return creator
 
 
 class CreatorService:
@@ -52,10 +59,7 @@ class CreatorService:
         return added, duplicates
 
     async def get(self, campaign_id: uuid.UUID, influencer_id: uuid.UUID) -> CampaignCreator:
-        creator = await (await self._repo(campaign_id)).get(influencer_id)
-        if creator is None:
-            raise NotFound(f"Influencer {influencer_id} is not a creator of campaign {campaign_id}.")
-        return creator
+        return await creator_of(self.session, await self.campaigns.get(campaign_id), influencer_id)
 
     async def list(
         self, campaign_id: uuid.UUID, params: PageParams, stage: Stage | None
@@ -65,9 +69,7 @@ class CreatorService:
     async def move(self, campaign_id: uuid.UUID, influencer_id: uuid.UUID, target: Stage) -> CampaignCreator:
         # The campaign row lock orders this against a campaign-level link being added at the same moment.
         campaign = await self.campaigns.get(campaign_id, for_update=True)
-        creator = await CreatorRepository(self.session, campaign).get(influencer_id)
-        if creator is None:
-            raise NotFound(f"Influencer {influencer_id} is not a creator of campaign {campaign_id}.")
+        creator = await creator_of(self.session, campaign, influencer_id)
         current = Stage(creator.stage)
         if current == target:
             return creator
@@ -85,8 +87,5 @@ class CreatorService:
         return creator
 
     async def remove(self, campaign_id: uuid.UUID, influencer_id: uuid.UUID) -> None:
-        repo = await self._repo(campaign_id)
-        creator = await repo.get(influencer_id)
-        if creator is None:
-            raise NotFound(f"Influencer {influencer_id} is not a creator of campaign {campaign_id}.")
-        await repo.delete(creator)
+        campaign = await self.campaigns.get(campaign_id)
+        await CreatorRepository(self.session, campaign).delete(await creator_of(self.session, campaign, influencer_id))

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loupe.campaigns.media import MediaStore
@@ -12,7 +11,7 @@ from loupe.campaigns.schemas import CampaignCreate, CampaignUpdate
 from loupe.kit.db import utcnow
 from loupe.kit.errors import Conflict, NotFound, ValidationFailed
 from loupe.kit.pagination import PageParams
-from loupe.links.models import TrackingLink
+from loupe.links.repository import LinkRepository
 from loupe.workspaces.auth import Principal
 
 
@@ -72,10 +71,7 @@ class CampaignService:
     async def delete(self, campaign_id: uuid.UUID, media: MediaStore) -> None:
         # Locked: a story being captured meanwhile is committed first, so its file is removed too.
         campaign = await self.get(campaign_id, for_update=True)
-        has_links = await self.session.scalar(
-            select(TrackingLink.id).where(TrackingLink.campaign_id == campaign.id).limit(1)
-        )
-        if has_links is not None:
+        if await LinkRepository(self.session, campaign.workspace_id).any_of(campaign_id=campaign.id):
             raise Conflict(
                 "This campaign has tracking links, which are never deleted (archive them instead); "
                 "the campaign cannot be deleted."

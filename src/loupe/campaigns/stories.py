@@ -9,9 +9,10 @@ from datetime import datetime, timedelta
 from fastapi import UploadFile
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from loupe.campaigns.creators import creator_of
 from loupe.campaigns.media import MediaStore
 from loupe.campaigns.models import Campaign, Story
-from loupe.campaigns.repository import CreatorRepository, StoryRepository
+from loupe.campaigns.repository import StoryRepository
 from loupe.campaigns.service import CampaignService
 from loupe.kit.db import utcnow
 from loupe.kit.errors import NotFound, ValidationFailed
@@ -55,8 +56,7 @@ class StoryService:
         metrics: dict[str, int],
     ) -> Story:
         campaign = await self.campaigns.get(campaign_id)
-        if await CreatorRepository(self.session, campaign).get(influencer_id) is None:
-            raise NotFound(f"Influencer {influencer_id} is not a creator of campaign {campaign_id}.")
+        await creator_of(self.session, campaign, influencer_id)
         _check_posted_at(campaign, posted_at)
         content_type = self.media.check_type(upload)
         stored = await self.media.save(self.session, upload, content_type, f"{campaign.workspace_id}/{campaign.id}")

@@ -3,7 +3,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loupe.campaigns.media import MediaStore
@@ -13,7 +12,7 @@ from loupe.influencers.repository import InfluencerFilters, InfluencerRepository
 from loupe.influencers.schemas import InfluencerCreate, InfluencerUpdate, ProfileIn
 from loupe.kit.errors import Conflict, NotFound
 from loupe.kit.pagination import PageParams
-from loupe.links.models import TrackingLink
+from loupe.links.repository import LinkRepository
 from loupe.workspaces.auth import Principal
 
 
@@ -65,10 +64,7 @@ class InfluencerService:
     async def delete(self, influencer_id: uuid.UUID, media: MediaStore) -> None:
         # Locked: a story being captured meanwhile is committed first, so its file is removed too.
         influencer = await self.get(influencer_id, for_update=True)
-        has_links = await self.session.scalar(
-            select(TrackingLink.id).where(TrackingLink.influencer_id == influencer.id).limit(1)
-        )
-        if has_links is not None:
+        if await LinkRepository(self.session, influencer.workspace_id).any_of(influencer_id=influencer.id):
             raise Conflict(
                 "This influencer has tracking links, which are never deleted (their clicks stay reportable); "
                 "the influencer cannot be deleted."

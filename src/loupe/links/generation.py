@@ -18,10 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from loupe.campaigns.models import CampaignCreator
 from loupe.campaigns.stages import PAST_APPLIED
 from loupe.links import codes
-from loupe.links.models import LinkKind, TrackingLink
+from loupe.links.models import LINK_FIELDS, LinkKind, TrackingLink
 
 CODE_CONSTRAINT = "uq_tracking_links_code"
-COPIED_FIELDS = ("name", "destination", "labels", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 
 
 class CodeSpaceExhausted(RuntimeError):
@@ -110,7 +109,7 @@ async def ensure_creator_links(
             "influencer_id": influencer_id,
             "parent_link_id": parent.id,
             "kind": LinkKind.creator.value,
-            **{field: getattr(parent, field) for field in COPIED_FIELDS},
+            **{field: getattr(parent, field) for field in LINK_FIELDS},
         }
         for parent in parents
         for influencer_id in members

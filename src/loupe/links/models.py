@@ -12,6 +12,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from loupe.kit.db import Base, IdMixin, TimestampMixin
 
+UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+# What creation and edits set (codes, kinds and owners never change); a campaign-level link's copies carry the same.
+LINK_FIELDS = ("name", "destination", "labels", *UTM_FIELDS)
+
 
 class LinkKind(StrEnum):
     campaign = "campaign"  # a template: no code of its own; each creator past "applied" gets a copy

@@ -41,6 +41,15 @@ class LinkRepository:
             stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def any_of(self, *, campaign_id: uuid.UUID | None = None, influencer_id: uuid.UUID | None = None) -> bool:
+        """Whether the campaign (or the influencer) has any link, archived ones included."""
+        stmt = select(TrackingLink.id).where(TrackingLink.workspace_id == self.workspace_id)
+        if campaign_id is not None:
+            stmt = stmt.where(TrackingLink.campaign_id == campaign_id)
+        if influencer_id is not None:
+            stmt = stmt.where(TrackingLink.influencer_id == influencer_id)
+        return (await self.session.scalar(stmt.limit(1))) is not None
+
     async def list(self, params: PageParams, filters: LinkFilters) -> tuple[list[TrackingLink], str | None]:
         stmt = select(TrackingLink).where(TrackingLink.workspace_id == self.workspace_id)
         if filters.campaign_id:

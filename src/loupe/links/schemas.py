@@ -9,9 +9,8 @@ from pydantic import Field, field_validator
 from loupe.kit.pagination import Page
 from loupe.kit.schemas import Schema
 from loupe.links.destinations import MAX_LENGTH, check_destination
-from loupe.links.models import LinkKind, TrackingLink
+from loupe.links.models import UTM_FIELDS, LinkKind, TrackingLink
 
-UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 NAME_DOC = (
     "Link name; `{{tracking_link:<name>}}` renders it in message templates, so it is unique (case-insensitive) "
     "among the live links a creator has in the campaign, and may not contain braces."

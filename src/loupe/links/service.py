@@ -13,17 +13,14 @@ from loupe.kit.db import utcnow
 from loupe.kit.errors import Conflict, NotFound, ValidationFailed
 from loupe.kit.pagination import PageParams
 from loupe.links.generation import ensure_creator_links, insert_with_code
-from loupe.links.models import LinkKind, TrackingLink
+from loupe.links.models import LINK_FIELDS, LinkKind, TrackingLink
 from loupe.links.repository import LinkFilters, LinkRepository
-from loupe.links.schemas import UTM_FIELDS, CampaignLinkCreate, CreatorLinkCreate, LinkFields, LinkUpdate
+from loupe.links.schemas import CampaignLinkCreate, CreatorLinkCreate, LinkFields, LinkUpdate
 from loupe.workspaces.auth import Principal
-
-# What a campaign-level link's copies inherit, at creation and on every edit.
-PROPAGATED = ("name", "destination", "labels", *UTM_FIELDS)
 
 
 def _fields(data: LinkFields) -> dict[str, object]:
-    return data.model_dump(include=set(PROPAGATED))
+    return data.model_dump(include=set(LINK_FIELDS))
 
 
 class LinkService:
