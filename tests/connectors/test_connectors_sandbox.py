@@ -116,13 +116,17 @@ async def admin(http: httpx.AsyncClient, sandbox_url: str) -> AsyncIterator[Any]
     await http.delete(f"{sandbox_url}/_sandbox/faults")
 
 
-async def authorize(http: httpx.AsyncClient, url: str, account: str, decision: str = "approve") -> str:
+async def authorize(
+    http: httpx.AsyncClient, url: str, account: str, decision: str = "approve", scopes: list[str] | None = None
+) -> str:
+    """`scopes`: untick every scope checkbox but these (the creator grants a subset)."""
     page = await http.get(url)
     assert page.status_code == 200, page.text[:300]
     form = AuthorizeForm()
     form.feed(page.text)
     assert form.action and account in form.accounts, f"authorize page without a form or without {account}"
-    data = [*form.fields, ("account", account), ("decision", decision)]
+    fields = form.fields if scopes is None else [f for f in form.fields if f[0] != "scope"]
+    data = [*fields, *(("scope", s) for s in scopes or []), ("account", account), ("decision", decision)]
     answer = await http.post(
         urljoin(url, form.action),
         content=urlencode(data),
@@ -350,3 +354,29 @@ async def test_codes_are_single_use(platform: str, login: str | None, http, conf
         await conn.exchange_code(code, REDIRECT, verifier)
     assert exc.value.kind is ErrorKind.BAD_REQUEST, exc.value
     assert code not in str(exc.value) and code not in repr(exc.value)
+
+
+async def connect_granting(
+    platform: str, granted: list[str], http: httpx.AsyncClient, config: PlatformsConfig, admin: Any
+) -> tuple[Connector, TokenSet, str]:
+    conn = get_connector(platform, config, http)
+    account = pick(await admin.accounts(), platform)
+    auth = conn.authorization_url(REDIRECT, extra={"login_hint": account["creator"]})
+    callback = conn.parse_callback(await authorize(http, auth.url, account["id"], scopes=granted))
+    verifier = auth.code_verifier.get_secret_value() if auth.code_verifier else None
+    token = await conn.exchange_code(callback.code or "", REDIRECT, verifier)
+    assert set(token.scopes) == set(granted)
+    return conn, token, account["id"]
+
+
+async def test_tiktok_without_stats_scope_is_permission_missing(http, config, admin) -> None:
+    conn, token, account_id = await connect_granting("tiktok", ["user.info.basic", "video.list"], http, config, admin)
+    with pytest.raises(ConnectorError) as exc:
+        await conn.fetch_profile(token, account_id)
+    assert exc.value.kind is ErrorKind.PERMISSION_MISSING, exc.value
+
+
+async def test_twitch_without_moderator_scope_still_counts_followers(http, config, admin) -> None:
+    conn, token, account_id = await connect_granting("twitch", [], http, config, admin)
+    profile = await conn.fetch_profile(token, account_id)  # the follower list is empty, `total` is not
+    assert profile.followers and profile.followers > 0
