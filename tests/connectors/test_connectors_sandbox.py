@@ -262,6 +262,7 @@ async def test_deny(platform: str, http, config, admin) -> None:
         ("token_revoked", ErrorKind.AUTH_REVOKED),
         ("token_expired", ErrorKind.AUTH_EXPIRED),
         ("rate_limited", ErrorKind.RATE_LIMITED),
+        ("quota_exhausted", ErrorKind.RATE_LIMITED),
         ("server_error", ErrorKind.TRANSIENT),
     ],
 )
@@ -286,7 +287,9 @@ async def test_faults(platform: str, fault: str, kind: ErrorKind, http, config, 
         assert exc.value.kind is kind, exc.value
     if exc.value.kind is ErrorKind.RATE_LIMITED:
         assert exc.value.retry_after and exc.value.retry_after > 0
-        if platform not in ("tiktok", "youtube"):  # TikTok sends no headers; YouTube waits for its quota day
+        if platform == "youtube":  # quotaExceeded: the daily quota comes back at midnight Pacific
+            assert exc.value.code == "quotaExceeded" and exc.value.retry_after <= 25 * 3600
+        elif platform != "tiktok":  # TikTok sends no rate-limit headers
             state = conn.last_rate_limit  # the wait comes from the limited answer's own headers
             assert state is not None and state.retry_after is not None, state
             assert abs(exc.value.retry_after - state.retry_after) < 1, state
