@@ -383,3 +383,11 @@ async def test_twitch_without_moderator_scope_still_counts_followers(http, confi
     conn, token, account_id = await connect_granting("twitch", [], http, config, admin)
     profile = await conn.fetch_profile(token, account_id)  # the follower list is empty, `total` is not
     assert profile.followers and profile.followers > 0
+
+
+async def test_x_without_offline_access_has_no_refresh_token(http, config, admin) -> None:
+    conn, token, account_id = await connect_granting("twitter", ["tweet.read", "users.read"], http, config, admin)
+    assert token.refresh_token is None and (await conn.fetch_profile(token, account_id)).id == account_id
+    with pytest.raises(ConnectorError) as exc:
+        await conn.refresh(token)
+    assert exc.value.kind is ErrorKind.AUTH_EXPIRED  # nothing to refresh with: the creator must reconnect
