@@ -251,3 +251,38 @@ async def test_nothing_a_visitor_sends_or_a_bad_item_holds_back_the_flush(
     assert (stats.clicks, stats.orphans) == (4, 1)
     assert set(await _clicks_in_postgres(db)) == {*sent, good.id}  # the bad item alone is left out
     assert [r["code"] for r in await sql(db, "SELECT code FROM orphan_visits")] == ["\ufffd"]
+
+
+async def test_redis_down_and_a_hung_disk_still_answer_the_visitor_within_a_bound(
+    settings: Settings, db: ProcessContext, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from prometheus_client import REGISTRY
+
+    from loupe.clicks.buffer import ClickBuffer
+    from loupe.clicks.spool import Spool
+
+    def lost() -> float:
+        return REGISTRY.get_sample_value("loupe_clicks_not_recorded_total") or 0.0
+
+    link = await make_link(db, tenant.workspace_id)
+    disk = threading.Event()
+
+    async def redis_down(self: ClickBuffer, payload: bytes) -> bool:
+        return False
+
+    def hung_fsync(self: Spool, payload: bytes) -> None:
+        disk.wait(30)  # the spool's disk does not answer
+
+    monkeypatch.setattr(ClickBuffer, "push", redis_down)
+    monkeypatch.setattr(Spool, "_append", hung_fsync)
+    before = lost()
+    try:
+        async with redirect_client(settings, db, click_redis_timeout_ms=100) as client:
+            started = time.monotonic()
+            response = await asyncio.wait_for(client.get(f"/l/{link['code']}"), 10)
+            assert response.status_code == 302 and time.monotonic() - started < 5  # bound: 4 x 100 ms + 1 s
+            assert lost() == before + 1  # said, not hidden
+    finally:
+        disk.set()
