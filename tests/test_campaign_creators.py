@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from typing import Any
 
 import httpx
 import pytest
@@ -160,3 +162,32 @@ async def test_adding_many_creators_costs_a_fixed_number_of_queries(
         return len(seen)
 
     assert await statements_to_add(20) == await statements_to_add(2)
+
+
+async def test_adding_the_same_creator_twice_at_once_reports_a_duplicate(
+    client: httpx.AsyncClient, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from loupe.campaigns.repository import CreatorRepository
+
+    camp = await factories.campaign(client, tenant)
+    ada = await factories.influencer(client, tenant, "Ada")
+    member_ids = CreatorRepository.member_ids
+
+    async def slow_member_ids(*args: Any, **kwargs: Any) -> set[uuid.UUID]:
+        members = await member_ids(*args, **kwargs)
+        await asyncio.sleep(0.2)  # both requests look before either adds
+        return members
+
+    monkeypatch.setattr(CreatorRepository, "member_ids", slow_member_ids)
+    first, second = await asyncio.gather(
+        *(
+            client.post(
+                f"/v1/campaigns/{camp['id']}/creators", json={"influencer_ids": [ada["id"]]}, headers=tenant.write
+            )
+            for _ in range(2)
+        )
+    )
+    assert (first.status_code, second.status_code) == (200, 200), (first.text, second.text)
+    results = sorted([first.json(), second.json()], key=lambda body: len(body["added"]))
+    assert results[0] == {"added": [], "duplicates": [ada["id"]]}
+    assert [c["influencer_id"] for c in results[1]["added"]] == [ada["id"]]

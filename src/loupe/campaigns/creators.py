@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,15 +48,12 @@ class CreatorService:
         if unknown:
             raise ValidationFailed("Some influencers do not exist; nothing was added.", errors=unknown)
         members = await repo.member_ids(influencer_ids)
-        fresh: list[uuid.UUID] = []
-        duplicates: list[uuid.UUID] = []
-        for influencer_id in influencer_ids:
-            if influencer_id in members or influencer_id in fresh:
-                if influencer_id not in duplicates:
-                    duplicates.append(influencer_id)
-            else:
-                fresh.append(influencer_id)
+        fresh = [i for i in dict.fromkeys(influencer_ids) if i not in members]
         added = await repo.add_all(fresh) if fresh else []
+        # Listed twice, already in the campaign, or added by a concurrent request meanwhile.
+        counts = Counter(influencer_ids)
+        new = {creator.influencer_id for creator in added}
+        duplicates = [i for i in dict.fromkeys(influencer_ids) if i not in new or counts[i] > 1]
         return added, duplicates
 
     async def get(self, campaign_id: uuid.UUID, influencer_id: uuid.UUID) -> CampaignCreator:

@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Iterable
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loupe.campaigns.models import Campaign, CampaignCreator, Story
@@ -60,21 +61,20 @@ class CreatorRepository:
         )
         return set((await self.session.execute(stmt)).scalars())
 
-    async def add_all(self, influencer_ids: list[uuid.UUID]) -> list[CampaignCreator]:
-        creators = [
-            CampaignCreator(workspace_id=self.campaign.workspace_id, campaign_id=self.campaign.id, influencer_id=i)
+    async def add_all(self, influencer_ids: builtins.list[uuid.UUID]) -> builtins.list[CampaignCreator]:
+        """Adds the influencers not in the campaign yet (one added concurrently is skipped); returns the
+        creators added, in the order given, loaded with their influencers in one query."""
+        rows = [
+            {"workspace_id": self.campaign.workspace_id, "campaign_id": self.campaign.id, "influencer_id": i}
             for i in influencer_ids
         ]
-        self.session.add_all(creators)
-        await self.session.flush()
-        # One query loads every new creator with their influencer (the relationship is joined).
-        reload = (
-            select(CampaignCreator)
-            .where(CampaignCreator.id.in_([c.id for c in creators]))
-            .execution_options(populate_existing=True)
+        insert = pg_insert(CampaignCreator).on_conflict_do_nothing(index_elements=["campaign_id", "influencer_id"])
+        added = set(await self.session.scalars(insert.returning(CampaignCreator.id), rows))
+        creators = await self.session.scalars(
+            select(CampaignCreator).where(CampaignCreator.id.in_(added)).execution_options(populate_existing=True)
         )
-        await self.session.execute(reload)
-        return creators
+        by_influencer = {creator.influencer_id: creator for creator in creators}
+        return [by_influencer[i] for i in influencer_ids if i in by_influencer]
 
     async def list(self, params: PageParams, stage: str | None) -> tuple[list[CampaignCreator], str | None]:
         stmt = select(CampaignCreator).where(CampaignCreator.campaign_id == self.campaign.id)
