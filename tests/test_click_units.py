@@ -82,6 +82,38 @@ async def test_client_address_from_the_trusted_header_counts_hops_from_the_right
     assert client_ip(scope, b" , ", 1) == "10.0.0.2"
 
 
+IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"
+ANDROID_WEBVIEW = (
+    "Mozilla/5.0 (Linux; Android 13; SM-S911B; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 "
+    "Chrome/120.0.6099.144 Mobile Safari/537.36"
+)
+
+
+@pytest.mark.parametrize(
+    ("agent", "reason"),
+    [
+        # People in the apps' in-app browsers: where creators' audiences click.
+        (f"{IPHONE} Snapchat/12.36.0.35 (like Safari/8615.2.9.10.4, panda)", None),
+        (f"{ANDROID_WEBVIEW} Snapchat/12.68.0.39 (SM-S911B; Android 13#S911BXXU1AWGH#33; gzip; )", None),
+        (f"{ANDROID_WEBVIEW} Viber/21.0.0.0", None),
+        (f"{IPHONE} Instagram 307.0.0.34.111 (iPhone14,5; iOS 17_0; en_US; en; scale=3.00; 1170x2532)", None),
+        (f"{ANDROID_WEBVIEW} trill_320105 BytedanceWebview/d8a21c6", None),
+        (f"{IPHONE} [FBAN/FBIOS;FBAV/440.0.0.35.107;FBDV/iPhone14,5;FBMD/iPhone;FBSN/iOS;FBSV/17.0]", None),
+        # The same apps fetching a preview card.
+        ("Mozilla/5.0 (compatible; Snap URL Preview Service; bot; snapchat; https://developers.snap.com/robots)",
+         "preview"),
+        ("Snapchat/1.0 (Snapchat Proxy)", "preview"),
+        ("Viber/20.9.0.8 CFNetwork/1410.0.3 Darwin/22.6.0", "preview"),
+    ],
+)  # fmt: skip
+async def test_in_app_browsers_are_people_and_their_apps_preview_fetchers_are_bots(
+    agent: str, reason: str | None
+) -> None:
+    from loupe.clicks.bots import bot_reason
+
+    assert bot_reason(agent, False) == reason
+
+
 async def test_spool_replays_every_line_once_and_skips_a_torn_one(tmp_path: Path) -> None:
     spool = Spool(tmp_path)
     await spool.append(b'[["a"]]')

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-# Chat and social apps fetch a link to draw its preview card; those are not people clicking.
+# Chat and social apps fetch a link to draw its preview card; those are not people clicking. Only
+# tokens that their in-app browsers never send: people who open a link inside Snapchat or Viber
+# browse with `Mozilla/5.0 … Snapchat/12.x` or `… Viber/21.x`, and they are people.
 PREVIEW_FETCHERS = (
     "slackbot",
     "slack-imgproxy",
@@ -22,8 +24,7 @@ PREVIEW_FETCHERS = (
     "embedly",
     "iframely",
     "vkshare",
-    "viber",
-    "snapchat",
+    "snap url preview service",
     "bitlybot",
     "google-pagerenderer",
     "applebot",
@@ -31,6 +32,8 @@ PREVIEW_FETCHERS = (
     "bluesky",
     "cardyb",
 )
+# Apps whose name starts the user agent only when the app itself fetches (not its in-app browser).
+PREVIEW_APPS = ("snapchat/", "viber/")
 
 
 @lru_cache(maxsize=1)
@@ -48,7 +51,7 @@ def bot_reason(user_agent: str, head: bool) -> str | None:
     lowered = user_agent.strip().lower()
     if not lowered:
         return "no_user_agent"
-    if any(name in lowered for name in PREVIEW_FETCHERS):
+    if lowered.startswith(PREVIEW_APPS) or any(name in lowered for name in PREVIEW_FETCHERS):
         return "preview"
     if _crawlers().isCrawler(user_agent):
         return "crawler"
