@@ -10,14 +10,11 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from loupe.links.codes import public_url
 from loupe.links.generation import ensure_creator_links
 from loupe.links.models import TrackingLink
 from loupe.links.repository import LinkRepository
 from loupe.messaging.templates import Resolver, TemplateError
-
-
-def public_url(link: TrackingLink, base_url: str) -> str:
-    return f"{base_url.rstrip('/')}/l/{link.code}"
 
 
 class CreatorLinkTags:
@@ -46,18 +43,22 @@ class CreatorLinkTags:
             self._loaded = await self.links.live_for_creator(self.campaign_id, self.influencer_id)
         return self._loaded
 
+    def _url(self, link: TrackingLink) -> str:
+        assert link.code is not None  # only campaign-level links have none, and they are not a creator's
+        return public_url(link.code, self.base_url)
+
     async def tracking_link(self, name: str | None) -> str:
         # A copy carries its campaign-level link's name, and live names are unique among a creator's links.
         wanted = (name or "").lower()
         for link in await self._creator_links():
             if link.name.lower() == wanted:
-                return public_url(link, self.base_url)
+                return self._url(link)
         raise TemplateError(
             [f"Merge tag {{{{tracking_link:{name}}}}}: this creator has no live tracking link named '{name}'."]
         )
 
     async def all_tracking_links(self, _: str | None) -> str:
-        return "\n".join(f"{link.name}: {public_url(link, self.base_url)}" for link in await self._creator_links())
+        return "\n".join(f"{link.name}: {self._url(link)}" for link in await self._creator_links())
 
     def resolvers(self) -> dict[str, Resolver]:
         return {"tracking_link": self.tracking_link, "all_tracking_links": self.all_tracking_links}

@@ -8,6 +8,7 @@ from pydantic import Field, field_validator
 
 from loupe.kit.pagination import Page
 from loupe.kit.schemas import Schema
+from loupe.links.codes import public_url
 from loupe.links.destinations import MAX_LENGTH, check_destination
 from loupe.links.models import UTM_FIELDS, LinkKind, TrackingLink
 
@@ -146,7 +147,7 @@ class LinkRead(Schema):
 
     @classmethod
     def of(cls, link: TrackingLink, base_url: str) -> LinkRead:
-        url = f"{base_url.rstrip('/')}/l/{link.code}" if link.code else None
+        url = public_url(link.code, base_url) if link.code else None
         data = {column: getattr(link, column) for column in cls.model_fields if hasattr(link, column)}
         return cls.model_validate({**data, "url": url, "archived": link.archived_at is not None})
 
