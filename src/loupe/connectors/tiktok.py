@@ -67,7 +67,7 @@ class TikTokConnector(OAuth2Connector):
             return self._err(kind, str(body.get("error_description") or err), response, err, body)
         if isinstance(err, dict) and err.get("code") not in (None, "ok"):
             code = str(err["code"])
-            kind = API_ERRORS.get(code) or status_or_bad_request(response.status_code)
+            kind = API_ERRORS.get(code) or status_kind(response.status_code)
             return self._err(kind, str(err.get("message") or code), response, code, body)
         return None if response.is_success else self._status_error(response, body)
 
@@ -221,7 +221,3 @@ def video_metrics(v: Mapping[str, Any]) -> ContentMetrics:
         shares=to_int(v.get("share_count")),
         views=to_int(v.get("view_count")),
     )
-
-
-def status_or_bad_request(status: int) -> ErrorKind:
-    return status_kind(status) if status >= 400 else ErrorKind.BAD_REQUEST

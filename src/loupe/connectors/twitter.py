@@ -46,7 +46,7 @@ def problem_kind(problem: Mapping[str, Any], status: int) -> ErrorKind:
     for suffix, mapped in PROBLEM_KINDS.items():
         if kind.endswith(suffix):
             return mapped
-    return status_kind(status) if status >= 400 else ErrorKind.BAD_REQUEST
+    return status_kind(status)  # a 200's partial error with an unknown type: bad_request
 
 
 class TwitterConnector(OAuth2Connector):
