@@ -139,7 +139,8 @@ async def guard(request: Request, scopes: set[str], cost: int) -> tuple[Token | 
         day = dt.datetime.fromtimestamp(sandbox.now(), PACIFIC).date().isoformat()
         key = ("youtube-quota", token.client_id, day)
         used = sandbox.meters.counters.get(key, 0)
-        if fault or used + cost > sandbox.limits.youtube_units_per_day:
+        exhausted = fault is not None and fault.fault == "quota_exhausted"  # the only fault left here
+        if exhausted or used + cost > sandbox.limits.youtube_units_per_day:
             return None, google_error(
                 403,
                 "The request cannot be completed because you have exceeded your "
