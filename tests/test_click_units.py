@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import time
 import uuid
 from datetime import date
 from pathlib import Path
@@ -176,11 +177,14 @@ async def test_loupe_redirect_runs_alone(
     )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            for _ in range(100):
+            deadline = time.monotonic() + 60  # a cold start on a loaded 2-core machine takes a while
+            while True:
+                assert process.returncode is None, "loupe redirect exited"
                 try:
                     if (await client.get("/healthz")).status_code == 200:
                         break
                 except httpx.TransportError:
+                    assert time.monotonic() < deadline, "loupe redirect never answered /healthz"
                     await asyncio.sleep(0.1)
             response = await client.get(f"/l/{link['code']}")
             assert response.status_code == 302 and response.headers["location"].startswith("https://alone.example/?")
