@@ -300,10 +300,12 @@ async def test_auth_and_tenancy(client: httpx.AsyncClient, make_tenant) -> None:
     assert (await client.get(url, headers=acme.read)).json()["archived"] is False
 
 
-async def _until_a_lock_is_awaited(db: ProcessContext) -> None:
+async def _until_a_lock_is_awaited(db: ProcessContext, unless_done: asyncio.Task[Any] | None = None) -> None:
     async with db.engine.connect() as conn:
         for _ in range(500):
             if await conn.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted")):
+                return
+            if unless_done is not None and unless_done.done():
                 return
             await asyncio.sleep(0.01)
     raise AssertionError("the concurrent request never waited for the open transaction")
@@ -396,3 +398,30 @@ async def test_copies_for_many_creators_cost_a_fixed_number_of_queries(
         return len(seen)
 
     assert await statements_to_copy(20) == await statements_to_copy(2)
+
+
+async def test_a_rename_racing_a_message_render_does_not_deadlock(
+    client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext
+) -> None:
+    camp = await factories.campaign(client, tenant)
+    parent = await campaign_link(client, tenant, camp["id"])
+    ada = await factories.creator_in(client, tenant, camp["id"], "Ada", "applied")
+    principal = Principal(uuid.UUID(tenant.workspace_id), uuid.uuid4(), frozenset({"read", "write"}))
+    async with db.sessionmaker() as session:
+        service = LinkService(session, principal)
+        # The rename holds the campaign lock (as its first step does) while a render makes Ada's copy...
+        await service.campaigns.get(uuid.UUID(camp["id"]), for_update=True)
+        render = asyncio.create_task(
+            client.post(
+                f"/v1/campaigns/{camp['id']}/message-preview",
+                json={"template": "{{tracking_link:Shop}}", "influencer_id": ada["id"]},
+                headers=tenant.write,
+            )
+        )
+        await _until_a_lock_is_awaited(db, unless_done=render)
+        # ...then locks the link the render is copying.
+        await service.update(uuid.UUID(parent["id"]), LinkUpdate(name="Spring"))
+        await session.commit()
+    assert (await render).status_code == 200
+    [copy] = await links_of(client, tenant, influencer_id=ada["id"])
+    assert copy["name"] == "Spring"

@@ -25,11 +25,15 @@ class CampaignRepository:
         await self.session.flush()
         return campaign
 
-    async def get(self, campaign_id: uuid.UUID, *, for_update: bool = False) -> Campaign | None:
+    async def get(
+        self, campaign_id: uuid.UUID, *, for_update: bool = False, for_delete: bool = False
+    ) -> Campaign | None:
+        """`for_update` serialises the campaign's writers (FOR NO KEY UPDATE: rows referring to the campaign can
+        still be inserted meanwhile, so a writer never deadlocks with them); `for_delete` also waits for those."""
         stmt = select(Campaign).where(Campaign.workspace_id == self.workspace_id, Campaign.id == campaign_id)
-        if for_update:
+        if for_update or for_delete:
             # The locked row as committed now, even if this session loaded it before.
-            stmt = stmt.with_for_update().execution_options(populate_existing=True)
+            stmt = stmt.with_for_update(key_share=not for_delete).execution_options(populate_existing=True)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def list(self, params: PageParams) -> tuple[list[Campaign], str | None]:

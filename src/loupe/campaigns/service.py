@@ -30,8 +30,8 @@ class CampaignService:
         )
         return await self.campaigns.add(campaign)
 
-    async def get(self, campaign_id: uuid.UUID, *, for_update: bool = False) -> Campaign:
-        campaign = await self.campaigns.get(campaign_id, for_update=for_update)
+    async def get(self, campaign_id: uuid.UUID, *, for_update: bool = False, for_delete: bool = False) -> Campaign:
+        campaign = await self.campaigns.get(campaign_id, for_update=for_update, for_delete=for_delete)
         if campaign is None:
             raise NotFound(f"Campaign {campaign_id} was not found.")
         return campaign
@@ -70,7 +70,7 @@ class CampaignService:
 
     async def delete(self, campaign_id: uuid.UUID, media: MediaStore) -> None:
         # Locked: a story being captured meanwhile is committed first, so its file is removed too.
-        campaign = await self.get(campaign_id, for_update=True)
+        campaign = await self.get(campaign_id, for_delete=True)
         if await LinkRepository(self.session, campaign.workspace_id).any_of(campaign_id=campaign.id):
             raise Conflict(
                 "This campaign has tracking links, which are never deleted (archive them instead); "

@@ -38,7 +38,8 @@ class LinkRepository:
         stmt = select(TrackingLink).where(TrackingLink.workspace_id == self.workspace_id, TrackingLink.id == link_id)
         if for_update:
             # The locked row as committed now, even if this session loaded it before.
-            stmt = stmt.with_for_update().execution_options(populate_existing=True)
+            # FOR NO KEY UPDATE: waits for copy generation (FOR SHARE) but not for clicks referring to the link.
+            stmt = stmt.with_for_update(key_share=True).execution_options(populate_existing=True)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def any_of(self, *, campaign_id: uuid.UUID | None = None, influencer_id: uuid.UUID | None = None) -> bool:
