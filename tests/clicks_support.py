@@ -4,10 +4,13 @@ redirect mounted into a test app, and a flush through the real consumer group.""
 from __future__ import annotations
 
 import secrets
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -88,11 +91,13 @@ async def flush(db: ProcessContext, settings: Settings, redis_url: str, **option
 
 @asynccontextmanager
 async def redirect_client(settings: Settings, db: ProcessContext, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
-    """A fresh api instance (its own link cache and buffer), as another replica would be."""
+    """A fresh api instance (its own link cache, buffer and spool folder), as another replica would be.
+    Its spool must be empty once it closed: nothing left behind for a later test to replay."""
     from loupe.app import create_app
     from loupe.redirect.factory import mount_redirect
 
-    app_settings = settings.model_copy(update=overrides) if overrides else settings
+    spool = Path(tempfile.mkdtemp(prefix="spool-"))
+    app_settings = settings.model_copy(update={"click_spool_dir": spool, **overrides})
     app = create_app(app_settings, context=db)
     if not hasattr(app.state, "redirect"):
         mount_redirect(app, app_settings)
@@ -103,6 +108,9 @@ async def redirect_client(settings: Settings, db: ProcessContext, **overrides: A
             yield client
     finally:
         await app.state.redirect.close()
+    left = [path.name for path in spool.iterdir()]  # noqa: ASYNC240
+    shutil.rmtree(spool)
+    assert not left, f"clicks left in the spool after close: {left}"
 
 
 async def insert_click(
