@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import uuid
+
 import httpx
 import pytest
 
@@ -119,3 +122,19 @@ async def test_auth_and_tenancy(client: httpx.AsyncClient, make_tenant) -> None:
         assert response.status_code == 404
     assert (await client.get("/v1/campaigns", headers=rival.read)).json()["data"] == []
     assert (await client.get(url, headers=acme.read)).json()["story_capture"] is False
+
+
+async def test_every_write_route_refuses_a_read_only_key(app, client: httpx.AsyncClient, tenant: Tenant) -> None:  # type: ignore[no-untyped-def]
+    areas = ("/v1/influencers", "/v1/campaigns", "/v1/links")
+    writes = [
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        if path.startswith(areas)
+        for method in operations
+        if method in {"post", "patch", "put", "delete"}
+    ]
+    assert len(writes) >= 15
+    for method, path in writes:
+        url = re.sub(r"\{[a-z_]+\}", str(uuid.uuid4()), path)
+        response = await client.request(method, url, json={}, headers=tenant.read)
+        assert response.status_code == 403, (method, path, response.status_code)
