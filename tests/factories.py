@@ -54,6 +54,29 @@ async def creator_in(
     return person
 
 
+SHOP = "https://shop.example/spring?ref=loupe"
+
+
+async def campaign_link(client: httpx.AsyncClient, tenant: Tenant, campaign_id: str, **body: Any) -> dict[str, Any]:
+    payload = {"name": "Shop", "destination": SHOP, **body}
+    response = await client.post(f"/v1/campaigns/{campaign_id}/links", json=payload, headers=tenant.write)
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def creator_link(
+    client: httpx.AsyncClient, tenant: Tenant, campaign_id: str, influencer_id: str, **body: Any
+) -> httpx.Response:
+    payload = {"campaign_id": campaign_id, "influencer_id": influencer_id, "name": "Bio", "destination": SHOP, **body}
+    return await client.post("/v1/links", json=payload, headers=tenant.write)
+
+
+async def links_of(client: httpx.AsyncClient, tenant: Tenant, **params: Any) -> list[dict[str, Any]]:
+    response = await client.get("/v1/links", params={"limit": 200, **params}, headers=tenant.read)
+    assert response.status_code == 200, response.text
+    return response.json()["data"]  # type: ignore[no-any-return]
+
+
 @contextmanager
 def count_statements(db: ProcessContext) -> Iterator[list[str]]:
     """The SQL statements run meanwhile (to catch a query per item)."""

@@ -3,46 +3,20 @@ codes, edits and propagation, archive semantics, filters, auth and tenancy."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 
 from loupe.kit.context import ProcessContext
-from loupe.links.schemas import LinkUpdate
-from loupe.links.service import LinkService
-from loupe.workspaces.auth import Principal
 from tests import factories
 from tests.conftest import Tenant
-from tests.factories import count_statements
+from tests.factories import SHOP, campaign_link, count_statements, creator_link, links_of
 
 pytestmark = pytest.mark.asyncio
 BASE = "http://127.0.0.1:8000"  # settings.public_base_url in tests
-SHOP = "https://shop.example/spring?ref=loupe"
-
-
-async def campaign_link(client: httpx.AsyncClient, tenant: Tenant, campaign_id: str, **body: Any) -> dict[str, Any]:
-    payload = {"name": "Shop", "destination": SHOP, **body}
-    response = await client.post(f"/v1/campaigns/{campaign_id}/links", json=payload, headers=tenant.write)
-    assert response.status_code == 201, response.text
-    return response.json()  # type: ignore[no-any-return]
-
-
-async def creator_link(
-    client: httpx.AsyncClient, tenant: Tenant, campaign_id: str, influencer_id: str, **body: Any
-) -> httpx.Response:
-    payload = {"campaign_id": campaign_id, "influencer_id": influencer_id, "name": "Bio", "destination": SHOP, **body}
-    return await client.post("/v1/links", json=payload, headers=tenant.write)
-
-
-async def links_of(client: httpx.AsyncClient, tenant: Tenant, **params: Any) -> list[dict[str, Any]]:
-    response = await client.get("/v1/links", params={"limit": 200, **params}, headers=tenant.read)
-    assert response.status_code == 200, response.text
-    return response.json()["data"]  # type: ignore[no-any-return]
 
 
 async def test_campaign_link_reaches_creators_already_promoted(client: httpx.AsyncClient, tenant: Tenant) -> None:
@@ -300,89 +274,6 @@ async def test_auth_and_tenancy(client: httpx.AsyncClient, make_tenant) -> None:
     assert (await client.get(url, headers=acme.read)).json()["archived"] is False
 
 
-async def _until_a_lock_is_awaited(db: ProcessContext, unless_done: asyncio.Task[Any] | None = None) -> None:
-    async with db.engine.connect() as conn:
-        for _ in range(500):
-            if await conn.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted")):
-                return
-            if unless_done is not None and unless_done.done():
-                return
-            await asyncio.sleep(0.01)
-    raise AssertionError("the concurrent request never waited for the open transaction")
-
-
-async def _promote_while(
-    client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext, camp_id: str, ada_id: str, change: Any
-) -> None:
-    """Promotes Ada while `change(service)` sits uncommitted in another transaction, then commits it."""
-    principal = Principal(uuid.UUID(tenant.workspace_id), uuid.uuid4(), frozenset({"read", "write"}))
-    async with db.sessionmaker() as session:
-        await change(LinkService(session, principal))
-        promotion = asyncio.create_task(factories.move(client, tenant, camp_id, ada_id, "approved"))
-        await _until_a_lock_is_awaited(db)
-        await session.commit()
-    assert (await promotion).status_code == 200
-
-
-async def test_a_promotion_racing_an_archive_hands_out_no_live_copy(
-    client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext
-) -> None:
-    camp = await factories.campaign(client, tenant)
-    parent = await campaign_link(client, tenant, camp["id"])
-    ada = await factories.creator_in(client, tenant, camp["id"], "Ada", "applied")
-
-    async def archive(service: LinkService) -> None:
-        await service.archive(uuid.UUID(parent["id"]))
-
-    await _promote_while(client, tenant, db, camp["id"], ada["id"], archive)
-    assert [c for c in await links_of(client, tenant, influencer_id=ada["id"]) if not c["archived"]] == []
-
-
-async def test_a_promotion_racing_an_edit_copies_the_edited_link(
-    client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext
-) -> None:
-    camp = await factories.campaign(client, tenant)
-    parent = await campaign_link(client, tenant, camp["id"])
-    ada = await factories.creator_in(client, tenant, camp["id"], "Ada", "applied")
-
-    async def edit(service: LinkService) -> None:
-        await service.update(uuid.UUID(parent["id"]), LinkUpdate(destination="https://shop.example/new"))
-
-    await _promote_while(client, tenant, db, camp["id"], ada["id"], edit)
-    [copy] = await links_of(client, tenant, influencer_id=ada["id"])
-    assert copy["destination"] == "https://shop.example/new"
-
-
-async def test_two_links_created_at_once_cannot_share_a_name(
-    client: httpx.AsyncClient, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from loupe.links.repository import LinkRepository
-
-    camp = await factories.campaign(client, tenant)
-    ada = await factories.creator_in(client, tenant, camp["id"], "Ada", "approved")
-    name_taken = LinkRepository.name_taken
-
-    async def slow_name_taken(*args: Any, **kwargs: Any) -> bool:
-        taken = await name_taken(*args, **kwargs)
-        await asyncio.sleep(0.2)  # both requests check before either inserts, unless they are serialised
-        return taken
-
-    monkeypatch.setattr(LinkRepository, "name_taken", slow_name_taken)
-    creator, campaign_wide = await asyncio.gather(
-        creator_link(client, tenant, camp["id"], ada["id"], name="Shop"),
-        client.post(
-            f"/v1/campaigns/{camp['id']}/links", json={"name": "shop", "destination": SHOP}, headers=tenant.write
-        ),
-    )
-    assert sorted([creator.status_code, campaign_wide.status_code]) == [201, 409]
-    bio = (await creator_link(client, tenant, camp["id"], ada["id"], name="Bio")).json()
-    renames = await asyncio.gather(
-        client.patch(f"/v1/links/{bio['id']}", json={"name": "Promo"}, headers=tenant.write),
-        creator_link(client, tenant, camp["id"], ada["id"], name="promo"),
-    )
-    assert sorted(r.status_code for r in renames) in ([200, 409], [201, 409])
-
-
 async def test_copies_for_many_creators_cost_a_fixed_number_of_queries(
     client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext
 ) -> None:
@@ -398,30 +289,3 @@ async def test_copies_for_many_creators_cost_a_fixed_number_of_queries(
         return len(seen)
 
     assert await statements_to_copy(20) == await statements_to_copy(2)
-
-
-async def test_a_rename_racing_a_message_render_does_not_deadlock(
-    client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext
-) -> None:
-    camp = await factories.campaign(client, tenant)
-    parent = await campaign_link(client, tenant, camp["id"])
-    ada = await factories.creator_in(client, tenant, camp["id"], "Ada", "applied")
-    principal = Principal(uuid.UUID(tenant.workspace_id), uuid.uuid4(), frozenset({"read", "write"}))
-    async with db.sessionmaker() as session:
-        service = LinkService(session, principal)
-        # The rename holds the campaign lock (as its first step does) while a render makes Ada's copy...
-        await service.campaigns.get(uuid.UUID(camp["id"]), for_update=True)
-        render = asyncio.create_task(
-            client.post(
-                f"/v1/campaigns/{camp['id']}/message-preview",
-                json={"template": "{{tracking_link:Shop}}", "influencer_id": ada["id"]},
-                headers=tenant.write,
-            )
-        )
-        await _until_a_lock_is_awaited(db, unless_done=render)
-        # ...then locks the link the render is copying.
-        await service.update(uuid.UUID(parent["id"]), LinkUpdate(name="Spring"))
-        await session.commit()
-    assert (await render).status_code == 200
-    [copy] = await links_of(client, tenant, influencer_id=ada["id"])
-    assert copy["name"] == "Spring"
