@@ -28,13 +28,6 @@ class CampaignCreate(Schema):
 
     _strip = field_validator("name", "description", mode="before")(_strip)
 
-    @field_validator("name")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value:
-            raise ValueError("must not be blank")
-        return value
-
     @model_validator(mode="after")
     def _dates(self) -> CampaignCreate:
         if self.ends_on is not None and self.ends_on < self.starts_on:

@@ -83,13 +83,6 @@ class InfluencerCreate(Schema):
     _tags = field_validator("tags")(normalise_tags)
     _profiles = field_validator("profiles")(_unique_profiles)
 
-    @field_validator("name")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value:
-            raise ValueError("must not be blank")
-        return value
-
     model_config = {
         "json_schema_extra": {
             "examples": [
