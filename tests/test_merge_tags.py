@@ -205,3 +205,17 @@ async def test_a_template_costs_a_fixed_number_of_queries_however_many_tags(
 
     one = await statements_to_render("{{tracking_link:Shop}}")
     assert await statements_to_render("{{tracking_link:Shop}} {{all_tracking_links}}" * 10) == one
+
+
+async def test_a_refused_render_makes_no_copy(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    camp = await factories.campaign(client, tenant)
+    ada = await factories.creator_in(client, tenant, camp["id"], "Ada", "applied")  # no copy until rendered
+    await client.post(
+        f"/v1/campaigns/{camp['id']}/links",
+        json={"name": "Shop", "destination": "https://s.example"},
+        headers=tenant.write,
+    )
+    response = await _preview(client, tenant, camp["id"], ada["id"], "{{tracking_link:Shop}} {{tracking_link:Nope}}")
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["body.template"]
+    assert await _links(client, tenant, influencer_id=ada["id"]) == []
