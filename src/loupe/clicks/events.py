@@ -64,7 +64,7 @@ class RawClick:
 
     @classmethod
     def from_wire(cls, item: list[Any]) -> RawClick:
-        """Raises on anything PostgreSQL would refuse, so a bad entry is set aside, never retried forever."""
+        """Raises on anything PostgreSQL would refuse: a bad item is left out, not retried with its batch forever."""
         id_, at_us, kind, code, link_id, workspace_id, ip, ua, ref, head = item
         if not 0 <= int(at_us) < MAX_US:
             raise ValueError("click time out of range")
