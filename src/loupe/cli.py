@@ -52,8 +52,9 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
-        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        # The client address is the peer's; a proxy's header is trusted only through
+        # LOUPE_TRUSTED_PROXY_HEADER (the redirect records countries from it). Links use public_base_url.
+        proxy_headers=False,
         log_config=None,
         access_log=False,
     )
