@@ -81,7 +81,6 @@ async def flush(db: ProcessContext, settings: Settings, redis_url: str, **option
             engine_transaction(db.engine),
             stream=settings.click_stream,
             group=settings.click_group,
-            secret=settings.secret_key.get_secret_value(),
             **options,
         )
         return await flusher.flush()

@@ -145,7 +145,7 @@ async def main():
             await asyncio.sleep(0.1)  # a wide window between the insert and the commit
 
     flusher = ClickFlusher(Redis.from_url(sys.argv[2]), slow, stream=sys.argv[3], group=sys.argv[4],
-                           secret="s", batch_entries=1, consumer="doomed")
+                           batch_entries=1, consumer="doomed")
     await flusher.flush(max_seconds=60)
 
 asyncio.run(main())

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import date
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from loupe.clicks.enrich import enrich
 from loupe.clicks.events import CLICK, RawClick
 from loupe.clicks.visitor import visitor_hash
 from loupe.config import Settings
@@ -138,19 +137,55 @@ async def test_unique_visitor_is_the_first_click_of_that_visitor_on_that_link_th
     assert len({r["link_id"] for r in rows}) == 2
 
 
-async def test_visitor_hash_is_salted_per_day_and_keyed_by_the_secret() -> None:
-    today, tomorrow = date(2026, 11, 22), date(2026, 11, 23)
+async def test_visitor_hash_depends_on_the_salt_and_the_visitor() -> None:
+    salt, other_salt = b"s" * 32, b"t" * 32
     ip, agent = "81.2.69.160", BROWSER
-    assert visitor_hash("k", today, ip, agent) == visitor_hash("k", today, ip, agent)
-    assert visitor_hash("k", today, ip, agent) != visitor_hash("k", tomorrow, ip, agent)
-    assert visitor_hash("k", today, ip, agent) != visitor_hash("other-key", today, ip, agent)
-    assert visitor_hash("k", today, ip, agent) != visitor_hash("k", today, "81.2.69.161", agent)
-    assert ip not in visitor_hash("k", today, ip, agent) and len(visitor_hash("k", today, ip, agent)) == 32
-    # The flush salts with the click's own UTC day, so one visitor just before and after midnight differs.
-    late = RawClick("a" * 32, 1795391999_000000, CLICK, "c", "l", "w", ip, agent, "", False)  # 2026-11-22 23:59:59
-    early = RawClick("b" * 32, 1795392001_000000, CLICK, "c", "l", "w", ip, agent, "", False)
-    assert late.at.date() != early.at.date()
-    assert enrich(late, "k").visitor_hash != enrich(early, "k").visitor_hash
+    assert visitor_hash(salt, ip, agent) == visitor_hash(salt, ip, agent)
+    assert visitor_hash(salt, ip, agent) != visitor_hash(other_salt, ip, agent)
+    assert visitor_hash(salt, ip, agent) != visitor_hash(salt, "81.2.69.161", agent)
+    assert visitor_hash(salt, ip, agent) != visitor_hash(salt, ip, agent + " x")
+    assert ip not in visitor_hash(salt, ip, agent) and len(visitor_hash(salt, ip, agent)) == 32
+
+
+async def test_each_day_has_its_own_random_salt_forgotten_once_the_day_is_over(
+    settings: Settings, db: ProcessContext, redis_url: str, tenant: Tenant
+) -> None:
+    """The same visitor hashes alike all day (uniques), differently the next day, and once the day's
+    salt is deleted nothing (not even the secret key) ties a stored hash back to the visitor."""
+    from loupe.clicks.jobs import maintain_clicks
+    from loupe.clicks.pg import engine_transaction
+    from loupe.clicks.store import store_raw
+
+    link = await make_link(db, tenant.workspace_id)
+    ip = "81.2.69.160"
+    now = datetime.now(UTC)
+    late = int((now - timedelta(days=3)).replace(hour=23, minute=59, second=59).timestamp() * 1_000_000)
+
+    def raw(click_id: str, at_us: int) -> RawClick:
+        return RawClick(click_id, at_us, CLICK, link["code"], link["id"], tenant.workspace_id, ip, BROWSER, "", False)
+
+    async with engine_transaction(db.engine)() as conn:
+        await store_raw(conn, [raw("a" * 32, late), raw("b" * 32, late + 1_000), raw("c" * 32, late + 2_000_000)])
+    rows = await sql(db, "SELECT id, visitor_hash, unique_visitor FROM clicks ORDER BY clicked_at")
+    assert rows[0]["visitor_hash"] == rows[1]["visitor_hash"]  # same day, same salt
+    assert [r["unique_visitor"] for r in rows] == [True, False, True]  # after midnight: new day, new salt
+    assert rows[2]["visitor_hash"] != rows[0]["visitor_hash"]
+    salts = await sql(db, "SELECT day, salt FROM visitor_salts ORDER BY day")
+    assert len(salts) == 2 and len({bytes(s["salt"]) for s in salts}) == 2
+    assert visitor_hash(bytes(salts[0]["salt"]), ip, BROWSER) == rows[0]["visitor_hash"]
+
+    # Not derivable from the secret key: a second server with the same key but a fresh day row differs.
+    await sql(db, "DELETE FROM visitor_salts")
+    async with engine_transaction(db.engine)() as conn:
+        await store_raw(conn, [raw("d" * 32, late + 2_000)])
+    again = await sql(db, "SELECT visitor_hash FROM clicks WHERE id = CAST(:id AS uuid)", id="d" * 32)
+    assert again[0]["visitor_hash"] != rows[0]["visitor_hash"]
+
+    async with engine_transaction(db.engine)() as conn:
+        await store_raw(conn, [raw("e" * 32, int(now.timestamp() * 1_000_000))])
+    result = await maintain_clicks({"process": db})
+    assert result["salts_dropped"] == 1
+    assert [s["day"] for s in await sql(db, "SELECT day FROM visitor_salts")] == [now.date()]
 
 
 @pytest.mark.parametrize(("header", "expected"), [(None, None), ("X-Forwarded-For", "GB")])

@@ -1,7 +1,7 @@
 """Every ORM model, imported in one place so alembic and the mappers see them all."""
 
 from loupe.campaigns.models import Campaign, CampaignCreator, Story, StoryCaptureWindow
-from loupe.clicks.models import Click, ClickVisitor, OrphanVisit
+from loupe.clicks.models import Click, ClickVisitor, OrphanVisit, VisitorSalt
 from loupe.conversions.models import Conversion
 from loupe.influencers.models import Influencer, InfluencerProfile
 from loupe.links.models import TrackingLink
@@ -22,5 +22,6 @@ __all__ = [
     "Story",
     "StoryCaptureWindow",
     "TrackingLink",
+    "VisitorSalt",
     "Workspace",
 ]

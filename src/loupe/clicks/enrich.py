@@ -72,7 +72,8 @@ def referrer_host(referrer: str) -> str | None:
     return host.removeprefix("www.")[:255]
 
 
-def enrich(raw: RawClick, secret: str) -> EnrichedClick:
+def enrich(raw: RawClick, salt: bytes) -> EnrichedClick:
+    """`salt` is the salt of the click's own UTC day (`visitor.daily_salts`)."""
     reason = bot_reason(raw.user_agent, raw.head)
     agent = parse_agent(raw.user_agent, reason is not None)
     return EnrichedClick(
@@ -84,5 +85,5 @@ def enrich(raw: RawClick, secret: str) -> EnrichedClick:
         referrer_host=referrer_host(raw.referrer),
         bot=reason is not None,
         bot_reason=reason,
-        visitor_hash=visitor_hash(secret, raw.at.date(), raw.ip, raw.user_agent),
+        visitor_hash=visitor_hash(salt, raw.ip, raw.user_agent),
     )

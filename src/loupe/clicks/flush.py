@@ -20,10 +20,9 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from loupe.clicks.enrich import EnrichedClick, enrich
-from loupe.clicks.events import decode_batch
+from loupe.clicks.events import RawClick, decode_batch
 from loupe.clicks.metrics import CLICKS_FLUSHED
-from loupe.clicks.store import store
+from loupe.clicks.store import store_raw
 
 log = structlog.get_logger("loupe.clicks.flush")
 
@@ -45,8 +44,8 @@ def consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-def decode_entries(entries: list[tuple[Any, Any]], secret: str, stats: FlushStats) -> list[EnrichedClick]:
-    batch: list[EnrichedClick] = []
+def decode_entries(entries: list[tuple[Any, Any]], stats: FlushStats) -> list[RawClick]:
+    batch: list[RawClick] = []
     for _, fields in entries:
         payload = (fields or {}).get(b"b") or (fields or {}).get("b")
         try:
@@ -56,7 +55,7 @@ def decode_entries(entries: list[tuple[Any, Any]], secret: str, stats: FlushStat
             stats.malformed += 1
             log.error("click_entry_malformed")
             continue
-        batch.extend(enrich(raw, secret) for raw in raws)
+        batch.extend(raws)
     return batch
 
 
@@ -68,7 +67,6 @@ class ClickFlusher:
         *,
         stream: str,
         group: str,
-        secret: str,
         batch_entries: int = 50,
         reclaim_idle_ms: int = 30_000,
         consumer: str | None = None,
@@ -77,7 +75,6 @@ class ClickFlusher:
         self.transaction = transaction
         self.stream = stream
         self.group = group
-        self.secret = secret
         self.batch_entries = batch_entries
         self.reclaim_idle_ms = reclaim_idle_ms
         self.consumer = consumer or consumer_name()
@@ -119,10 +116,10 @@ class ClickFlusher:
         return stats
 
     async def store_entries(self, entries: list[tuple[Any, Any]], stats: FlushStats) -> None:
-        batch = decode_entries(entries, self.secret, stats)
+        batch = decode_entries(entries, stats)
         if batch:
             async with self.transaction() as conn:
-                result = await store(conn, batch)
+                result = await store_raw(conn, batch)
             stats.clicks += result.clicks
             stats.orphans += result.orphans
             stats.duplicates += result.duplicates

@@ -25,7 +25,6 @@ def flusher(process: ProcessContext, redis: Any, settings: Settings) -> ClickFlu
         engine_transaction(process.engine),
         stream=settings.click_stream,
         group=settings.click_group,
-        secret=settings.secret_key.get_secret_value(),
         batch_entries=max(1, settings.click_flush_batch // 50),
         reclaim_idle_ms=settings.click_reclaim_idle_ms,
     )
@@ -51,7 +50,8 @@ async def flush_buffered_clicks(process: ProcessContext, max_seconds: float = 2.
 
 
 async def maintain_clicks(ctx: dict[str, Any]) -> dict[str, Any]:
-    """Create the coming months' click partitions; forget first-visit keys nobody needs any more."""
+    """Create the coming months' click partitions; forget first-visit keys nobody needs any more, and
+    the visitor salts of days that are over (after that no stored hash can be tied to an IP)."""
     process: ProcessContext = ctx["process"]
     today = datetime.now(UTC).date()
     async with engine_transaction(process.engine)() as conn:
@@ -59,4 +59,10 @@ async def maintain_clicks(ctx: dict[str, Any]) -> dict[str, Any]:
         pruned = await conn.execute(
             "DELETE FROM click_visitors WHERE day < $1", today - timedelta(days=VISITOR_DAYS_KEPT)
         )
-    return {"created": created, "pruned": int(pruned.rsplit(" ", 1)[-1])}
+        # Yesterday's salt stays a while for clicks flushed late after midnight.
+        salts = await conn.execute("DELETE FROM visitor_salts WHERE day < $1", today - timedelta(days=1))
+    return {
+        "created": created,
+        "pruned": int(pruned.rsplit(" ", 1)[-1]),
+        "salts_dropped": int(salts.rsplit(" ", 1)[-1]),
+    }

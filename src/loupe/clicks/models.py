@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, Index, Text
+from sqlalchemy import Boolean, Date, DateTime, Index, LargeBinary, Text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -70,3 +70,12 @@ class ClickVisitor(Base):
     link_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     visitor_hash: Mapped[str] = mapped_column(Text, primary_key=True)
+
+
+class VisitorSalt(Base):
+    """The random salt of one UTC day's visitor hashes; deleted once the day is over."""
+
+    __tablename__ = "visitor_salts"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    salt: Mapped[bytes] = mapped_column(LargeBinary)

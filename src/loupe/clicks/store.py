@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from loupe.clicks.enrich import EnrichedClick
-from loupe.clicks.events import CLICK
+from loupe.clicks.enrich import EnrichedClick, enrich
+from loupe.clicks.events import CLICK, RawClick
+from loupe.clicks.visitor import daily_salts
 
 INSERT_VISITORS = """
 INSERT INTO click_visitors (link_id, day, visitor_hash)
@@ -63,6 +64,12 @@ async def _first_visits(conn: Any, clicks: list[EnrichedClick]) -> set[str]:
     links, days, hashes = zip(*keys, strict=True)
     rows = await conn.fetch(INSERT_VISITORS, list(links), list(days), list(hashes))
     return {keys[(row["link_id"], row["day"], row["visitor_hash"])] for row in rows}
+
+
+async def store_raw(conn: Any, raws: list[RawClick]) -> StoreResult:
+    """Enrich (with each day's visitor salt) and insert, inside the caller's transaction."""
+    salts = await daily_salts(conn, (raw.at.date() for raw in raws))
+    return await store(conn, [enrich(raw, salts[raw.at.date()]) for raw in raws])
 
 
 async def store(conn: Any, batch: list[EnrichedClick]) -> StoreResult:

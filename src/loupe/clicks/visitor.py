@@ -1,22 +1,37 @@
 """Daily salted visitor hash: counts unique visitors without keeping who they are.
 
-The salt is derived from the secret key and the UTC day, so the same visitor hashes differently
-tomorrow and a stored hash cannot be tied back to an IP without the key.
+Each UTC day has its own random salt, stored in `visitor_salts` so every flusher of every process
+hashes a visitor the same way that day, and deleted once the day is over (`maintain_clicks`). After
+that, nobody (not even someone holding the secret key) can tie a stored hash back to an IP.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
+from collections.abc import Iterable
 from datetime import date
-from functools import lru_cache
+from typing import Any
+
+SALT_BYTES = 32
+
+ADD_SALTS = """
+INSERT INTO visitor_salts (day, salt) SELECT * FROM unnest($1::date[], $2::bytea[])
+ON CONFLICT DO NOTHING
+"""
+GET_SALTS = "SELECT day, salt FROM visitor_salts WHERE day = ANY($1::date[])"
 
 
-@lru_cache(maxsize=16)
-def daily_salt(secret: str, day: date) -> bytes:
-    return hmac.new(secret.encode(), f"visitor-salt:{day.isoformat()}".encode(), hashlib.sha256).digest()
+async def daily_salts(conn: Any, days: Iterable[date]) -> dict[date, bytes]:
+    """The salt of each day, created on first use (the first writer wins; others read its salt)."""
+    wanted = sorted(set(days))
+    if not wanted:
+        return {}
+    await conn.execute(ADD_SALTS, wanted, [secrets.token_bytes(SALT_BYTES) for _ in wanted])
+    return {row["day"]: bytes(row["salt"]) for row in await conn.fetch(GET_SALTS, wanted)}
 
 
-def visitor_hash(secret: str, day: date, ip: str, user_agent: str) -> str:
+def visitor_hash(salt: bytes, ip: str, user_agent: str) -> str:
     message = f"{ip}\x00{user_agent}".encode()
-    return hmac.new(daily_salt(secret, day), message, hashlib.sha256).hexdigest()[:32]
+    return hmac.new(salt, message, hashlib.sha256).hexdigest()[:32]

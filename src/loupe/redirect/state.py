@@ -13,11 +13,10 @@ import structlog
 from redis.asyncio import Redis
 
 from loupe.clicks.buffer import ClickBuffer
-from loupe.clicks.enrich import enrich
 from loupe.clicks.events import decode_batch
 from loupe.clicks.pg import pool_transaction
 from loupe.clicks.spool import Spool
-from loupe.clicks.store import store
+from loupe.clicks.store import store_raw
 from loupe.config import Settings
 from loupe.redirect.links import LinkCache
 
@@ -64,10 +63,8 @@ class RedirectState:
         """A spooled batch: back into the stream if Redis answers, else straight into PostgreSQL."""
         if await self.buffer.push(payload):
             return
-        secret = self.settings.secret_key.get_secret_value()
-        batch = [enrich(raw, secret) for raw in decode_batch(payload)]
         async with pool_transaction(self.pool)() as conn:
-            await store(conn, batch)
+            await store_raw(conn, decode_batch(payload))
 
     async def _replay_forever(self) -> None:
         while True:
