@@ -53,8 +53,13 @@ async def _setup(client: httpx.AsyncClient, tenant: Tenant, **campaign: Any) -> 
 
 
 async def _set_windows(db: ProcessContext, campaign_id: str, *spans: tuple[float, float | None]) -> None:
-    """Rewrites the campaign's toggle history to spans given in days from now (None: still on)."""
+    """Rewrites the campaign's toggle history to spans given in days from now (None: still on); its
+    creators are taken to have joined 30 days ago, so only the toggle decides."""
     async with db.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE campaign_creators SET created_at = now() - interval '30 days' WHERE campaign_id = :c"),
+            {"c": campaign_id},
+        )
         await conn.execute(text("DELETE FROM story_capture_windows WHERE campaign_id = :c"), {"c": campaign_id})
         for start, end in spans:
             await conn.execute(
@@ -271,3 +276,21 @@ async def test_deleting_a_campaign_or_an_influencer_removes_their_media_files(
     assert len(_media_files(db, tenant)) == 1
     assert (await client.get(ada_summer["media"]["url"], headers=tenant.read)).status_code == 404
     assert (await client.get(grace_summer["media"]["url"], headers=tenant.read)).status_code == 200
+
+
+async def test_stories_from_before_the_creator_joined_are_refused(
+    client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext
+) -> None:
+    camp, ada = await _setup(client, tenant, story_capture=True)
+    await _set_windows(db, camp["id"], (-10, None))
+    async with db.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE campaign_creators SET created_at = now() - interval '3 days' WHERE campaign_id = :c"),
+            {"c": camp["id"]},
+        )
+    refused = await _capture(client, tenant, camp["id"], ada["id"], _at(days=-5))
+    assert refused.status_code == 422
+    assert "joined this campaign" in refused.json()["errors"][0]["reason"]
+    accepted = await _capture(client, tenant, camp["id"], ada["id"], _at(days=-2))
+    assert accepted.status_code == 201, accepted.text
+    assert len(await _stories(client, tenant, camp["id"])) == 1

@@ -1,5 +1,6 @@
 """Manual story capture: a story is accepted for a creator of a campaign only for a moment when the
-campaign's story capture was on (never retroactively), and never for the future."""
+campaign's story capture was on (never retroactively) and the creator was already in the campaign,
+and never for the future."""
 
 from __future__ import annotations
 
@@ -56,8 +57,15 @@ class StoryService:
         metrics: dict[str, int],
     ) -> Story:
         campaign = await self.campaigns.get(campaign_id)
-        await creator_of(self.session, campaign, influencer_id)
+        creator = await creator_of(self.session, campaign, influencer_id)
         _check_posted_at(campaign, posted_at)
+        if posted_at < creator.created_at - CLOCK_SKEW:
+            # Stories are captured for the time creators are in the campaign, not before they joined.
+            raise ValidationFailed.on(
+                "body.posted_at",
+                f"The creator joined this campaign at {creator.created_at.isoformat()}; "
+                "stories posted before that are not part of it.",
+            )
         content_type = self.media.check_type(upload)
         stored = await self.media.save(self.session, upload, content_type, f"{campaign.workspace_id}/{campaign.id}")
         story = Story(

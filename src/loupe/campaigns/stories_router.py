@@ -73,7 +73,8 @@ async def capture_story(
 ) -> StoryRead:
     """Stores a story for a creator of the campaign, with its media (size bounded, 413 beyond; type checked)
     and metrics entered by hand (`metrics_source: manual`). Refused with 422 when `posted_at` is in the
-    future or falls outside every span when the campaign's story capture was on: capture is not retroactive."""
+    future, falls outside every span when the campaign's story capture was on (capture is not retroactive),
+    or is before the creator joined the campaign."""
     metrics = {
         name: value
         for name, value in {
