@@ -234,3 +234,27 @@ async def test_cors_allows_only_configured_frontends(settings: Settings, db: Pro
     assert allowed.status_code == 200
     assert allowed.headers["access-control-allow-origin"] == "https://app.brand.test"
     assert "access-control-allow-origin" not in other.headers
+
+
+@pytest.mark.parametrize("sqlstate", ["40P01", "40001"])
+async def test_deadlocks_and_serialisation_failures_are_a_retryable_409(
+    settings: Settings, db: ProcessContext, sqlstate: str
+) -> None:
+    from loupe.app import create_app
+
+    app = create_app(settings, context=db)
+    fail = text(f"DO $$ BEGIN RAISE EXCEPTION 'internal detail' USING ERRCODE = '{sqlstate}'; END $$")
+
+    @app.post("/clash")
+    async def clash(session: SessionDep) -> None:
+        await session.execute(
+            text("INSERT INTO workspaces (id, name, plan) VALUES (gen_random_uuid(), 'x', 'staging')")
+        )
+        await session.execute(fail)
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        response = await client.post("/clash")
+    assert response.status_code == 409 and response.headers["retry-after"] == "1"
+    assert response.json()["type"].endswith("/concurrent-update") and "internal detail" not in response.text
+    async with db.engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM workspaces"))).scalar() == 0  # rolled back

@@ -8,7 +8,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
@@ -176,10 +176,34 @@ def install_error_handlers(app: FastAPI) -> None:
             detail="The request conflicts with the current state of the resource.",
         )
 
+    @app.exception_handler(DBAPIError)
+    async def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        # Deadlocks and serialisation failures: the transaction was rolled back whole, so the client
+        # may simply try again. Anything else is a server error.
+        if _sqlstate(exc) in RETRYABLE_SQLSTATES:
+            log.info("transaction_conflict", sqlstate=_sqlstate(exc), path=request.url.path)
+            return problem_response(
+                409,
+                "Conflict",
+                slug="concurrent-update",
+                instance=request.url.path,
+                detail="Another request changed the same data at the same time; nothing was saved. Retry.",
+                headers={"Retry-After": "1"},
+            )
+        return await _unexpected(request, exc)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled_error", path=request.url.path)
         return problem_response(500, "Internal Server Error", slug="internal-error", instance=request.url.path)
+
+
+RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    orig = exc.orig
+    return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
