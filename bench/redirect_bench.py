@@ -154,7 +154,7 @@ async def flush_and_count(database_url: str, redis_url: str, link_id: str) -> tu
     try:
         flusher = ClickFlusher(
             redis, engine_transaction(engine), stream=settings.click_stream, group=settings.click_group,
-            secret=settings.secret_key.get_secret_value(), batch_entries=20,
+            batch_entries=20,
         )  # fmt: skip
         while (await flusher.flush(max_seconds=60)).entries:
             pass
