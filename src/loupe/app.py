@@ -27,7 +27,7 @@ from loupe.kit.openapi import build_openapi
 from loupe.links.router import campaign_router as campaign_links_router
 from loupe.links.router import router as links_router
 from loupe.messaging.router import router as messaging_router
-from loupe.redirect.factory import mount_redirect
+from loupe.redirect.factory import RedirectFirst, mount_redirect
 from loupe.reports.router import router as reports_router
 from loupe.runtime import resolve_service_urls
 from loupe.workspaces.auth import get_principal
@@ -115,7 +115,7 @@ def create_app(settings: Settings | None = None, *, context: ProcessContext | No
     v1.include_router(workspaces_router)
     app.include_router(v1)
     app.include_router(health_router)
-    mount_redirect(app, settings)  # /l/{code}: out of the OpenAPI contract
+    redirect = mount_redirect(app, settings)  # /l/{code}: out of the OpenAPI contract
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:
@@ -141,4 +141,5 @@ def create_app(settings: Settings | None = None, *, context: ProcessContext | No
             max_age=600,
         )
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RedirectFirst, redirect=redirect)  # outermost: the hot path skips the rest
     return app

@@ -44,9 +44,25 @@ def create_redirect_app(settings: Settings, database_url: str, redis_url: str) -
     return RedirectApp(settings, opener)
 
 
+class RedirectFirst:
+    """Outermost middleware of the api: `/l/…` goes straight to the redirect, ahead of the api's
+    middleware (request logs, metrics, body limits) and its router, which the hot path doesn't need."""
+
+    def __init__(self, app: Any, redirect: RedirectApp) -> None:
+        self.app = app
+        self.redirect = redirect
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/l/"):
+            await self.redirect(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def mount_redirect(app: Any, settings: Settings) -> RedirectApp:
     """Serve `/l/{code}` from the api process too, out of the OpenAPI contract. Resources open on the
-    first redirect (from the api's process context) and close with the api's lifespan."""
+    first redirect (from the api's process context) and close with the api's lifespan. Add
+    `RedirectFirst` as the api's last (outermost) middleware to route `/l/…` to it."""
 
     async def opener() -> RedirectState:
         ctx = app.state.ctx
@@ -55,7 +71,6 @@ def mount_redirect(app: Any, settings: Settings) -> RedirectApp:
         return await RedirectState.open(settings, dsn, redis)
 
     redirect = RedirectApp(settings, opener)
-    app.mount("/l", redirect)
     app.state.redirect = redirect
     inner = app.router.lifespan_context
 
