@@ -93,13 +93,10 @@ async def redirect_client(settings: Settings, db: ProcessContext, **overrides: A
     """A fresh api instance (its own link cache, buffer and spool folder), as another replica would be.
     Its spool must be empty once it closed: nothing left behind for a later test to replay."""
     from loupe.app import create_app
-    from loupe.redirect.factory import mount_redirect
 
     spool = Path(tempfile.mkdtemp(prefix="spool-"))
     app_settings = settings.model_copy(update={"click_spool_dir": spool, **overrides})
     app = create_app(app_settings, context=db)
-    if not hasattr(app.state, "redirect"):
-        mount_redirect(app, app_settings)
     transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 50000))
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://loupe.test") as client:
