@@ -155,3 +155,20 @@ async def test_unknown_report_and_bad_id(client: httpx.AsyncClient, tenant: Tena
     malformed = await client.get("/v1/reports/not-a-uuid", headers=tenant.read)
     assert malformed.status_code == 422
     assert malformed.json()["errors"][0]["field"] == "path.report_id"
+
+
+async def test_every_v1_operation_refuses_a_missing_key(client: httpx.AsyncClient) -> None:
+    """Routes are authenticated by default: walk the served contract, so a new route is covered too."""
+    spec = client._transport.app.openapi()  # type: ignore[attr-defined]
+    checked = 0
+    for path, item in spec["paths"].items():
+        if not path.startswith("/v1/"):
+            continue
+        concrete = path
+        for name in [part[1:-1] for part in path.split("/") if part.startswith("{")]:
+            concrete = concrete.replace(f"{{{name}}}", str(uuid.uuid4()))
+        for method in item:
+            response = await client.request(method.upper(), concrete)
+            assert response.status_code == 401, f"{method.upper()} {path} answered {response.status_code}"
+            checked += 1
+    assert checked >= 40

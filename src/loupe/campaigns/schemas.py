@@ -6,17 +6,13 @@ from datetime import date, datetime
 from pydantic import Field, field_validator, model_validator
 
 from loupe.kit.pagination import Page
-from loupe.kit.schemas import Schema
+from loupe.kit.schemas import Schema, not_null, strip_text
 
 DESCRIPTION = Field(default=None, max_length=5000, description="Free text.", examples=["Spring drop, EU creators."])
 STORY_CAPTURE = (
     "Manual story capture. Turning it on opens a window in `story_capture_history`, off closes it; "
     "stories are accepted only for times inside a window (not retroactive)."
 )
-
-
-def _strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
 
 
 class CampaignCreate(Schema):
@@ -26,7 +22,7 @@ class CampaignCreate(Schema):
     ends_on: date | None = Field(default=None, description="Last day; null when open-ended.", examples=["2026-04-30"])
     story_capture: bool = Field(default=False, description=STORY_CAPTURE, examples=[True])
 
-    _strip = field_validator("name", "description", mode="before")(_strip)
+    _strip = field_validator("name", "description", mode="before")(strip_text)
 
     @model_validator(mode="after")
     def _dates(self) -> CampaignCreate:
@@ -44,14 +40,9 @@ class CampaignUpdate(Schema):
     ends_on: date | None = Field(default=None, examples=["2026-05-31"])
     story_capture: bool | None = Field(default=None, description=STORY_CAPTURE, examples=[False])
 
-    _strip = field_validator("name", "description", mode="before")(_strip)
+    _strip = field_validator("name", "description", mode="before")(strip_text)
 
-    @field_validator("name", "starts_on", "story_capture")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None or value == "":
-            raise ValueError("must not be blank or null")
-        return value
+    _not_null = field_validator("name", "starts_on", "story_capture")(not_null)
 
 
 class StoryCaptureWindowRead(Schema):

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from pydantic import Field, field_validator, model_validator
 
-from loupe.kit.schemas import Schema
+from loupe.kit.schemas import Schema, strip_text
 
 
 @lru_cache(maxsize=1)
@@ -31,10 +31,7 @@ class ConversionCreate(Schema):
         examples=["order-10023"],
     )
 
-    @field_validator("event", "external_id", mode="before")
-    @classmethod
-    def _strip(cls, value: object) -> object:
-        return value.strip() if isinstance(value, str) else value
+    _strip = field_validator("event", "external_id", mode="before")(strip_text)
 
     @field_validator("currency")
     @classmethod

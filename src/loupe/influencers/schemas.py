@@ -9,7 +9,7 @@ from pydantic import EmailStr, Field, field_validator
 
 from loupe.connectors.models import Platform
 from loupe.kit.pagination import Page
-from loupe.kit.schemas import Schema
+from loupe.kit.schemas import Schema, not_null, strip_text
 
 _HANDLE = re.compile(r"^[a-z0-9._-]{1,100}$")
 
@@ -21,10 +21,6 @@ TAGS: Any = Field(
     description="Free labels; trimmed, lower-cased and de-duplicated (tags are case-insensitive).",
     examples=[["vip", "beauty"]],
 )
-
-
-def _strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
 
 
 def normalise_tags(tags: list[str]) -> list[str]:
@@ -79,7 +75,7 @@ class InfluencerCreate(Schema):
     tags: list[str] = TAGS
     profiles: list[ProfileIn] = Field(default_factory=list, max_length=50, description="Social profiles.")
 
-    _strip = field_validator("name", "email", mode="before")(_strip)
+    _strip = field_validator("name", "email", mode="before")(strip_text)
     _tags = field_validator("tags")(normalise_tags)
     _profiles = field_validator("profiles")(_unique_profiles)
 
@@ -105,7 +101,7 @@ class InfluencerUpdate(Schema):
     tags: list[str] | None = Field(default=None, max_length=50, examples=[["vip"]])
     profiles: list[ProfileIn] | None = Field(default=None, max_length=50)
 
-    _strip = field_validator("name", "email", mode="before")(_strip)
+    _strip = field_validator("name", "email", mode="before")(strip_text)
     _profiles = field_validator("profiles")(_unique_profiles)
 
     @field_validator("tags")
@@ -115,12 +111,7 @@ class InfluencerUpdate(Schema):
             raise ValueError("must be a list (send [] to clear)")
         return normalise_tags(value)
 
-    @field_validator("name")
-    @classmethod
-    def _name_not_null(cls, value: str | None) -> str:
-        if not value:
-            raise ValueError("must not be blank or null")
-        return value
+    _not_null = field_validator("name")(not_null)
 
 
 class ProfileRead(Schema):

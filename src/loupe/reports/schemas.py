@@ -6,7 +6,7 @@ from datetime import datetime
 from pydantic import Field, field_validator
 
 from loupe.kit.pagination import Page
-from loupe.kit.schemas import Schema
+from loupe.kit.schemas import Schema, not_null, strip_text
 
 NAME = Field(min_length=1, max_length=200, description="Report name.", examples=["Spring launch 2026"])
 DESCRIPTION = Field(
@@ -14,22 +14,11 @@ DESCRIPTION = Field(
 )
 
 
-def _strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
-
-
 class ReportCreate(Schema):
     name: str = NAME
     description: str | None = DESCRIPTION
 
-    _strip_name = field_validator("name", "description", mode="before")(_strip)
-
-    @field_validator("name")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value:
-            raise ValueError("must not be blank")
-        return value
+    _strip = field_validator("name", "description", mode="before")(strip_text)
 
 
 class ReportUpdate(Schema):
@@ -38,14 +27,8 @@ class ReportUpdate(Schema):
     name: str | None = Field(default=None, min_length=1, max_length=200, examples=["Spring launch (final)"])
     description: str | None = DESCRIPTION
 
-    _strip_name = field_validator("name", "description", mode="before")(_strip)
-
-    @field_validator("name")
-    @classmethod
-    def _name_not_null(cls, value: str | None) -> str:
-        if not value:
-            raise ValueError("must not be blank or null")
-        return value
+    _strip = field_validator("name", "description", mode="before")(strip_text)
+    _not_null = field_validator("name")(not_null)
 
 
 class ReportRead(Schema):

@@ -73,34 +73,22 @@ def refresh(
         return Outcome(error="invalid_grant", detail="Invalid refresh token.")
     if old.rotated or sandbox.token_problem(old):
         return Outcome(error="invalid_grant", detail="Token has been expired or revoked.")
-    now = sandbox.now()
     if rotate:
         old.rotated = True
-        remaining = None if old.expires_at is None else old.expires_at - now
-        token = issue_pair(
-            sandbox,
-            platform=platform,
-            account_id=old.account_id,
-            user_id=old.user_id,
-            scopes=old.scopes,
-            client_id=client_id,
-            lifetime=lifetime,
-            refresh_lifetime=remaining,
-            with_refresh=True,
-        )
-    else:
-        token = issue_pair(
-            sandbox,
-            platform=platform,
-            account_id=old.account_id,
-            user_id=old.user_id,
-            scopes=old.scopes,
-            client_id=client_id,
-            lifetime=lifetime,
-            refresh_lifetime=None,
-            with_refresh=False,
-            keep_refresh=old.value,
-        )
+    # Rotation: a new refresh token living out the old one's remaining time. Otherwise the old one stays.
+    remaining = None if old.expires_at is None else old.expires_at - sandbox.now()
+    token = issue_pair(
+        sandbox,
+        platform=platform,
+        account_id=old.account_id,
+        user_id=old.user_id,
+        scopes=old.scopes,
+        client_id=client_id,
+        lifetime=lifetime,
+        refresh_lifetime=remaining if rotate else None,
+        with_refresh=rotate,
+        keep_refresh=None if rotate else old.value,
+    )
     return Outcome(token=token)
 
 
