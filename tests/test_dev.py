@@ -1,18 +1,48 @@
-"""`make run` is `loupe dev`: everything starts, the demo key works, Ctrl-C leaves nothing behind."""
+"""`make run` is `loupe dev`: everything starts, the banner stays on screen while idle, the demo key works,
+Ctrl-C leaves nothing behind."""
 
 from __future__ import annotations
 
 import os
+import queue
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import IO
 
 import httpx
 
 from loupe.kit.embedded import EmbeddedServers, free_port
+
+
+def _read_lines(stream: IO[str]) -> queue.Queue[str | None]:
+    """Lines of `stream` as they come (None at the end), so that the test can wait with timeouts."""
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        for line in stream:
+            lines.put(line.rstrip("\n"))
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
+
+
+def _lines_within(lines: queue.Queue[str | None], seconds: float) -> list[str]:
+    got, deadline = [], time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            break
+        if line is None:
+            break
+        got.append(line)
+    return got
 
 
 def test_dev_serves_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
@@ -35,21 +65,38 @@ def test_dev_serves_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-        env={**env, "LOUPE_LOG_LEVEL": "WARNING"},
+        env=env,  # the default log level, INFO
     )
+    assert proc.stdout is not None
+    lines = _read_lines(proc.stdout)
+    before_banner: list[str] = []
     try:
         key = None
         deadline = time.monotonic() + 120
-        assert proc.stdout is not None
-        while key is None and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            assert line or proc.poll() is None, "loupe dev exited early"
+        while time.monotonic() < deadline:
+            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            assert line is not None, "loupe dev exited early"
+            before_banner.append(line)
             if match := re.search(r"Demo API key : (lp_\S+)", line):
                 key = match.group(1)
+            if line.startswith("Press Ctrl-C to stop."):
+                break
         assert key, "no demo key printed"
+        # Each child's lines carry its name; none is JSON.
+        for prefix in ("api    | ", "worker | ", "sandbox| "):
+            assert any(line.startswith(prefix) for line in before_banner), prefix
+        assert not any(line[9:].startswith("{") for line in before_banner)
+
+        # Idle, nothing follows the banner: no cron runs, no health records.
+        idle = _lines_within(lines, 10)
+        assert not [line for line in idle if line.strip()], idle
+
         base = f"http://127.0.0.1:{port}"
         reports = httpx.get(f"{base}/v1/reports", headers={"Authorization": f"Bearer {key}"})
         assert reports.status_code == 200 and len(reports.json()["data"]) == 2
+        access = [line for line in _lines_within(lines, 5) if "/v1/reports" in line]
+        assert access and access[0].startswith("api    | ") and "GET" in access[0] and "status=200" in access[0]
+
         assert httpx.get(f"{base}/docs").status_code == 200
         assert httpx.get(f"{base}/readyz").json()["checks"] == {"database": "ok", "redis": "ok"}
         accounts = httpx.get(f"http://127.0.0.1:{sandbox_port}/_sandbox/accounts").json()
@@ -66,6 +113,9 @@ def test_dev_serves_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
         proc.wait(timeout=60)
+    # The children's last words are relayed before `loupe dev` exits.
+    rest = _lines_within(lines, 5)
+    assert any(line.startswith("api    | ") and "Finished server process" in line for line in rest), rest
     left = EmbeddedServers(data_dir)
     assert left.postgres.running_port() is None and left.redis.running_port() is None
     for p in (port, sandbox_port):

@@ -8,9 +8,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import IO, Annotated
 
 import typer
 from rich.console import Console
@@ -45,7 +47,10 @@ def serve(
     """Run the api (and the click redirect) with uvicorn."""
     import uvicorn
 
-    _settings(data_dir)
+    from loupe.kit.logging import configure_logging
+
+    settings = _settings(data_dir)
+    configure_logging(settings.log_level, settings.log_json)
     uvicorn.run(
         "loupe.app:create_app",
         factory=True,
@@ -55,6 +60,7 @@ def serve(
         # The client address is the peer's; a proxy's header is trusted only through
         # LOUPE_TRUSTED_PROXY_HEADER (the redirect records countries from it). Links use public_base_url.
         proxy_headers=False,
+        # uvicorn's loggers go through ours; the api logs each request itself (loupe.http).
         log_config=None,
         access_log=False,
     )
@@ -171,10 +177,14 @@ def sandbox(
     seed: Annotated[int, typer.Option(help="Seed of the synthetic world.")] = 42,
 ) -> None:
     """Run the platform sandbox: local stand-ins for Instagram, Facebook, TikTok, YouTube, X and Twitch."""
-    from loupe.sandbox import serve as serve_sandbox
+    import uvicorn
 
-    _settings(data_dir)
-    serve_sandbox(host, port, seed)
+    from loupe.kit.logging import configure_logging
+    from loupe.sandbox import create_app as create_sandbox
+
+    settings = _settings(data_dir)
+    configure_logging(settings.log_level, settings.log_json)
+    uvicorn.run(create_sandbox(seed=seed), host=host, port=port, log_config=None, access_log=False)
 
 
 @app.command()
@@ -190,92 +200,161 @@ def dev(
     from loupe.seed import ensure_demo_workspace
 
     settings = _settings(data_dir)
-    with embedded_servers(settings.data_dir) as servers:
-        upgrade(servers.database_url)
-        api_key = asyncio.run(ensure_demo_workspace(servers.database_url, settings.data_dir))
-        base = f"http://127.0.0.1:{port}"
-        sandbox_url = f"http://127.0.0.1:{sandbox_port}"
-        env = {
-            **os.environ,
-            "LOUPE_DATA_DIR": str(settings.data_dir),
-            "LOUPE_DATABASE_URL": servers.database_url,
-            "LOUPE_REDIS_URL": servers.redis_url,
-            "LOUPE_PUBLIC_BASE_URL": base,
-            "LOUPE_SANDBOX_URL": sandbox_url,
-        }
-        loupe = [sys.executable, "-m", "loupe"]
-        commands: dict[str, list[str]] = {
-            "sandbox": [*loupe, "sandbox", "--port", str(sandbox_port), "--seed", str(seed)],
-            "api": [*loupe, "serve", "--port", str(port)],
-            "worker": [*loupe, "worker"],
-        }
-        children = _start_children(commands, env)
-        try:
-            _wait_until_up(f"{base}/healthz", children)
-            sys.stdout.write(
-                f"\nLoupe is running (data in {settings.data_dir})\n"
-                f"  API base URL : {base}/v1\n"
-                f"  API docs     : {base}/docs\n"
-                f"  Sandbox      : {sandbox_url}/_sandbox/\n"
-                f"  Demo API key : {api_key}\n"
-                f"  Try          : curl -H 'Authorization: Bearer {api_key}' {base}/v1/reports\n"
-                "Press Ctrl-C to stop.\n\n"
+    previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops us like Ctrl-C does
+    try:
+        with embedded_servers(settings.data_dir) as servers:
+            upgrade(servers.database_url)
+            api_key = asyncio.run(ensure_demo_workspace(servers.database_url, settings.data_dir))
+            base = f"http://127.0.0.1:{port}"
+            sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+            env = {
+                # Readable logs, coloured when we print to a terminal (LOUPE_LOG_JSON=true brings JSON back).
+                "LOUPE_LOG_JSON": "false",
+                "LOUPE_LOG_COLORS": str(sys.stdout.isatty()).lower(),
+                **os.environ,
+                "LOUPE_DATA_DIR": str(settings.data_dir),
+                "LOUPE_DATABASE_URL": servers.database_url,
+                "LOUPE_REDIS_URL": servers.redis_url,
+                "LOUPE_PUBLIC_BASE_URL": base,
+                "LOUPE_SANDBOX_URL": sandbox_url,
+                "PYTHONUNBUFFERED": "1",
+            }
+            loupe = [sys.executable, "-m", "loupe"]
+            children = _Children(
+                {
+                    "sandbox": [*loupe, "sandbox", "--port", str(sandbox_port), "--seed", str(seed)],
+                    "api": [*loupe, "serve", "--port", str(port)],
+                    "worker": [*loupe, "worker"],
+                },
+                env,
             )
-            sys.stdout.flush()
-            _supervise(children)
-        finally:
-            _stop_children(children)
+            try:
+                children.wait_until(
+                    lambda: (
+                        _answers(f"{base}/healthz")
+                        and _answers(f"{sandbox_url}/_sandbox/accounts")
+                        and _worker_is_healthy(servers.redis_url)
+                    )
+                )
+                children.settle()  # the banner goes last, after the children's startup lines
+                children.write(
+                    f"\nLoupe is running (data in {settings.data_dir})\n"
+                    f"  API base URL : {base}/v1\n"
+                    f"  API docs     : {base}/docs\n"
+                    f"  Sandbox      : {sandbox_url}/_sandbox/\n"
+                    f"  Demo API key : {api_key}\n"
+                    f"  Try          : curl -H 'Authorization: Bearer {api_key}' {base}/v1/reports\n"
+                    "Press Ctrl-C to stop.\n\n"
+                )
+                name, code = children.wait_for_exit()
+                console.print(f"[red]{name} exited with code {code}; stopping[/red]")
+            except KeyboardInterrupt:
+                pass
+            finally:
+                children.stop()
+    finally:
+        signal.signal(signal.SIGTERM, previous_sigterm)
 
 
-def _start_children(commands: dict[str, list[str]], env: dict[str, str]) -> dict[str, subprocess.Popen[Any]]:
-    # Each child leads its own process group so Ctrl-C reaches it once, through us.
-    return {name: subprocess.Popen(command, env=env, start_new_session=True) for name, command in commands.items()}
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
-def _wait_until_up(url: str, children: dict[str, subprocess.Popen[Any]], timeout: float = 60) -> None:
+def _answers(url: str) -> bool:
     import httpx
 
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for name, child in children.items():
-            if child.poll() is not None:
-                raise typer.Exit(f"{name} exited with code {child.returncode}")  # type: ignore[arg-type]
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer within {timeout:.0f}s")
-
-
-def _supervise(children: dict[str, subprocess.Popen[Any]]) -> None:
-    stop = {"requested": False}
-
-    def request_stop(signum: int, frame: object) -> None:
-        stop["requested"] = True
-
-    signal.signal(signal.SIGTERM, request_stop)
     try:
-        while not stop["requested"]:
-            for name, child in children.items():
-                if child.poll() is not None:
-                    console.print(f"[red]{name} exited with code {child.returncode}; stopping[/red]")
-                    return
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _worker_is_healthy(redis_url: str) -> bool:
+    """The worker's health key is written once it polls for jobs (what `loupe worker --check` reads)."""
+    from arq.constants import health_check_key_suffix
+    from redis import Redis
+
+    from loupe.kit.jobs import QUEUE_NAME
+
+    with Redis.from_url(redis_url, socket_timeout=1) as redis:
+        return bool(redis.exists(QUEUE_NAME + health_check_key_suffix))
+
+
+class _Children:
+    """The processes of `loupe dev`. Each line they print reaches our stdout behind its name (`api    | `)."""
+
+    def __init__(self, commands: dict[str, list[str]], env: dict[str, str]) -> None:
+        width = max(map(len, commands))
+        self._lock = threading.Lock()
+        self._last_output = time.monotonic()
+        self._procs: dict[str, subprocess.Popen[str]] = {}
+        self._relays: list[threading.Thread] = []
+        for name, command in commands.items():
+            # Each child leads its own process group so Ctrl-C reaches it once, through us.
+            proc = subprocess.Popen(
+                command,
+                env=env,
+                start_new_session=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+            )
+            relay = threading.Thread(target=self._relay, args=(f"{name:<{width}}| ", proc.stdout), daemon=True)
+            relay.start()
+            self._procs[name] = proc
+            self._relays.append(relay)
+
+    def _relay(self, prefix: str, stream: IO[str]) -> None:
+        for line in stream:  # until the child (and anything it spawned) closes its end
+            self.write(prefix + line.rstrip("\n") + "\n")
+
+    def write(self, text: str) -> None:
+        with self._lock:
+            self._last_output = time.monotonic()
+            try:
+                sys.stdout.write(text)
+                sys.stdout.flush()
+            except (OSError, ValueError):
+                pass  # our stdout is gone: keep reading, so that no child blocks on a full pipe
+
+    def _exited(self) -> tuple[str, int] | None:
+        for name, proc in self._procs.items():
+            if proc.poll() is not None:
+                return name, proc.returncode
+        return None
+
+    def wait_until(self, ready: Callable[[], bool], timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if exited := self._exited():
+                raise typer.Exit(f"{exited[0]} exited with code {exited[1]}")  # type: ignore[arg-type]
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"loupe dev did not come up within {timeout:.0f}s")
+            time.sleep(0.2)
+
+    def settle(self, quiet: float = 0.5, timeout: float = 5) -> None:
+        """Wait until no child has printed anything for `quiet` seconds (at most `timeout`)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() - self._last_output < quiet and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    def wait_for_exit(self) -> tuple[str, int]:
+        while (exited := self._exited()) is None:
             time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
+        return exited
 
-
-def _stop_children(children: dict[str, subprocess.Popen[Any]]) -> None:
-    for child in children.values():
-        if child.poll() is None:
-            os.killpg(child.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    for child in children.values():
-        try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(child.pid, signal.SIGKILL)
-            child.wait()
-    console.print("stopped")
+    def stop(self) -> None:
+        for proc in self._procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for proc in self._procs.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        for relay in self._relays:  # their last lines (shutdown messages) are printed before we go on
+            relay.join(timeout=5)
+        console.print("stopped")

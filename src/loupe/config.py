@@ -11,8 +11,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from loupe.connectors.config import PlatformsConfig
 
-PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "development-only-secret"}
-
 
 class Environment(StrEnum):
     development = "development"
@@ -28,7 +26,6 @@ class Settings(BaseSettings):
     # Unset URLs mean "start the embedded servers under data_dir".
     database_url: SecretStr | None = None
     redis_url: SecretStr | None = None
-    secret_key: SecretStr = SecretStr("development-only-secret")
     public_base_url: str = "http://127.0.0.1:8000"
     # Browser frontends allowed to call the API (exact origins, e.g. https://app.example.com).
     cors_origins: list[str] = Field(default_factory=list)
@@ -40,6 +37,7 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_json: bool = True
+    log_colors: bool | None = Field(default=None, description="Colour console logs; unset: when on a terminal.")
     max_body_bytes: int = Field(default=1_048_576, gt=0, description="Largest request body accepted.")
     media_max_bytes: int = Field(
         default=20 * 1024 * 1024, gt=0, description="Largest story media upload accepted (stored under data_dir/media)."
@@ -68,12 +66,9 @@ class Settings(BaseSettings):
     link_cache_max_age_s: int = Field(default=60, gt=0, description="Safety re-read of cached links.")
 
     @model_validator(mode="after")
-    def _refuse_placeholder_secrets(self) -> Settings:
-        if self.env is Environment.production:
-            if self.secret_key.get_secret_value() in PLACEHOLDER_SECRETS or len(self.secret_key) < 32:
-                raise ValueError("LOUPE_SECRET_KEY must be set to a random value of 32+ characters in production")
-            if self.database_url is None or self.redis_url is None:
-                raise ValueError("LOUPE_DATABASE_URL and LOUPE_REDIS_URL are required in production")
+    def _production_needs_urls(self) -> Settings:
+        if self.env is Environment.production and (self.database_url is None or self.redis_url is None):
+            raise ValueError("LOUPE_DATABASE_URL and LOUPE_REDIS_URL are required in production")
         return self
 
     def platforms_config(self) -> PlatformsConfig:

@@ -84,10 +84,6 @@ async def shutdown(ctx: dict[str, Any]) -> None:
         await process.close()
 
 
-async def after_job_end(ctx: dict[str, Any]) -> None:
-    log.info("job_end", job_id=ctx.get("job_id"), job_try=ctx.get("job_try"))
-
-
 def _configured(value: SecretStr | None, name: str) -> str:
     if value is None:
         raise RuntimeError(f"{name} must be set (or start the worker with `loupe worker`)")
@@ -104,11 +100,12 @@ class WorkerSettings:
     job_deserializer = staticmethod(deserialize)
     on_startup = startup
     on_shutdown = shutdown
-    after_job_end = after_job_end
     health_check_interval = HEALTH_CHECK_INTERVAL
     job_timeout = get_settings().job_timeout_seconds
     max_jobs = 20
     keep_result = 3600
+    # arq logs each job's start and end (cron runs only at DEBUG, see loupe.kit.logging); never results.
+    log_results = False
     redis_settings = redis_settings(os.environ["LOUPE_REDIS_URL"]) if os.environ.get("LOUPE_REDIS_URL") else None
 
 
@@ -125,10 +122,10 @@ def create_worker(
             "job_deserializer",
             "on_startup",
             "on_shutdown",
-            "after_job_end",
             "health_check_interval",
             "max_jobs",
             "keep_result",
+            "log_results",
         )
     }
     options.update(

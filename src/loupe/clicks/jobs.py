@@ -61,8 +61,11 @@ async def maintain_clicks(ctx: dict[str, Any]) -> dict[str, Any]:
         )
         # Yesterday's salt stays a while for clicks flushed late after midnight.
         salts = await conn.execute("DELETE FROM visitor_salts WHERE day < $1", today - timedelta(days=1))
-    return {
+    done = {
         "created": created,
         "pruned": int(pruned.rsplit(" ", 1)[-1]),
         "salts_dropped": int(salts.rsplit(" ", 1)[-1]),
     }
+    if any(done.values()):
+        log.info("clicks_maintained", **done)
+    return done

@@ -1,4 +1,5 @@
-"""Structured JSON logs; every line of a request carries its request id."""
+"""Structured logs: JSON lines in production (every line of a request carries its request id), or
+human-readable console lines (`LOUPE_LOG_JSON=false`, what `loupe dev` runs its processes with)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,44 @@ import sys
 
 import structlog
 
+# arq's lines for a job's start and end (see arq.worker.Worker.run_job); a cron job's id starts "cron:".
+_ARQ_JOB_LINES = ("%6.2fs → %s(%s)%s", "%6.2fs ← %s ● %s")
 
-def configure_logging(level: str = "INFO", json: bool = True) -> None:
+
+class _QuietCronRuns(logging.Filter):
+    """arq logs the start and end of every job at INFO, and its job counters whenever they change: for
+    cron jobs (the click flush runs every two seconds) that is noise, so those lines become DEBUG.
+    Failures, retries and other jobs' lines are untouched."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO:
+            return True
+        cron_run = record.msg in _ARQ_JOB_LINES and str(record.args[1]).startswith("cron:")  # type: ignore[index]
+        if not (cron_run or str(record.msg).startswith("recording health")):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+_quiet_cron_runs = _QuietCronRuns()
+
+
+def configure_logging(level: str = "INFO", json: bool = True, colors: bool | None = None) -> None:
+    """`colors` applies to console lines; unset, it comes from `LOUPE_LOG_COLORS`, else whether stderr
+    is a terminal."""
+    if colors is None:
+        from loupe.config import get_settings
+
+        colors = get_settings().log_colors
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer()
+        if json
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty() if colors is None else colors)
     )
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],
@@ -23,13 +53,16 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=True,
     )
-    # Route the standard library (uvicorn, arq, sqlalchemy) through the same renderer.
+    # Route the standard library (uvicorn, arq, sqlalchemy) through the same renderer; uvicorn runs with
+    # log_config=None so it installs no handlers of its own.
     formatter = structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processor=renderer)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    logging.getLogger("arq.worker").addFilter(_quiet_cron_runs)
     # httpx logs full request URLs at INFO, and some platform token endpoints take secrets in the query.
+    # The api logs each request itself (loupe.http), so uvicorn's access lines would only repeat it.
     for noisy in ("uvicorn.access", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
