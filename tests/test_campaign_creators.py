@@ -167,13 +167,13 @@ async def test_adding_many_creators_costs_a_fixed_number_of_queries(
 async def test_adding_the_same_creator_twice_at_once_reports_a_duplicate(
     client: httpx.AsyncClient, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from loupe.campaigns.repository import CreatorRepository
+    from loupe.campaigns.creators.repository import CreatorRepository
 
     camp = await factories.campaign(client, tenant)
     ada = await factories.influencer(client, tenant, "Ada")
     member_ids = CreatorRepository.member_ids
 
-    async def slow_member_ids(*args: Any, **kwargs: Any) -> set[uuid.UUID]:
+    async def slow_member_ids(*args: Any, **kwargs: Any) -> list[uuid.UUID]:
         members = await member_ids(*args, **kwargs)
         await asyncio.sleep(0.2)  # both requests look before either adds
         return members

@@ -108,6 +108,7 @@ async def test_readyz_reports_unreachable_redis(settings: Settings, database_url
     from arq.connections import ArqRedis
 
     from loupe.kit.db import create_engine, create_sessionmaker
+    from loupe.kit.media import MediaStore
 
     engine = create_engine(database_url)
     ctx = ProcessContext(
@@ -116,6 +117,7 @@ async def test_readyz_reports_unreachable_redis(settings: Settings, database_url
         create_sessionmaker(engine),
         ArqRedis.from_url(dead_redis, socket_connect_timeout=0.5),
         httpx.AsyncClient(),
+        MediaStore.of(settings),
     )
     app = create_app(settings, context=ctx)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:

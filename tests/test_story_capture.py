@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loupe.kit.context import ProcessContext
+from loupe.kit.media import sweep_media
 from tests import factories
 from tests.conftest import Tenant
 
@@ -149,7 +150,7 @@ async def test_wrong_media_types_are_refused(
 async def test_oversized_media_is_413_and_nothing_is_kept(
     client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(db, "settings", db.settings.model_copy(update={"media_max_bytes": 1000}))
+    monkeypatch.setattr(db.media, "max_bytes", 1000)
     camp, ada = await _setup(client, tenant, story_capture=True)
     big = PNG + b"\x00" * 1000
     response = await _capture(client, tenant, camp["id"], ada["id"], _at(), media=("big.png", big, "image/png"))
@@ -255,6 +256,11 @@ async def test_no_media_file_is_left_when_the_transaction_fails(
 async def test_deleting_a_campaign_or_an_influencer_removes_their_media_files(
     client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The database trashes the files of deleted stories (cascades included); the sweep job removes them."""
+
+    async def swept() -> int:
+        return (await sweep_media({"process": db}))["removed"]
+
     spring, ada = await _setup(client, tenant, story_capture=True)
     summer, grace = await _setup(client, tenant, story_capture=True)
     spring_story = (await _capture(client, tenant, spring["id"], ada["id"], _at())).json()
@@ -268,12 +274,14 @@ async def test_deleting_a_campaign_or_an_influencer_removes_their_media_files(
     with pytest.raises(CommitFailed):
         await client.delete(f"/v1/campaigns/{spring['id']}", headers=tenant.write)
     monkeypatch.undo()
+    assert await swept() == 0
     assert (await client.get(spring_story["media"]["url"], headers=tenant.read)).status_code == 200
 
     assert (await client.delete(f"/v1/campaigns/{spring['id']}", headers=tenant.write)).status_code == 204
-    assert len(_media_files(db, tenant)) == 2
+    assert (await swept(), len(_media_files(db, tenant))) == (1, 2)
     assert (await client.delete(f"/v1/influencers/{ada['id']}", headers=tenant.write)).status_code == 204
-    assert len(_media_files(db, tenant)) == 1
+    assert (await swept(), len(_media_files(db, tenant))) == (1, 1)
+    assert await swept() == 0
     assert (await client.get(ada_summer["media"]["url"], headers=tenant.read)).status_code == 404
     assert (await client.get(grace_summer["media"]["url"], headers=tenant.read)).status_code == 200
 

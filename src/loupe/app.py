@@ -11,9 +11,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 
 from loupe import __version__
-from loupe.campaigns.creators_router import router as campaign_creators_router
+from loupe.campaigns.creators.router import router as campaign_creators_router
 from loupe.campaigns.router import router as campaigns_router
-from loupe.campaigns.stories_router import router as stories_router
+from loupe.campaigns.stories.router import router as stories_router
 from loupe.clicks.router import router as stats_router
 from loupe.config import Settings, get_settings
 from loupe.conversions.router import router as conversions_router

@@ -1,9 +1,12 @@
 """Every ORM model, imported in one place so alembic and the mappers see them all."""
 
-from loupe.campaigns.models import Campaign, CampaignCreator, Story, StoryCaptureWindow
+from loupe.campaigns.creators.models import CampaignCreator
+from loupe.campaigns.models import Campaign, StoryCaptureWindow
+from loupe.campaigns.stories.models import Story
 from loupe.clicks.models import Click, ClickVisitor, OrphanVisit, VisitorSalt
 from loupe.conversions.models import Conversion
 from loupe.influencers.models import Influencer, InfluencerProfile
+from loupe.kit.media import MediaTrash
 from loupe.links.models import TrackingLink
 from loupe.reports.models import Report
 from loupe.workspaces.models import ApiKey, Workspace
@@ -17,6 +20,7 @@ __all__ = [
     "Conversion",
     "Influencer",
     "InfluencerProfile",
+    "MediaTrash",
     "OrphanVisit",
     "Report",
     "Story",

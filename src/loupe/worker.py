@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from loupe.clicks.jobs import flush_clicks, maintain_clicks
 from loupe.config import Settings, get_settings
 from loupe.kit.context import ProcessContext
+from loupe.kit.media import sweep_media
 from loupe.kit.jobs import QUEUE_NAME, JobBuffer, deserialize, redis_settings, serialize
 from loupe.kit.migrations import current_heads
 from loupe.runtime import normalize_database_url
@@ -49,11 +50,13 @@ async def heartbeat(ctx: dict[str, Any], note: str = "") -> dict[str, Any]:
     return {"note": note, "database_time": now.astimezone(UTC).isoformat(), "job_try": ctx.get("job_try")}
 
 
-FUNCTIONS: list[WorkerCoroutine] = [heartbeat, flush_clicks, maintain_clicks]  # type: ignore[list-item]
+FUNCTIONS: list[WorkerCoroutine] = [heartbeat, flush_clicks, maintain_clicks, sweep_media]  # type: ignore[list-item]
 CRON_JOBS: list[Any] = [
     # Clicks reach PostgreSQL within seconds of the redirect; keep no results of these runs.
     cron(flush_clicks, second=set(range(0, 60, 2)), run_at_startup=True, keep_result=0, timeout=60),  # type: ignore[arg-type]
     cron(maintain_clicks, hour=3, minute=17, second=0, run_at_startup=True, keep_result=0),  # type: ignore[arg-type]
+    # Files of deleted stories go within a minute of the delete.
+    cron(sweep_media, second=30, run_at_startup=True, keep_result=0, timeout=120),  # type: ignore[arg-type]
 ]
 
 

@@ -1,27 +1,15 @@
+"""A campaign and the history of its story-capture toggle."""
+
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from enum import StrEnum
-from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy import text as sql
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from loupe.kit.db import Base, IdMixin, TimestampMixin, utcnow
-
-if TYPE_CHECKING:
-    from loupe.influencers.models import Influencer
-
-
-class Stage(StrEnum):
-    applied = "applied"
-    approved = "approved"
-    active = "active"
-    completed = "completed"
-    declined = "declined"
 
 
 class Campaign(IdMixin, TimestampMixin, Base):
@@ -39,7 +27,7 @@ class Campaign(IdMixin, TimestampMixin, Base):
 
     # The toggle's history; the toggle itself is "has an open window".
     story_capture_windows: Mapped[list[StoryCaptureWindow]] = relationship(
-        lazy="selectin", cascade="all, delete-orphan", order_by="StoryCaptureWindow.started_at"
+        lazy="raise", cascade="all, delete-orphan", passive_deletes=True, order_by="StoryCaptureWindow.started_at"
     )
 
     @property
@@ -64,40 +52,3 @@ class StoryCaptureWindow(IdMixin, Base):
     campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
-
-
-class CampaignCreator(IdMixin, TimestampMixin, Base):
-    """An influencer taking part in a campaign, at a stage of its workflow."""
-
-    __tablename__ = "campaign_creators"
-    __table_args__ = (
-        UniqueConstraint("campaign_id", "influencer_id"),
-        Index("ix_campaign_creators_listing", "campaign_id", "created_at", "id"),
-        CheckConstraint(f"stage IN {tuple(s.value for s in Stage)!r}", name="stage"),
-    )
-
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
-    influencer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("influencers.id", ondelete="CASCADE"), index=True)
-    stage: Mapped[str] = mapped_column(String(16), default=Stage.applied.value)
-    stage_changed_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=sql("now()"))
-
-    influencer: Mapped[Influencer] = relationship(lazy="joined", innerjoin=True)
-
-
-class Story(IdMixin, TimestampMixin, Base):
-    """A story captured by hand for a creator of a campaign: its media and manually entered metrics."""
-
-    __tablename__ = "stories"
-    __table_args__ = (Index("ix_stories_listing", "campaign_id", "created_at", "id"),)
-
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
-    influencer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("influencers.id", ondelete="CASCADE"), index=True)
-    posted_at: Mapped[datetime]
-    text: Mapped[str | None] = mapped_column(Text)
-    media_path: Mapped[str] = mapped_column(String(500))
-    media_content_type: Mapped[str] = mapped_column(String(100))
-    media_size: Mapped[int] = mapped_column(Integer)
-    metrics: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default=sql("'{}'::jsonb"))
-    metrics_source: Mapped[str] = mapped_column(String(16), default="manual")

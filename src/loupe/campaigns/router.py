@@ -4,10 +4,9 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from loupe.campaigns.media import MediaStore
 from loupe.campaigns.schemas import CampaignCreate, CampaignPage, CampaignRead, CampaignUpdate
 from loupe.campaigns.service import CampaignService
-from loupe.kit.deps import ContextDep, SessionDep
+from loupe.kit.deps import SessionDep
 from loupe.kit.errors import problem_responses
 from loupe.kit.pagination import PageParamsDep
 from loupe.workspaces.auth import ReadPrincipal, WritePrincipal
@@ -32,7 +31,7 @@ async def create_campaign(body: CampaignCreate, principal: WritePrincipal, sessi
 async def list_campaigns(principal: ReadPrincipal, session: SessionDep, page: PageParamsDep) -> CampaignPage:
     """Campaigns of the workspace, newest first."""
     items, cursor = await CampaignService(session, principal).list(page)
-    return CampaignPage.of(items, cursor)  # type: ignore[no-any-return]
+    return CampaignPage.of(items, cursor)
 
 
 @router.get("/{campaign_id}", operation_id="campaigns_get", summary="Get a campaign", responses=problem_responses(404))
@@ -62,9 +61,7 @@ async def update_campaign(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(404, 409),
 )
-async def delete_campaign(
-    campaign_id: uuid.UUID, principal: WritePrincipal, session: SessionDep, ctx: ContextDep
-) -> None:
+async def delete_campaign(campaign_id: uuid.UUID, principal: WritePrincipal, session: SessionDep) -> None:
     """Deletes the campaign with its creators, story-capture history and captured stories (their media
     files too). Refused (409) once it has tracking links: links are never deleted."""
-    await CampaignService(session, principal).delete(campaign_id, MediaStore.of(ctx.settings))
+    await CampaignService(session, principal).delete(campaign_id)

@@ -4,14 +4,12 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loupe.campaigns.media import MediaStore
 from loupe.campaigns.models import Campaign, StoryCaptureWindow
-from loupe.campaigns.repository import CampaignRepository, StoryRepository
+from loupe.campaigns.repository import CampaignRepository
 from loupe.campaigns.schemas import CampaignCreate, CampaignUpdate
 from loupe.kit.db import utcnow
-from loupe.kit.errors import Conflict, NotFound, ValidationFailed
+from loupe.kit.errors import NotFound, ValidationFailed
 from loupe.kit.pagination import PageParams
-from loupe.links.repository import LinkRepository
 from loupe.workspaces.auth import Principal
 
 
@@ -30,8 +28,13 @@ class CampaignService:
         )
         return await self.campaigns.add(campaign)
 
+    async def find(
+        self, campaign_id: uuid.UUID, *, for_update: bool = False, for_delete: bool = False
+    ) -> Campaign | None:
+        return await self.campaigns.get(campaign_id, for_update=for_update, for_delete=for_delete)
+
     async def get(self, campaign_id: uuid.UUID, *, for_update: bool = False, for_delete: bool = False) -> Campaign:
-        campaign = await self.campaigns.get(campaign_id, for_update=for_update, for_delete=for_delete)
+        campaign = await self.find(campaign_id, for_update=for_update, for_delete=for_delete)
         if campaign is None:
             raise NotFound(f"Campaign {campaign_id} was not found.")
         return campaign
@@ -68,14 +71,9 @@ class CampaignService:
                     window.ended_at = now
         campaign.updated_at = now
 
-    async def delete(self, campaign_id: uuid.UUID, media: MediaStore) -> None:
-        # Locked: a story being captured meanwhile is committed first, so its file is removed too.
+    async def delete(self, campaign_id: uuid.UUID) -> None:
+        """Creators, story-capture history and stories go with the campaign (their media files are trashed by
+        the database, see `kit.media`). A campaign with tracking links is refused by their foreign key."""
+        # Locked: a story being captured meanwhile is committed first, so it is deleted (and trashed) too.
         campaign = await self.get(campaign_id, for_delete=True)
-        if await LinkRepository(self.session, campaign.workspace_id).any_of(campaign_id=campaign.id):
-            raise Conflict(
-                "This campaign has tracking links, which are never deleted (archive them instead); "
-                "the campaign cannot be deleted."
-            )
-        stories = StoryRepository(self.session, campaign.workspace_id)
-        media.remove_after_commit(self.session, await stories.media_paths(campaign_id=campaign.id))
         await self.campaigns.delete(campaign)

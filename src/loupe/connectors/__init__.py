@@ -36,7 +36,8 @@ from .models import (
     top_n_with_others,
 )
 from .oauth import parse_callback
-from .registry import PLATFORMS, get_connector
+from .platforms import PLATFORMS
+from .registry import get_connector
 
 httplog.install()
 

@@ -8,16 +8,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from .platforms import Platform
+
 OTHERS = "others"
-
-
-class Platform(StrEnum):
-    INSTAGRAM = "instagram"
-    FACEBOOK = "facebook"
-    TIKTOK = "tiktok"
-    YOUTUBE = "youtube"
-    TWITTER = "twitter"
-    TWITCH = "twitch"
 
 
 def utcnow() -> datetime:

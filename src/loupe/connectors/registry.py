@@ -17,8 +17,6 @@ from .twitch import TwitchConnector
 from .twitter import TwitterConnector
 from .youtube import YouTubeConnector
 
-PLATFORMS: tuple[str, ...] = tuple(p.value for p in Platform)
-
 
 def get_connector(
     platform: str,

@@ -6,9 +6,8 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstra
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from loupe.connectors.platforms import PLATFORMS
 from loupe.kit.db import Base, IdMixin, TimestampMixin
-
-PLATFORMS = ("instagram", "facebook", "tiktok", "youtube", "twitter", "twitch")
 
 
 class Influencer(IdMixin, TimestampMixin, Base):
@@ -26,8 +25,9 @@ class Influencer(IdMixin, TimestampMixin, Base):
 
     profiles: Mapped[list[InfluencerProfile]] = relationship(
         back_populates="influencer",
-        lazy="selectin",
+        lazy="raise",
         cascade="all, delete-orphan",
+        passive_deletes=True,
         order_by="(InfluencerProfile.platform, InfluencerProfile.handle)",
     )
 

@@ -4,8 +4,9 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from loupe.influencers.models import Influencer, InfluencerProfile
 from loupe.kit.pagination import PageParams, build_page, keyset
@@ -36,8 +37,16 @@ class InfluencerRepository:
         await self.session.flush()
         return influencer
 
+    def _select(self) -> Select[Influencer]:
+        # Profiles are part of every influencer read.
+        return (
+            select(Influencer)
+            .where(Influencer.workspace_id == self.workspace_id)
+            .options(selectinload(Influencer.profiles))
+        )
+
     async def get(self, influencer_id: uuid.UUID, *, for_update: bool = False) -> Influencer | None:
-        stmt = select(Influencer).where(Influencer.workspace_id == self.workspace_id, Influencer.id == influencer_id)
+        stmt = self._select().where(Influencer.id == influencer_id)
         if for_update:
             stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return (await self.session.execute(stmt)).scalar_one_or_none()
@@ -47,7 +56,7 @@ class InfluencerRepository:
         return set((await self.session.execute(stmt)).scalars())
 
     async def list(self, params: PageParams, filters: InfluencerFilters) -> tuple[list[Influencer], str | None]:
-        stmt = select(Influencer).where(Influencer.workspace_id == self.workspace_id)
+        stmt = self._select()
         if filters.tag:
             stmt = stmt.where(Influencer.tags.contains([filters.tag]))
         if filters.platform:

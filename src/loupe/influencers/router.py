@@ -5,12 +5,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from loupe.campaigns.media import MediaStore
-from loupe.connectors.models import Platform
+from loupe.connectors.platforms import Platform
 from loupe.influencers.repository import InfluencerFilters
 from loupe.influencers.schemas import InfluencerCreate, InfluencerPage, InfluencerRead, InfluencerUpdate
 from loupe.influencers.service import InfluencerService
-from loupe.kit.deps import ContextDep, SessionDep
+from loupe.kit.deps import SessionDep
 from loupe.kit.errors import problem_responses
 from loupe.kit.pagination import PageParamsDep
 from loupe.workspaces.auth import ReadPrincipal, WritePrincipal
@@ -45,7 +44,7 @@ async def list_influencers(
         tag=tag.strip().lower() if tag else None, platform=platform.value if platform else None, q=q
     )
     items, cursor = await InfluencerService(session, principal).list(page, filters)
-    return InfluencerPage.of(items, cursor)  # type: ignore[no-any-return]
+    return InfluencerPage.of(items, cursor)
 
 
 @router.get(
@@ -78,9 +77,7 @@ async def update_influencer(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(404, 409),
 )
-async def delete_influencer(
-    influencer_id: uuid.UUID, principal: WritePrincipal, session: SessionDep, ctx: ContextDep
-) -> None:
+async def delete_influencer(influencer_id: uuid.UUID, principal: WritePrincipal, session: SessionDep) -> None:
     """Deletes the influencer, their profiles, campaign memberships and captured stories (their media files
     too). Refused (409) once they have tracking links: links are never deleted."""
-    await InfluencerService(session, principal).delete(influencer_id, MediaStore.of(ctx.settings))
+    await InfluencerService(session, principal).delete(influencer_id)

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import EmailStr, Field, field_validator
 
-from loupe.connectors.models import Platform
+from loupe.connectors.platforms import Platform
 from loupe.kit.pagination import Page
 from loupe.kit.schemas import Schema, not_null, strip_text
 

@@ -1,18 +1,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loupe.campaigns.media import MediaStore
-from loupe.campaigns.repository import StoryRepository
 from loupe.influencers.models import Influencer, InfluencerProfile
 from loupe.influencers.repository import InfluencerFilters, InfluencerRepository
 from loupe.influencers.schemas import InfluencerCreate, InfluencerUpdate, ProfileIn
-from loupe.kit.errors import Conflict, NotFound
+from loupe.kit.errors import NotFound
 from loupe.kit.pagination import PageParams
-from loupe.links.repository import LinkRepository
 from loupe.workspaces.auth import Principal
 
 
@@ -61,14 +58,13 @@ class InfluencerService:
             InfluencerProfile(platform=platform, handle=handle) for platform, handle in sorted(keys - current.keys())
         ]
 
-    async def delete(self, influencer_id: uuid.UUID, media: MediaStore) -> None:
-        # Locked: a story being captured meanwhile is committed first, so its file is removed too.
+    async def existing_ids(self, influencer_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of these ids are influencers of the workspace."""
+        return await self.influencers.existing_ids(influencer_ids)
+
+    async def delete(self, influencer_id: uuid.UUID) -> None:
+        """What other domains keep of the influencer goes by cascade (their files are trashed by the database,
+        see `kit.media`); an influencer with tracking links is refused by their foreign key."""
+        # Locked: a story being captured meanwhile is committed first, so it is deleted (and trashed) too.
         influencer = await self.get(influencer_id, for_update=True)
-        if await LinkRepository(self.session, influencer.workspace_id).any_of(influencer_id=influencer.id):
-            raise Conflict(
-                "This influencer has tracking links, which are never deleted (their clicks stay reportable); "
-                "the influencer cannot be deleted."
-            )
-        stories = StoryRepository(self.session, influencer.workspace_id)
-        media.remove_after_commit(self.session, await stories.media_paths(influencer_id=influencer.id))
         await self.influencers.delete(influencer)

@@ -167,13 +167,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(IntegrityError)
     async def _integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
         # Never echo SQL or constraint internals; a unique/foreign-key clash is a conflict.
-        log.info("integrity_error", constraint=getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None))
+        constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
+        log.info("integrity_error", constraint=constraint)
         return problem_response(
             409,
             "Conflict",
             slug="conflict",
             instance=request.url.path,
-            detail="The request conflicts with the current state of the resource.",
+            detail=CONSTRAINT_CONFLICTS.get(constraint or "", GENERIC_CONFLICT),
         )
 
     @app.exception_handler(DBAPIError)
@@ -196,6 +197,17 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled_error", path=request.url.path)
         return problem_response(500, "Internal Server Error", slug="internal-error", instance=request.url.path)
+
+
+# What a refused change means, in the words of the domain that owns the constraint (`explain_conflict`).
+CONSTRAINT_CONFLICTS: dict[str, str] = {}
+GENERIC_CONFLICT = "The request conflicts with the current state of the resource."
+
+
+def explain_conflict(constraint: str, detail: str) -> None:
+    """The 409 detail for a change refused by `constraint`: the database enforces the rule, race-free, and
+    the domain owning the constraint says why, so the domain whose row was refused need not know it."""
+    CONSTRAINT_CONFLICTS[constraint] = detail
 
 
 RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure

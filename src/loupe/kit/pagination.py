@@ -6,8 +6,9 @@ import base64
 import binascii
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Self, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel, Field
@@ -28,8 +29,8 @@ class Page(BaseModel, Generic[T]):
     has_more: bool
 
     @classmethod
-    def of(cls, items: list[Any], next_cursor: str | None) -> Any:
-        """Build a page from ORM rows (or dicts) and the cursor `build_page` returned."""
+    def of(cls, items: Sequence[Any], next_cursor: str | None) -> Self:
+        """Build a page from ORM rows, dicts or items, and the cursor `build_page` returned."""
         return cls.model_validate(
             {"data": items, "next_cursor": next_cursor, "has_more": next_cursor is not None}, from_attributes=True
         )

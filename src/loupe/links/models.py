@@ -11,8 +11,9 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from loupe.kit.db import Base, IdMixin, TimestampMixin
+from loupe.kit.errors import explain_conflict
+from loupe.links.utm import UTM_FIELDS
 
-UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 # What creation and edits set (codes, kinds and owners never change); a campaign-level link's copies carry the same.
 LINK_FIELDS = ("name", "destination", "labels", *UTM_FIELDS)
 
@@ -53,3 +54,15 @@ class TrackingLink(IdMixin, TimestampMixin, Base):
     utm_term: Mapped[str | None] = mapped_column(Text)
     utm_content: Mapped[str | None] = mapped_column(Text)
     archived_at: Mapped[datetime | None]
+
+
+# Links are never deleted, so what they belong to cannot be deleted either (their foreign keys refuse it).
+explain_conflict(
+    "fk_tracking_links_campaign_id_campaigns",
+    "This campaign has tracking links, which are never deleted (archive them instead); the campaign cannot be deleted.",
+)
+explain_conflict(
+    "fk_tracking_links_influencer_id_influencers",
+    "This influencer has tracking links, which are never deleted (their clicks stay reportable); "
+    "the influencer cannot be deleted.",
+)

@@ -19,9 +19,7 @@ campaign_router = APIRouter(prefix="/campaigns/{campaign_id}/links", tags=["trac
 
 
 def page_of(items: list[TrackingLink], cursor: str | None, base_url: str) -> LinkPage:
-    return LinkPage(
-        data=[LinkRead.of(link, base_url) for link in items], next_cursor=cursor, has_more=cursor is not None
-    )
+    return LinkPage.of([LinkRead.of(link, base_url) for link in items], cursor)
 
 
 @campaign_router.post(

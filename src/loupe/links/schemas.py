@@ -10,7 +10,8 @@ from loupe.kit.pagination import Page
 from loupe.kit.schemas import Schema
 from loupe.links.codes import public_url
 from loupe.links.destinations import MAX_LENGTH, check_destination
-from loupe.links.models import UTM_FIELDS, LinkKind, TrackingLink
+from loupe.links.models import LinkKind, TrackingLink
+from loupe.links.utm import UTM_FIELDS
 
 NAME_DOC = (
     "Link name; `{{tracking_link:<name>}}` renders it in message templates, so it is unique (case-insensitive) "

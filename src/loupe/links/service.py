@@ -1,18 +1,23 @@
-"""Tracking-link rules: who gets a link, names that merge tags can resolve, edits, archive (final)."""
+"""Tracking-link rules: who gets a link, names that merge tags can resolve, edits, archive (final).
+
+Creators get their copies of campaign-level links when they are promoted past "applied" (this module
+attaches to `campaigns.creators.service.creators_promoted`) and when a campaign-level link is added.
+"""
 
 from __future__ import annotations
 
 import builtins
 import uuid
+from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loupe.campaigns.repository import CreatorRepository
+from loupe.campaigns.creators.service import CreatorService, creators_promoted
+from loupe.campaigns.models import Campaign
 from loupe.campaigns.service import CampaignService
 from loupe.kit.db import utcnow
 from loupe.kit.errors import Conflict, NotFound, ValidationFailed
 from loupe.kit.pagination import PageParams
-from loupe.links.generation import ensure_creator_links, insert_with_code
 from loupe.links.models import LINK_FIELDS, LinkKind, TrackingLink
 from loupe.links.repository import LinkFilters, LinkRepository
 from loupe.links.schemas import CampaignLinkCreate, CreatorLinkCreate, LinkFields, LinkUpdate
@@ -29,6 +34,7 @@ class LinkService:
         self.principal = principal
         self.links = LinkRepository(session, principal.workspace_id)
         self.campaigns = CampaignService(session, principal)
+        self.creators = CreatorService(session, principal)
 
     async def _name_free(
         self, campaign_id: uuid.UUID, name: str, influencer_id: uuid.UUID | None, exclude: uuid.UUID | None = None
@@ -46,17 +52,52 @@ class LinkService:
         link = await self.links.add(
             TrackingLink(campaign_id=campaign.id, kind=LinkKind.campaign.value, code=None, **_fields(data))
         )
-        await ensure_creator_links(self.session, campaign.id, parent_ids=[link.id])
+        await self.give_copies(campaign, await self.creators.past_applied(campaign), parent_ids=[link.id])
         return link
+
+    async def give_copies(
+        self,
+        campaign: Campaign,
+        influencer_ids: Iterable[uuid.UUID],
+        *,
+        parent_ids: Iterable[uuid.UUID] | None = None,
+    ) -> builtins.list[TrackingLink]:
+        """Gives each of these creators a copy of every live campaign-level link of the campaign (or of those
+        of `parent_ids`) that they lack. Idempotent. Returns the copies made."""
+        members = sorted(set(influencer_ids))
+        parents = await self.links.live_campaign_links(campaign.id, parent_ids) if members else []
+        if not parents:
+            return []
+        existing = await self.links.copies_of([p.id for p in parents], members)
+        missing = [
+            {
+                "id": uuid.uuid4(),
+                "campaign_id": campaign.id,
+                "influencer_id": influencer_id,
+                "parent_link_id": parent.id,
+                "kind": LinkKind.creator.value,
+                **{field: getattr(parent, field) for field in LINK_FIELDS},
+            }
+            for parent in parents
+            for influencer_id in members
+            if (parent.id, influencer_id) not in existing
+        ]
+        return await self.links.insert_with_codes(missing, skip_existing_copies=True) if missing else []
+
+    async def creator_links(self, campaign: Campaign, influencer_id: uuid.UUID) -> builtins.list[TrackingLink]:
+        """The live links a creator shares in the campaign, after making the copies they lack (whatever their
+        stage: a message is how the creator receives them)."""
+        await self.give_copies(campaign, [influencer_id])
+        return await self.links.live_for_creator(campaign.id, influencer_id)
 
     async def create_creator_link(self, data: CreatorLinkCreate) -> TrackingLink:
         # Locked, like every name check, so two requests cannot both find a name free.
-        campaign = await self.campaigns.campaigns.get(data.campaign_id, for_update=True)
+        campaign = await self.campaigns.find(data.campaign_id, for_update=True)
         if campaign is None:
             raise ValidationFailed.on(
                 "body.campaign_id", f"Campaign {data.campaign_id} was not found in this workspace."
             )
-        if await CreatorRepository(self.session, campaign).get(data.influencer_id) is None:
+        if await self.creators.find(campaign, data.influencer_id) is None:
             raise ValidationFailed.on(
                 "body.influencer_id",
                 f"Influencer {data.influencer_id} is not a creator of this campaign; add them to it first.",
@@ -64,13 +105,13 @@ class LinkService:
         await self._name_free(campaign.id, data.name, data.influencer_id)
         values = {
             "id": uuid.uuid4(),
-            "workspace_id": self.principal.workspace_id,
             "campaign_id": campaign.id,
             "influencer_id": data.influencer_id,
             "kind": LinkKind.creator.value,
             **_fields(data),
         }
-        return await insert_with_code(self.session, values)
+        [link] = await self.links.insert_with_codes([values])
+        return link
 
     async def get(self, link_id: uuid.UUID, *, for_update: bool = False) -> TrackingLink:
         link = await self.links.get(link_id, for_update=for_update)
@@ -131,3 +172,11 @@ class LinkService:
             "Tracking links are never deleted, so their clicks and conversions stay reportable. "
             f"Archive it instead: POST /v1/links/{link_id}/archive (final; the link then answers 410)."
         )
+
+
+@creators_promoted.attach
+async def _give_promoted_creators_their_links(
+    session: AsyncSession, principal: Principal, campaign: Campaign, influencer_ids: builtins.list[uuid.UUID]
+) -> None:
+    # Runs in the promotion's transaction, under its campaign lock: never "approved" without the links.
+    await LinkService(session, principal).give_copies(campaign, influencer_ids)

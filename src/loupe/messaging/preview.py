@@ -4,10 +4,11 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loupe.campaigns.repository import CreatorRepository
+from loupe.campaigns.creators.service import CreatorService
 from loupe.campaigns.service import CampaignService
 from loupe.kit.errors import FieldError, ValidationFailed
-from loupe.links.merge_tags import CreatorLinkTags
+from loupe.links.service import LinkService
+from loupe.messaging.links import CreatorLinkTags
 from loupe.messaging.tags import CAMPAIGN_MESSAGE_TAGS
 from loupe.messaging.templates import Resolver, TemplateError
 from loupe.workspaces.auth import Principal
@@ -30,12 +31,12 @@ class MessagePreviewService:
             CAMPAIGN_MESSAGE_TAGS.parse(template)  # refuse bad templates before any link is generated
         except TemplateError as exc:
             raise _refuse(exc) from exc
-        creator = await CreatorRepository(self.session, campaign).get(influencer_id)
+        creator = await CreatorService(self.session, self.principal).find(campaign, influencer_id)
         if creator is None:
             raise ValidationFailed.on(
                 "body.influencer_id", f"Influencer {influencer_id} is not a creator of this campaign."
             )
-        links = CreatorLinkTags(self.session, self.principal.workspace_id, campaign.id, influencer_id, self.base_url)
+        links = CreatorLinkTags(LinkService(self.session, self.principal), campaign, influencer_id, self.base_url)
 
         async def creator_name(_: str | None) -> str:
             return creator.influencer.name

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from urllib.parse import quote, unquote_plus, urlencode, urlsplit
 
 CLICK_PARAM = "lp_click"
-UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 # Characters kept as they are in a Location header; anything else (non-ASCII) is percent-encoded.
 _SAFE = "!#$%&'()*+,/:;=?@[]~-._"
 

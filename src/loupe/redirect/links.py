@@ -19,7 +19,8 @@ from typing import Any
 import asyncpg
 import structlog
 
-from loupe.redirect.destination import UTM_FIELDS, split_location
+from loupe.links.utm import UTM_FIELDS
+from loupe.redirect.destination import split_location
 
 log = structlog.get_logger("loupe.redirect.links")
 

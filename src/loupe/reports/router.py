@@ -30,7 +30,7 @@ async def create_report(body: ReportCreate, principal: WritePrincipal, session: 
 async def list_reports(principal: ReadPrincipal, session: SessionDep, page: PageParamsDep) -> ReportPage:
     """Reports of the workspace, newest first."""
     items, cursor = await ReportService(session, principal).list(page)
-    return ReportPage.of(items, cursor)  # type: ignore[no-any-return]
+    return ReportPage.of(items, cursor)
 
 
 @router.get("/{report_id}", operation_id="reports_get", summary="Get a report", responses=problem_responses(404))

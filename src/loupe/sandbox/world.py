@@ -13,9 +13,10 @@ import random
 import re
 from dataclasses import dataclass, field
 
+from loupe.connectors.platforms import PLATFORMS
+
 from .texts import AGES, CITIES, COUNTRIES, FIRST, LAST, caption, slug
 
-PLATFORMS = ("instagram", "facebook", "tiktok", "youtube", "twitter", "twitch")
 DAY = 86400.0
 STORY_LIFETIME = DAY
 SEQ_ZERO = 500_000  # seq = k + SEQ_ZERO keeps encoded ids positive for historic items

@@ -24,32 +24,42 @@ class WorkspaceRepository:
         return await self.session.get(Workspace, workspace_id)
 
 
-class ApiKeyRepository:
-    """API keys. Lookups by digest are global (that is how a caller is identified);
-    everything else is scoped to one workspace."""
+class CredentialRepository:
+    """The one lookup across workspaces: which active key a caller presents (by its digest)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    async def add(self, key: ApiKey) -> ApiKey:
-        self.session.add(key)
-        await self.session.flush()
-        return key
 
     async def find_active_by_hash(self, key_hash: str) -> ApiKey | None:
         stmt = select(ApiKey).where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def touch(self, key_id: uuid.UUID, at: datetime) -> None:
-        await self.session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=at))
+    async def touch(self, key: ApiKey, at: datetime) -> None:
+        await self.session.execute(
+            update(ApiKey).where(ApiKey.workspace_id == key.workspace_id, ApiKey.id == key.id).values(last_used_at=at)
+        )
 
-    async def list(self, workspace_id: uuid.UUID, params: PageParams) -> tuple[list[Any], str | None]:
-        stmt = select(ApiKey).where(ApiKey.workspace_id == workspace_id, ApiKey.revoked_at.is_(None))
+
+class ApiKeyRepository:
+    """API keys of one workspace; no query here can reach another workspace's rows."""
+
+    def __init__(self, session: AsyncSession, workspace_id: uuid.UUID) -> None:
+        self.session = session
+        self.workspace_id = workspace_id
+
+    async def add(self, key: ApiKey) -> ApiKey:
+        key.workspace_id = self.workspace_id
+        self.session.add(key)
+        await self.session.flush()
+        return key
+
+    async def list(self, params: PageParams) -> tuple[list[Any], str | None]:
+        stmt = select(ApiKey).where(ApiKey.workspace_id == self.workspace_id, ApiKey.revoked_at.is_(None))
         rows = list((await self.session.execute(keyset(stmt, params, ApiKey.created_at, ApiKey.id))).scalars())
         return build_page(rows, params)
 
-    async def get(self, workspace_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey | None:
+    async def get(self, key_id: uuid.UUID) -> ApiKey | None:
         stmt = select(ApiKey).where(
-            ApiKey.workspace_id == workspace_id, ApiKey.id == key_id, ApiKey.revoked_at.is_(None)
+            ApiKey.workspace_id == self.workspace_id, ApiKey.id == key_id, ApiKey.revoked_at.is_(None)
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()

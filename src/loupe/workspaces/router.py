@@ -25,7 +25,7 @@ async def get_workspace(principal: ReadPrincipal, session: SessionDep) -> Worksp
 async def list_api_keys(principal: ReadPrincipal, session: SessionDep, page: PageParamsDep) -> ApiKeyPage:
     """Active keys of the workspace, newest first. Secrets are never shown again."""
     items, cursor = await WorkspaceService(session).list_keys(principal.workspace_id, page)
-    return ApiKeyPage.of(items, cursor)  # type: ignore[no-any-return]
+    return ApiKeyPage.of(items, cursor)
 
 
 @router.post(

@@ -10,7 +10,7 @@ from loupe.kit.errors import Conflict, NotFound
 from loupe.kit.pagination import PageParams
 from loupe.kit.security import display_prefix, generate_api_key, hash_api_key
 from loupe.workspaces.models import ApiKey, Plan, Scope, Workspace
-from loupe.workspaces.repository import ApiKeyRepository, WorkspaceRepository
+from loupe.workspaces.repository import ApiKeyRepository, CredentialRepository, WorkspaceRepository
 
 # Recording every use would turn each read into a write; a coarse "last used" is enough.
 LAST_USED_GRANULARITY = timedelta(minutes=5)
@@ -18,8 +18,12 @@ LAST_USED_GRANULARITY = timedelta(minutes=5)
 
 class WorkspaceService:
     def __init__(self, session: AsyncSession) -> None:
+        self.session = session
         self.workspaces = WorkspaceRepository(session)
-        self.keys = ApiKeyRepository(session)
+        self.credentials = CredentialRepository(session)
+
+    def _keys(self, workspace_id: uuid.UUID) -> ApiKeyRepository:
+        return ApiKeyRepository(self.session, workspace_id)
 
     async def create_workspace(self, name: str, plan: Plan = Plan.staging) -> tuple[Workspace, str]:
         """A new workspace with a first read/write key; the key is returned once, in clear."""
@@ -39,27 +43,26 @@ class WorkspaceService:
         if Scope.write in wanted:
             wanted.add(Scope.read)  # a key that may write may read what it wrote
         key = ApiKey(
-            workspace_id=workspace_id,
             name=name,
             prefix=display_prefix(secret),
             key_hash=hash_api_key(secret),
             scopes=sorted(s.value for s in wanted),
         )
-        return await self.keys.add(key), secret
+        return await self._keys(workspace_id).add(key), secret
 
     async def authenticate(self, secret: str) -> ApiKey | None:
-        key = await self.keys.find_active_by_hash(hash_api_key(secret))
+        key = await self.credentials.find_active_by_hash(hash_api_key(secret))
         if key is not None:
             now = utcnow()
             if key.last_used_at is None or now - key.last_used_at > LAST_USED_GRANULARITY:
-                await self.keys.touch(key.id, now)
+                await self.credentials.touch(key, now)
         return key
 
     async def list_keys(self, workspace_id: uuid.UUID, params: PageParams) -> tuple[list[ApiKey], str | None]:
-        return await self.keys.list(workspace_id, params)
+        return await self._keys(workspace_id).list(params)
 
     async def revoke_key(self, workspace_id: uuid.UUID, key_id: uuid.UUID, current_key_id: uuid.UUID) -> None:
-        key = await self.keys.get(workspace_id, key_id)
+        key = await self._keys(workspace_id).get(key_id)
         if key is None:
             raise NotFound(f"API key {key_id} was not found.")
         if key.id == current_key_id:

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from pydantic import AliasPath, Field
 
-from loupe.campaigns.models import Stage
+from loupe.campaigns.creators.models import Stage
 from loupe.kit.pagination import Page
 from loupe.kit.schemas import Schema
 

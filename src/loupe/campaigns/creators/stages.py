@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from loupe.campaigns.models import Stage
+from loupe.campaigns.creators.models import Stage
 
 # Moves a team makes in practice: forward one step, back one step before work starts, decline any time
 # before completion, reconsider a declined creator, reopen a completed one.

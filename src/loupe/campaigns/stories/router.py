@@ -7,24 +7,19 @@ from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from fastapi.responses import FileResponse
 from pydantic import AwareDatetime
 
-from loupe.campaigns.media import MediaStore
-from loupe.campaigns.models import Story
-from loupe.campaigns.stories import StoryService
-from loupe.campaigns.story_schemas import StoryPage, StoryRead
+from loupe.campaigns.stories.models import Story
+from loupe.campaigns.stories.schemas import StoryPage, StoryRead
+from loupe.campaigns.stories.service import StoryService
 from loupe.kit.deps import ContextDep, SessionDep
 from loupe.kit.errors import NotFound, problem_responses
 from loupe.kit.pagination import PageParamsDep
-from loupe.workspaces.auth import Principal, ReadPrincipal, WritePrincipal
+from loupe.workspaces.auth import ReadPrincipal, WritePrincipal
 
 router = APIRouter(prefix="/campaigns/{campaign_id}", tags=["stories"])
 Metric = Annotated[int | None, Form(ge=0)]
 MEDIA_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"image/*": {}, "video/*": {}}, "description": "The media file."}
 }
-
-
-def _service(session: SessionDep, principal: Principal, ctx: ContextDep) -> StoryService:
-    return StoryService(session, principal, MediaStore.of(ctx.settings))
 
 
 def _read(story: Story) -> StoryRead:
@@ -91,7 +86,7 @@ async def capture_story(
         }.items()
         if value is not None
     }
-    service = _service(session, principal, ctx)
+    service = StoryService(session, principal, ctx.media)
     story = await service.capture(campaign_id, influencer_id, media, posted_at, text, metrics)
     return _read(story)
 
@@ -111,8 +106,8 @@ async def list_stories(
     influencer_id: Annotated[uuid.UUID | None, Query(description="Only this creator's stories.")] = None,
 ) -> StoryPage:
     """Stories captured by hand for the campaign, most recently captured first."""
-    items, cursor = await _service(session, principal, ctx).list(campaign_id, page, influencer_id)
-    return StoryPage(data=[_read(s) for s in items], next_cursor=cursor, has_more=cursor is not None)
+    items, cursor = await StoryService(session, principal, ctx.media).list(campaign_id, page, influencer_id)
+    return StoryPage.of([_read(s) for s in items], cursor)
 
 
 @router.get(
@@ -125,9 +120,8 @@ async def list_stories(
 async def story_media(
     campaign_id: uuid.UUID, story_id: uuid.UUID, principal: ReadPrincipal, session: SessionDep, ctx: ContextDep
 ) -> FileResponse:
-    service = _service(session, principal, ctx)
-    story = await service.get(campaign_id, story_id)
-    path = service.media.path_of(story.media_path)
+    story = await StoryService(session, principal, ctx.media).get(campaign_id, story_id)
+    path = ctx.media.path_of(story.media_path)
     if not path.is_file():
         raise NotFound("The media file of this story is missing from storage.")
     return FileResponse(path, media_type=story.media_content_type)

@@ -1,23 +1,28 @@
-"""Story media on disk: type checked by declaration and by content, size bounded while streaming.
+"""Media files on disk (story media today): type checked by declaration and by content, size bounded
+while streaming.
 
-Files follow the request's transaction: a file written for a story is removed again unless the
-transaction commits, and the files of stories being deleted are removed only once it has committed.
+Files follow the transaction that refers to them: a file written for a row is removed again unless the
+transaction commits. Deleting a row that refers to a file (directly or by a cascade from its campaign,
+influencer or workspace) puts the file's path into `media_trash` through a database trigger, in the same
+transaction; `sweep_media_trash` removes those files afterwards. So no domain needs to know which other
+domains keep files, and a crash between the commit and the unlink leaves a row to retry, not a stray file.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fastapi import UploadFile
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import String, delete, event, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from loupe.config import Settings
+from loupe.kit.db import Base
 from loupe.kit.errors import PayloadTooLarge, ValidationFailed
 
 CHUNK = 1024 * 1024
@@ -58,6 +63,14 @@ def _looks_like(content_type: str, head: bytes) -> bool:
     return False
 
 
+class MediaTrash(Base):
+    """Paths of files whose rows were deleted; filled by the `trash_media` trigger, emptied by the sweep."""
+
+    __tablename__ = "media_trash"
+
+    path: Mapped[str] = mapped_column(String(500), primary_key=True)
+
+
 @dataclass(frozen=True)
 class StoredMedia:
     path: str  # relative to the media root
@@ -68,7 +81,6 @@ class StoredMedia:
 @dataclass
 class _PendingFiles:
     written: list[Path] = field(default_factory=list)  # removed unless the transaction commits
-    doomed: list[Path] = field(default_factory=list)  # removed once it has committed
 
 
 _PENDING = "loupe.media.pending"
@@ -87,11 +99,7 @@ def _pending(session: AsyncSession) -> _PendingFiles:
 def _after_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint was released; the outer transaction decides
-    pending: _PendingFiles = session.info[_PENDING]
-    for path in pending.doomed:
-        path.unlink(missing_ok=True)
-    pending.written.clear()
-    pending.doomed.clear()
+    session.info[_PENDING].written.clear()
 
 
 def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
@@ -101,7 +109,6 @@ def _after_transaction_end(session: Session, transaction: SessionTransaction) ->
     for path in pending.written:  # still listed: the transaction ended without committing
         path.unlink(missing_ok=True)
     pending.written.clear()
-    pending.doomed.clear()
 
 
 class MediaStore:
@@ -148,9 +155,29 @@ class MediaStore:
         _pending(session).written.append(target)
         return StoredMedia(str(final), content_type, size)
 
-    def remove_after_commit(self, session: AsyncSession, relative_paths: Iterable[str]) -> None:
-        """The files of stories this transaction deletes: removed once it has committed, kept otherwise."""
-        _pending(session).doomed.extend(self.root / relative for relative in relative_paths)
+    async def sweep_trash(self, sessionmaker: async_sessionmaker[AsyncSession], batch: int = 500) -> int:
+        """Removes the files of deleted rows; returns how many. Safe to run anywhere, any number of times:
+        rows are claimed with SKIP LOCKED and deleted only after their files are gone."""
+        removed = 0
+        while True:
+            async with sessionmaker() as session, session.begin():
+                claimed = await session.scalars(
+                    select(MediaTrash.path).order_by(MediaTrash.path).limit(batch).with_for_update(skip_locked=True)
+                )
+                paths = list(claimed)
+                for relative in paths:
+                    self.path_of(relative).unlink(missing_ok=True)
+                if paths:
+                    await session.execute(delete(MediaTrash).where(MediaTrash.path.in_(paths)))
+            removed += len(paths)
+            if len(paths) < batch:
+                return removed
 
     def path_of(self, relative: str) -> Path:
         return self.root / relative
+
+
+async def sweep_media(ctx: dict[str, Any]) -> dict[str, int]:
+    """Worker job (every minute): removes the files of deleted stories."""
+    process = ctx["process"]
+    return {"removed": await process.media.sweep_trash(process.sessionmaker)}

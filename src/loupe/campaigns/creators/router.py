@@ -5,9 +5,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from loupe.campaigns.creator_schemas import CreatorPage, CreatorRead, CreatorsAdd, CreatorsAdded, StageMove
-from loupe.campaigns.creators import CreatorService
-from loupe.campaigns.models import Stage
+from loupe.campaigns.creators.models import Stage
+from loupe.campaigns.creators.schemas import CreatorPage, CreatorRead, CreatorsAdd, CreatorsAdded, StageMove
+from loupe.campaigns.creators.service import CreatorService
 from loupe.kit.deps import SessionDep
 from loupe.kit.errors import problem_responses
 from loupe.kit.pagination import PageParamsDep
@@ -47,7 +47,7 @@ async def list_creators(
 ) -> CreatorPage:
     """Creators of the campaign, most recently added first."""
     items, cursor = await CreatorService(session, principal).list(campaign_id, page, stage)
-    return CreatorPage.of(items, cursor)  # type: ignore[no-any-return]
+    return CreatorPage.of(items, cursor)
 
 
 @router.get(

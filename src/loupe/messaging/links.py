@@ -8,44 +8,31 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from loupe.campaigns.models import Campaign
 from loupe.links.codes import public_url
-from loupe.links.generation import ensure_creator_links
 from loupe.links.models import TrackingLink
-from loupe.links.repository import LinkRepository
+from loupe.links.service import LinkService
 from loupe.messaging.templates import Resolver, TemplateError
 
 
 class CreatorLinkTags:
     """The creator's live links, loaded (and missing copies made) once per render, however many tags use them."""
 
-    def __init__(
-        self,
-        session: AsyncSession,
-        workspace_id: uuid.UUID,
-        campaign_id: uuid.UUID,
-        influencer_id: uuid.UUID,
-        base_url: str,
-    ) -> None:
-        self.session = session
-        self.links = LinkRepository(session, workspace_id)
-        self.campaign_id = campaign_id
+    def __init__(self, links: LinkService, campaign: Campaign, influencer_id: uuid.UUID, base_url: str) -> None:
+        self.links = links
+        self.campaign = campaign
         self.influencer_id = influencer_id
         self.base_url = base_url
         self._loaded: list[TrackingLink] | None = None
 
     async def _creator_links(self) -> list[TrackingLink]:
         if self._loaded is None:
-            await ensure_creator_links(
-                self.session, self.campaign_id, influencer_ids=[self.influencer_id], any_stage=True
-            )
-            self._loaded = await self.links.live_for_creator(self.campaign_id, self.influencer_id)
+            self._loaded = await self.links.creator_links(self.campaign, self.influencer_id)
         return self._loaded
 
     def _url(self, link: TrackingLink) -> str:
-        assert link.code is not None  # only campaign-level links have none, and they are not a creator's
-        return public_url(link.code, self.base_url)
+        # Only campaign-level links have no code, and they are never a creator's own.
+        return public_url(link.code or "", self.base_url)
 
     async def tracking_link(self, name: str | None) -> str:
         # A copy carries its campaign-level link's name, and live names are unique among a creator's links.

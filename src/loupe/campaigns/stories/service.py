@@ -10,13 +10,14 @@ from datetime import datetime, timedelta
 from fastapi import UploadFile
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loupe.campaigns.creators import creator_of
-from loupe.campaigns.media import MediaStore
-from loupe.campaigns.models import Campaign, Story
-from loupe.campaigns.repository import StoryRepository
+from loupe.campaigns.creators.service import CreatorService
+from loupe.campaigns.models import Campaign
 from loupe.campaigns.service import CampaignService
+from loupe.campaigns.stories.models import Story
+from loupe.campaigns.stories.repository import StoryRepository
 from loupe.kit.db import utcnow
 from loupe.kit.errors import NotFound, ValidationFailed
+from loupe.kit.media import MediaStore
 from loupe.kit.pagination import PageParams
 from loupe.workspaces.auth import Principal
 
@@ -45,6 +46,7 @@ class StoryService:
         self.session = session
         self.media = media
         self.campaigns = CampaignService(session, principal)
+        self.creators = CreatorService(session, principal)
         self.stories = StoryRepository(session, principal.workspace_id)
 
     async def capture(
@@ -57,7 +59,7 @@ class StoryService:
         metrics: dict[str, int],
     ) -> Story:
         campaign = await self.campaigns.get(campaign_id)
-        creator = await creator_of(self.session, campaign, influencer_id)
+        creator = await self.creators.of(campaign, influencer_id)
         _check_posted_at(campaign, posted_at)
         if posted_at < creator.created_at - CLOCK_SKEW:
             # Stories are captured for the time creators are in the campaign, not before they joined.

@@ -1,29 +1,29 @@
-"""Creators of a campaign and their workflow stage; promotion past "applied" hands out tracking links."""
+"""Creators of a campaign and their workflow stage; promotion past "applied" is announced on a hook
+(tracking links attach to it and hand out the creator's links in the same transaction)."""
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from collections import Counter
+from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loupe.campaigns import stages
-from loupe.campaigns.models import Campaign, CampaignCreator, Stage
-from loupe.campaigns.repository import CreatorRepository
+from loupe.campaigns.creators import stages
+from loupe.campaigns.creators.models import CampaignCreator, Stage
+from loupe.campaigns.creators.repository import CreatorRepository
+from loupe.campaigns.models import Campaign
 from loupe.campaigns.service import CampaignService
-from loupe.influencers.repository import InfluencerRepository
+from loupe.influencers.service import InfluencerService
 from loupe.kit.db import utcnow
 from loupe.kit.errors import Conflict, FieldError, NotFound, ValidationFailed
+from loupe.kit.hooks import Hook
 from loupe.kit.pagination import PageParams
-from loupe.links.generation import ensure_creator_links
 from loupe.workspaces.auth import Principal
 
-
-async def creator_of(session: AsyncSession, campaign: Campaign, influencer_id: uuid.UUID) -> CampaignCreator:
-    creator = await CreatorRepository(session, campaign).get(influencer_id)
-    if creator is None:
-        raise NotFound(f"Influencer {influencer_id} is not a creator of campaign {campaign.id}.")
-    return creator
+# (session, principal, campaign locked for update, influencer ids): creators just moved past "applied".
+creators_promoted: Hook[[AsyncSession, Principal, Campaign, list[uuid.UUID]]] = Hook("creators_promoted", required=True)
 
 
 class CreatorService:
@@ -31,15 +31,28 @@ class CreatorService:
         self.session = session
         self.principal = principal
         self.campaigns = CampaignService(session, principal)
+        self.creators = CreatorRepository(session, principal.workspace_id)
 
-    async def _repo(self, campaign_id: uuid.UUID) -> CreatorRepository:
-        return CreatorRepository(self.session, await self.campaigns.get(campaign_id))
+    async def find(self, campaign: Campaign, influencer_id: uuid.UUID) -> CampaignCreator | None:
+        return await self.creators.get(campaign.id, influencer_id)
+
+    async def of(self, campaign: Campaign, influencer_id: uuid.UUID) -> CampaignCreator:
+        creator = await self.find(campaign, influencer_id)
+        if creator is None:
+            raise NotFound(f"Influencer {influencer_id} is not a creator of campaign {campaign.id}.")
+        return creator
+
+    async def past_applied(
+        self, campaign: Campaign, influencer_ids: Iterable[uuid.UUID] | None = None
+    ) -> builtins.list[uuid.UUID]:
+        """The campaign's creators (or those of `influencer_ids`) who are past "applied"."""
+        return await self.creators.member_ids(campaign.id, influencer_ids, stages.PAST_APPLIED)
 
     async def add(
-        self, campaign_id: uuid.UUID, influencer_ids: list[uuid.UUID]
-    ) -> tuple[list[CampaignCreator], list[uuid.UUID]]:
-        repo = await self._repo(campaign_id)
-        known = await InfluencerRepository(self.session, self.principal.workspace_id).existing_ids(influencer_ids)
+        self, campaign_id: uuid.UUID, influencer_ids: builtins.list[uuid.UUID]
+    ) -> tuple[builtins.list[CampaignCreator], builtins.list[uuid.UUID]]:
+        campaign = await self.campaigns.get(campaign_id)
+        known = await InfluencerService(self.session, self.principal).existing_ids(influencer_ids)
         unknown = [
             FieldError(field=f"body.influencer_ids.{i}", reason=f"Influencer {value} was not found in this workspace.")
             for i, value in enumerate(influencer_ids)
@@ -47,9 +60,9 @@ class CreatorService:
         ]
         if unknown:
             raise ValidationFailed("Some influencers do not exist; nothing was added.", errors=unknown)
-        members = await repo.member_ids(influencer_ids)
+        members = set(await self.creators.member_ids(campaign.id, influencer_ids))
         fresh = [i for i in dict.fromkeys(influencer_ids) if i not in members]
-        added = await repo.add_all(fresh) if fresh else []
+        added = await self.creators.add_all(campaign.id, fresh) if fresh else []
         # Listed twice, already in the campaign, or added by a concurrent request meanwhile.
         counts = Counter(influencer_ids)
         new = {creator.influencer_id for creator in added}
@@ -57,17 +70,18 @@ class CreatorService:
         return added, duplicates
 
     async def get(self, campaign_id: uuid.UUID, influencer_id: uuid.UUID) -> CampaignCreator:
-        return await creator_of(self.session, await self.campaigns.get(campaign_id), influencer_id)
+        return await self.of(await self.campaigns.get(campaign_id), influencer_id)
 
     async def list(
         self, campaign_id: uuid.UUID, params: PageParams, stage: Stage | None
-    ) -> tuple[list[CampaignCreator], str | None]:
-        return await (await self._repo(campaign_id)).list(params, stage.value if stage else None)
+    ) -> tuple[builtins.list[CampaignCreator], str | None]:
+        campaign = await self.campaigns.get(campaign_id)
+        return await self.creators.list(campaign.id, params, stage)
 
     async def move(self, campaign_id: uuid.UUID, influencer_id: uuid.UUID, target: Stage) -> CampaignCreator:
         # The campaign row lock orders this against a campaign-level link being added at the same moment.
         campaign = await self.campaigns.get(campaign_id, for_update=True)
-        creator = await creator_of(self.session, campaign, influencer_id)
+        creator = await self.of(campaign, influencer_id)
         current = Stage(creator.stage)
         if current == target:
             return creator
@@ -81,9 +95,9 @@ class CreatorService:
         await self.session.flush()
         if target in stages.PAST_APPLIED:
             # Same transaction as the promotion: the creator never exists "approved" without their links.
-            await ensure_creator_links(self.session, campaign_id, influencer_ids=[influencer_id])
+            await creators_promoted(self.session, self.principal, campaign, [influencer_id])
         return creator
 
     async def remove(self, campaign_id: uuid.UUID, influencer_id: uuid.UUID) -> None:
         campaign = await self.campaigns.get(campaign_id)
-        await CreatorRepository(self.session, campaign).delete(await creator_of(self.session, campaign, influencer_id))
+        await self.creators.delete(await self.of(campaign, influencer_id))

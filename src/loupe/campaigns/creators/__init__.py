@@ -1,0 +1,1 @@
+"""Creators of a campaign: influencers of the workspace moving through the campaign's workflow."""
