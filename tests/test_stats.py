@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from loupe.kit.context import ProcessContext
-from tests.clicks_support import insert_click, make_campaign, make_link, sql
+from tests.clicks.support import insert_click, make_campaign, make_link, sql
 from tests.conftest import Tenant
 
 pytestmark = pytest.mark.asyncio

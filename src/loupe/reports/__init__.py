@@ -1,1 +1,1 @@
-"""Reports: containers of trackings. The reference domain the others follow."""
+"""Reports: containers of trackings (trackings arrive with their own issue)."""

@@ -21,7 +21,7 @@ from loupe.kit.context import ProcessContext
 from loupe.kit.embedded import free_port
 from loupe.redirect.client import client_ip
 from loupe.redirect.destination import split_location
-from tests.clicks_support import insert_click, make_link, sql
+from tests.clicks.support import insert_click, make_link, sql
 from tests.conftest import Tenant
 
 pytestmark = pytest.mark.asyncio

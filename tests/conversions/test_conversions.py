@@ -10,7 +10,7 @@ import pytest
 
 from loupe.config import Settings
 from loupe.kit.context import ProcessContext
-from tests.clicks_support import BROWSER, flush, insert_click, make_link, redirect_client
+from tests.clicks.support import BROWSER, flush, insert_click, make_link, redirect_client
 from tests.conftest import Tenant
 
 pytestmark = pytest.mark.asyncio

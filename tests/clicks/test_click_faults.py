@@ -22,7 +22,7 @@ from loupe.config import Settings
 from loupe.kit.context import ProcessContext
 from loupe.kit.embedded import EmbeddedServers, _wait_for_port
 from loupe.worker import create_worker
-from tests.clicks_support import BROWSER, flush, make_link, redirect_client, sql
+from tests.clicks.support import BROWSER, flush, make_link, redirect_client, sql
 from tests.conftest import Tenant
 
 pytestmark = pytest.mark.asyncio

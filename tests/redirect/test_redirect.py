@@ -13,7 +13,7 @@ from loupe.clicks.events import CLICK, RawClick
 from loupe.clicks.visitor import visitor_hash
 from loupe.config import Settings
 from loupe.kit.context import ProcessContext
-from tests.clicks_support import BROWSER, DESKTOP, flush, make_link, redirect_client, sql
+from tests.clicks.support import BROWSER, DESKTOP, flush, make_link, redirect_client, sql
 from tests.conftest import Tenant
 
 pytestmark = pytest.mark.asyncio
