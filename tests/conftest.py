@@ -38,10 +38,8 @@ def database_url(servers: EmbeddedServers) -> str:
     """A fresh database built by the migrations (never create_all)."""
     import subprocess
 
-    from pgserver._commands import POSTGRES_BIN_PATH
-
     port = servers.postgres.running_port()
-    psql = [str(POSTGRES_BIN_PATH / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", "postgres"]
+    psql = [str(servers.postgres.psql), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", "postgres"]
     subprocess.run([*psql, "-c", "DROP DATABASE IF EXISTS loupe_test"], check=True, capture_output=True)
     subprocess.run([*psql, "-c", "CREATE DATABASE loupe_test"], check=True, capture_output=True)
     url = servers.postgres.url(port, "loupe_test")  # type: ignore[arg-type]

