@@ -31,6 +31,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer
     servers = EmbeddedServers(data_dir).start()
     yield servers
     servers.stop_started()
+    if servers.postgres.cluster is not None:
+        servers.postgres.destroy()  # as root it lives in /var/lib/loupe, out of reach of pytest's cleanup
 
 
 @pytest.fixture(scope="session")
