@@ -1,5 +1,6 @@
 """The shape of `src/loupe`, checked on every change (README, "Layout"):
 
+- every relationship is `lazy="raise"` (repositories load what a read needs);
 - imports point down the layer order: a module imports its own layer or a lower one, never a higher one;
 - another domain is reached through its service (or models, schemas...), never through its repository;
 - every repository is scoped to a workspace by construction (it takes the workspace id and keeps it).
@@ -158,3 +159,16 @@ def test_repositories_are_scoped_to_a_workspace(repository: type) -> None:
     assert "workspace_id" in parameters, (
         f"{repository.__module__}.{repository.__name__} must take the workspace id and put it in every query"
     )
+
+
+def test_every_relationship_raises_instead_of_loading_lazily() -> None:
+    import loupe.models  # noqa: F401  (every mapper)
+    from loupe.kit.db import Base
+
+    lazy = [
+        f"{mapper.class_.__name__}.{rel.key}: lazy={rel.lazy!r}"
+        for mapper in Base.registry.mappers
+        for rel in mapper.relationships
+        if rel.lazy != "raise"
+    ]
+    assert lazy == [], "load in the repository instead (selectinload/joinedload):\n" + "\n".join(lazy)
