@@ -9,10 +9,8 @@ from loupe.kit.migrations import alembic_config, check, upgrade
 
 
 def _fresh_database(servers: EmbeddedServers, name: str) -> str:
-    from pgserver._commands import POSTGRES_BIN_PATH
-
     port = servers.postgres.running_port()
-    psql = [str(POSTGRES_BIN_PATH / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", "postgres"]
+    psql = [str(servers.postgres.psql), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", "postgres"]
     subprocess.run([*psql, "-c", f"DROP DATABASE IF EXISTS {name}"], check=True, capture_output=True)
     subprocess.run([*psql, "-c", f"CREATE DATABASE {name}"], check=True, capture_output=True)
     return servers.postgres.url(port, name)  # type: ignore[arg-type]

@@ -34,8 +34,7 @@ def upgrade() -> None:
     )
     op.execute(TRASH_FUNCTION)
     op.execute(
-        "CREATE TRIGGER stories_trash_media AFTER DELETE ON stories "
-        "FOR EACH ROW EXECUTE FUNCTION loupe_trash_media()"
+        "CREATE TRIGGER stories_trash_media AFTER DELETE ON stories FOR EACH ROW EXECUTE FUNCTION loupe_trash_media()"
     )
 
 

@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from loupe.clicks.jobs import flush_clicks, maintain_clicks
 from loupe.config import Settings, get_settings
 from loupe.kit.context import ProcessContext
-from loupe.kit.media import sweep_media
 from loupe.kit.jobs import QUEUE_NAME, JobBuffer, deserialize, redis_settings, serialize
+from loupe.kit.media import sweep_media
 from loupe.kit.migrations import current_heads
 from loupe.runtime import normalize_database_url
 
