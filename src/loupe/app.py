@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None, *, context: ProcessContext | No
     """Build the api. Pass `context` to share process resources (tests); otherwise the
     lifespan builds them, starting the embedded servers when no URLs are configured."""
     settings = settings or get_settings()
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.log_level, settings.log_json, settings.log_colors)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -62,7 +62,7 @@ def serve(
     from loupe.kit.logging import configure_logging
 
     settings = _settings(data_dir)
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.log_level, settings.log_json, settings.log_colors)
     uvicorn.run(
         "loupe.app:create_app",
         factory=True,
@@ -92,7 +92,7 @@ def redirect(
     from loupe.runtime import resolve_service_urls
 
     settings = _settings(data_dir)
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.log_level, settings.log_json, settings.log_colors)
     with resolve_service_urls(settings) as (database_url, redis_url):
         # The client address comes from LOUPE_TRUSTED_PROXY_HEADER when set, never from uvicorn's guess.
         application = create_redirect_app(settings, database_url, redis_url)
@@ -111,7 +111,7 @@ def worker(
     from loupe.worker import create_worker
 
     settings = _settings(data_dir)
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.log_level, settings.log_json, settings.log_colors)
     with resolve_service_urls(settings) as (database_url, redis_url):
         if check:
             from arq.worker import async_check_health
@@ -195,7 +195,7 @@ def sandbox(
     from loupe.sandbox import create_app as create_sandbox
 
     settings = _settings(data_dir)
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.log_level, settings.log_json, settings.log_colors)
     uvicorn.run(create_sandbox(seed=seed), host=host, port=port, log_config=None, access_log=False)
 
 

@@ -31,12 +31,7 @@ _quiet_cron_runs = _QuietCronRuns()
 
 
 def configure_logging(level: str = "INFO", json: bool = True, colors: bool | None = None) -> None:
-    """`colors` applies to console lines; unset, it comes from `LOUPE_LOG_COLORS`, else whether stderr
-    is a terminal."""
-    if colors is None:
-        from loupe.config import get_settings
-
-        colors = get_settings().log_colors
+    """`colors` applies to console lines (`LOUPE_LOG_COLORS`); None: when stderr is a terminal."""
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
