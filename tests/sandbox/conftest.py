@@ -1,13 +1,19 @@
-"""Fixtures: a sandbox app on a frozen clock, driven in-process through httpx.ASGITransport."""
+"""Fixtures: a sandbox app on a frozen clock, driven in-process through httpx.ASGITransport, and
+`live_server` for the tests that need real HTTP and the wall clock."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+import uvicorn
 
 from loupe.sandbox import Clock, create_app
 from loupe.sandbox.state import Sandbox
@@ -69,3 +75,25 @@ def first(sandbox: Sandbox, platform: str, **flags: Any) -> Any:
         if all(getattr(acct, k) == v for k, v in flags.items()):
             return acct
     raise AssertionError(f"no {platform} account with {flags}")
+
+
+@contextmanager
+def live_server(app: Any) -> Iterator[str]:
+    """Serve `app` with uvicorn on a free loopback port (as tests/connectors/test_connectors_sandbox.py does)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("sandbox did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)

@@ -24,6 +24,7 @@ async def code_for(
     account: str,
     scope: str = "tweet.read users.read offline.access",
     client_id: str = "loupe-sandbox-twitter",
+    auth: str = AUTH,
 ) -> str:
     query = {
         "response_type": "code",
@@ -34,7 +35,7 @@ async def code_for(
         "code_challenge": CHALLENGE,
         "code_challenge_method": "S256",
     }
-    params, _ = callback(await authorize(client, AUTH, query, account))
+    params, _ = callback(await authorize(client, auth, query, account))
     return params["code"]
 
 
@@ -136,3 +137,23 @@ async def test_me_tweets_paging_and_rate_headers(client: httpx.AsyncClient, sand
     assert r.status_code == 429 and r.headers["x-rate-limit-remaining"] == "0"
     assert r.json()["title"] == "Too Many Requests" and r.headers["content-type"].startswith("application/problem")
     assert (await client.get("/api.x.com/2/users/me", headers={"Authorization": "Bearer nope"})).status_code == 401
+
+
+async def test_twitter_hosts_answer_like_x_hosts(client: httpx.AsyncClient, sandbox: Sandbox) -> None:
+    """tweepy calls twitter.com/i/oauth2/authorize and api.twitter.com/2/...: the same API as x.com's."""
+    code = await code_for(client, big(sandbox), auth="/twitter.com/i/oauth2/authorize")
+    body = (await client.post("/api.twitter.com/2/oauth2/token", data=form(code), headers=BASIC)).json()
+    assert body["expires_in"] == 7200 and body["refresh_token"]
+    h = {"Authorization": f"Bearer {body['access_token']}"}
+    answers = []
+    for host in ("api.x.com", "api.twitter.com"):
+        me = (await client.get(f"/{host}/2/users/me", headers=h)).json()["data"]
+        tweets = (await client.get(f"/{host}/2/users/{me['id']}/tweets", params={"max_results": 5}, headers=h)).json()
+        ids = ",".join(t["id"] for t in tweets["data"])
+        lookup = (await client.get(f"/{host}/2/tweets", params={"ids": ids}, headers=h)).json()
+        by_name = (await client.get(f"/{host}/2/users/by/username/{me['username']}", headers=h)).json()
+        answers.append((me, tweets, lookup, by_name))
+    assert answers[0] == answers[1]
+    revoke = {"token": body["access_token"], "token_type_hint": "access_token", "client_id": "loupe-sandbox-twitter"}
+    assert (await client.post("/api.twitter.com/2/oauth2/revoke", data=revoke, headers=BASIC)).status_code == 200
+    assert (await client.get("/api.x.com/2/users/me", headers=h)).status_code == 401

@@ -168,3 +168,27 @@ async def test_analytics_reports(client: httpx.AsyncClient, sandbox: Sandbox) ->
     assert too_many.status_code == 400
     ok = await client.get(REPORTS, params={**city, "sort": "-views", "maxResults": 250}, headers=h)
     assert ok.status_code == 200 and ", " in ok.json()["rows"][0][0]
+
+
+async def test_data_api_on_both_hosts(client: httpx.AsyncClient, sandbox: Sandbox) -> None:
+    """google-api-python-client's bundled discovery document calls youtube.googleapis.com; the docs say
+    www.googleapis.com. Both answer the same."""
+    tok = await login(client, big(sandbox))
+    h = {"Authorization": f"Bearer {tok['access_token']}"}
+    answers = []
+    for host in ("www.googleapis.com", "youtube.googleapis.com"):
+        channel = await client.get(
+            f"/{host}/youtube/v3/channels", params={"part": "snippet,contentDetails", "mine": "true"}, headers=h
+        )
+        assert channel.status_code == 200, channel.text
+        uploads = channel.json()["items"][0]["contentDetails"]["relatedPlaylists"]["uploads"]
+        items = await client.get(
+            f"/{host}/youtube/v3/playlistItems",
+            params={"part": "contentDetails", "playlistId": uploads, "maxResults": 5},
+            headers=h,
+        )
+        ids = [i["contentDetails"]["videoId"] for i in items.json()["items"]]
+        videos = await client.get(f"/{host}/youtube/v3/videos", params={"part": "id", "id": ",".join(ids)}, headers=h)
+        playlists = await client.get(f"/{host}/youtube/v3/playlists", params={"part": "id", "mine": "true"}, headers=h)
+        answers.append((channel.json(), ids, videos.json(), playlists.json()))
+    assert answers[0] == answers[1]

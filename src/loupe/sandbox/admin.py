@@ -105,7 +105,7 @@ def mint(sandbox: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
         )
         if token.refresh:
             out["refresh_token"] = token.refresh
-    out.update(access_token=token.value, expires_in=token.expires_in(now), scopes=token.scopes, client_id=client_id)
+    out.update(access_token=token.value, expires_in=token.lifetime(), scopes=token.scopes, client_id=client_id)
     return out
 
 

@@ -55,7 +55,16 @@ class Token:
         return self.expires_at is not None and now >= self.expires_at
 
     def expires_in(self, now: float) -> int:
+        """Whole seconds left (introspection answers: debug_token, validate, tokeninfo)."""
         return 0 if self.expires_at is None else max(0, int(self.expires_at - now))
+
+    def lifetime(self) -> int:
+        """The lifetime granted at issue, in whole seconds: what a token answer reports as `expires_in`.
+
+        Never `expires_in(now)`: on a running clock a few microseconds pass between issuing and answering,
+        and truncating 7199.9999 said 7199 where the platforms say 7200.
+        """
+        return 0 if self.expires_at is None else round(self.expires_at - self.issued_at)
 
 
 def s256(verifier: str) -> str:

@@ -173,7 +173,7 @@ async def fb_access_token(request: Request) -> Response:
             token = _issue_from(sandbox, None, code.__dict__, SHORT_FB, long_lived=False)
     except GraphError as err:
         return graph_error(err)
-    return json({"access_token": token.value, "token_type": "bearer", "expires_in": token.expires_in(sandbox.now())})
+    return json({"access_token": token.value, "token_type": "bearer", "expires_in": token.lifetime()})
 
 
 async def debug_token(request: Request) -> Response:
@@ -261,7 +261,7 @@ async def ig_exchange(request: Request) -> Response:
         token = _issue_from(sandbox, short, {}, LONG_LIVED, long_lived=True, family="ig")
     except GraphError as err:
         return graph_error(err)
-    return json({"access_token": token.value, "token_type": "bearer", "expires_in": token.expires_in(sandbox.now())})
+    return json({"access_token": token.value, "token_type": "bearer", "expires_in": token.lifetime()})
 
 
 async def ig_refresh(request: Request) -> Response:
@@ -278,4 +278,4 @@ async def ig_refresh(request: Request) -> Response:
         token = _issue_from(sandbox, old, {}, LONG_LIVED, long_lived=True, family="ig")
     except GraphError as err:
         return graph_error(err)
-    return json({"access_token": token.value, "token_type": "bearer", "expires_in": token.expires_in(sandbox.now())})
+    return json({"access_token": token.value, "token_type": "bearer", "expires_in": token.lifetime()})

@@ -84,9 +84,9 @@ def token_body(token: Token, sandbox: Sandbox) -> dict[str, object]:
     refresh_token = sandbox.tokens.get(token.refresh)
     return {
         "access_token": token.value,
-        "expires_in": token.expires_in(sandbox.now()),
+        "expires_in": token.lifetime(),
         "open_id": token.account_id,
-        "refresh_expires_in": refresh_token.expires_in(sandbox.now()) if refresh_token else 0,
+        "refresh_expires_in": refresh_token.lifetime() if refresh_token else 0,
         "refresh_token": token.refresh,
         "scope": ",".join(token.scopes),
         "token_type": "Bearer",

@@ -40,7 +40,7 @@ def helix_error(status: int, error: str, message: str, headers: dict[str, str] |
 
 
 def token_body(token: Token, sandbox: Sandbox) -> dict[str, object]:
-    body: dict[str, object] = {"access_token": token.value, "expires_in": token.expires_in(sandbox.now())}
+    body: dict[str, object] = {"access_token": token.value, "expires_in": token.lifetime()}
     if token.refresh:
         body["refresh_token"] = token.refresh
     body.update(scope=token.scopes, token_type="bearer")  # Twitch sends scope as an array

@@ -17,6 +17,8 @@ from ..tokens import Token
 from ..world import Account, Item, frac
 
 ACCESS_LIFETIME = 7200
+WWW_HOSTS = ("x.com", "twitter.com")
+API_HOSTS = ("api.x.com", "api.twitter.com")
 WINDOW = 900
 USER_FIELDS = {
     "created_at",
@@ -121,7 +123,7 @@ async def token_endpoint(request: Request) -> Response:
     token = out.token
     body: dict[str, object] = {
         "token_type": "bearer",
-        "expires_in": token.expires_in(sandbox.now()),
+        "expires_in": token.lifetime(),
         "access_token": token.value,
         "scope": " ".join(token.scopes),
     }
@@ -377,19 +379,26 @@ async def tweets_lookup(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
-    return [
-        Mount("/x.com", routes=[Route("/i/oauth2/authorize", authorize_endpoint(AUTHORIZE), methods=["GET", "POST"])]),
-        Mount(
-            "/api.x.com",
-            routes=[
-                Route("/2/oauth2/token", token_endpoint, methods=["POST"]),
-                Route("/2/oauth2/revoke", revoke, methods=["POST"]),
-                Route("/2/users/me", users_me),
-                Route("/2/users/by/username/{key}", user_by_id),
-                Route("/2/users/{id}/tweets", user_tweets),
-                Route("/2/users/{key}", user_by_id),
-                Route("/2/tweets", tweets_lookup),
-                Route("/2/tweets/{id}", tweets_lookup),
-            ],
-        ),
-    ]
+    # X still answers on the Twitter hosts, which clients such as tweepy call: twitter.com/i/oauth2/authorize
+    # and api.twitter.com/2/...; both spellings are served.
+    authorize = authorize_endpoint(AUTHORIZE)
+    out: list[BaseRoute] = []
+    for host in WWW_HOSTS:
+        out.append(Mount(f"/{host}", routes=[Route("/i/oauth2/authorize", authorize, methods=["GET", "POST"])]))
+    for host in API_HOSTS:
+        out.append(
+            Mount(
+                f"/{host}",
+                routes=[
+                    Route("/2/oauth2/token", token_endpoint, methods=["POST"]),
+                    Route("/2/oauth2/revoke", revoke, methods=["POST"]),
+                    Route("/2/users/me", users_me),
+                    Route("/2/users/by/username/{key}", user_by_id),
+                    Route("/2/users/{id}/tweets", user_tweets),
+                    Route("/2/users/{key}", user_by_id),
+                    Route("/2/tweets", tweets_lookup),
+                    Route("/2/tweets/{id}", tweets_lookup),
+                ],
+            )
+        )
+    return out

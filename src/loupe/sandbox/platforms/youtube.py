@@ -16,6 +16,7 @@ from ..tokens import Token
 from ..world import Account, Item, frac
 
 ACCESS_LIFETIME = 3599
+DATA_HOSTS = ("www.googleapis.com", "youtube.googleapis.com")
 READONLY = "https://www.googleapis.com/auth/youtube.readonly"
 ANALYTICS = "https://www.googleapis.com/auth/yt-analytics.readonly"
 DATA_SCOPES = {READONLY, "https://www.googleapis.com/auth/youtube", "https://www.googleapis.com/auth/youtube.force-ssl"}
@@ -70,7 +71,7 @@ async def token_endpoint(request: Request) -> Response:
     token = out.token
     body: dict[str, object] = {
         "access_token": token.value,
-        "expires_in": token.expires_in(sandbox.now()),
+        "expires_in": token.lifetime(),
         "scope": " ".join(token.scopes),
         "token_type": "Bearer",
     }
@@ -379,13 +380,18 @@ def routes() -> list[BaseRoute]:
                 Route("/tokeninfo", tokeninfo, methods=["GET", "POST"]),
             ],
         ),
-        Mount(
-            "/www.googleapis.com",
-            routes=[
-                Route("/youtube/v3/channels", channels),
-                Route("/youtube/v3/playlistItems", playlist_items),
-                Route("/youtube/v3/playlists", playlists),
-                Route("/youtube/v3/videos", videos),
-            ],
+        # The Data API answers on both hosts: www.googleapis.com (the documented one) and
+        # youtube.googleapis.com (the rootUrl of google-api-python-client's bundled discovery document).
+        *(
+            Mount(
+                f"/{host}",
+                routes=[
+                    Route("/youtube/v3/channels", channels),
+                    Route("/youtube/v3/playlistItems", playlist_items),
+                    Route("/youtube/v3/playlists", playlists),
+                    Route("/youtube/v3/videos", videos),
+                ],
+            )
+            for host in DATA_HOSTS
         ),
     ]
