@@ -14,7 +14,6 @@ from loupe import __version__
 from loupe.campaigns.creators.router import router as campaign_creators_router
 from loupe.campaigns.router import router as campaigns_router
 from loupe.campaigns.stories.router import router as stories_router
-from loupe.clicks.router import router as stats_router
 from loupe.config import Settings, get_settings
 from loupe.conversions.router import router as conversions_router
 from loupe.health import router as health_router
@@ -30,6 +29,7 @@ from loupe.messaging.router import router as messaging_router
 from loupe.redirect.factory import RedirectFirst, mount_redirect
 from loupe.reports.router import router as reports_router
 from loupe.runtime import resolve_service_urls
+from loupe.stats.router import router as stats_router
 from loupe.workspaces.auth import get_principal
 from loupe.workspaces.router import router as workspaces_router
 

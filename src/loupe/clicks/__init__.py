@@ -1,1 +1,1 @@
-"""Clicks: the durable buffer between the redirect and PostgreSQL, enrichment, flush and stats."""
+"""Clicks: the durable buffer between the redirect and PostgreSQL, enrichment and flush (stats: loupe.stats)."""

@@ -9,11 +9,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from loupe.clicks.stats_csv import links_csv, stats_csv
-from loupe.clicks.stats_schemas import CampaignStats, LinkStats, WorkspaceLinkStats
-from loupe.clicks.stats_service import StatsService
 from loupe.kit.deps import SessionDep
 from loupe.kit.errors import problem_responses
+from loupe.stats.export import links_csv, stats_csv
+from loupe.stats.schemas import CampaignStats, LinkStats, WorkspaceLinkStats
+from loupe.stats.service import StatsService
 from loupe.workspaces.auth import ReadPrincipal
 
 router = APIRouter(tags=["stats"])

@@ -7,7 +7,7 @@ import io
 from collections.abc import Iterable
 from typing import Any
 
-from loupe.clicks.stats_schemas import Counts, Stats, WorkspaceLinkStats
+from loupe.stats.schemas import Counts, Stats, WorkspaceLinkStats
 
 COUNT_COLUMNS = ["clicks", "unique_clicks", "bot_clicks", "conversions", "conversion_rate", "revenue"]
 

@@ -10,8 +10,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loupe.clicks.stats_repository import Scope, StatsRepository
-from loupe.clicks.stats_schemas import (
+from loupe.kit.errors import NotFound, ValidationFailed
+from loupe.stats.repository import Dimension, Scope, StatsRepository
+from loupe.stats.schemas import (
     CampaignStats,
     Counts,
     LinkStats,
@@ -20,12 +21,11 @@ from loupe.clicks.stats_schemas import (
     StatsRow,
     WorkspaceLinkStats,
 )
-from loupe.kit.errors import NotFound, ValidationFailed
 from loupe.workspaces.auth import Principal
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
-BREAKDOWNS = ("day", "country", "device", "referrer")
+BREAKDOWNS: tuple[Dimension, ...] = ("day", "country", "device", "referrer")
 
 
 def resolve_range(start: date | None, end: date | None, today: date | None = None) -> tuple[date, date]:
@@ -83,7 +83,6 @@ def _ranked(rows: dict[str, _Tally]) -> list[StatsRow]:
 class StatsService:
     def __init__(self, session: AsyncSession, principal: Principal) -> None:
         self.repo = StatsRepository(session, principal.workspace_id)
-        self.workspace_id = principal.workspace_id
 
     async def _stats(self, scope: Scope, first: date, last: date) -> dict[str, Any]:
         start, end = _bounds(first, last)
@@ -106,20 +105,20 @@ class StatsService:
         if not await self.repo.link_exists(link_id):
             raise NotFound(f"Link {link_id} was not found.")
         first, last = resolve_range(first, last)
-        scope = Scope(self.workspace_id, link_id=link_id)
+        scope = Scope(link_id=link_id)
         return LinkStats(link_id=link_id, **await self._stats(scope, first, last))
 
     async def campaign(self, campaign_id: uuid.UUID, first: date | None, last: date | None) -> CampaignStats:
         if not await self.repo.campaign_exists(campaign_id):
             raise NotFound(f"Campaign {campaign_id} was not found.")
         first, last = resolve_range(first, last)
-        scope = Scope(self.workspace_id, campaign_id=campaign_id)
+        scope = Scope(campaign_id=campaign_id)
         return CampaignStats(campaign_id=campaign_id, **await self._stats(scope, first, last))
 
     async def links(self, first: date | None, last: date | None) -> WorkspaceLinkStats:
         first, last = resolve_range(first, last)
         start, end = _bounds(first, last)
-        scope = Scope(self.workspace_id)
+        scope = Scope()
         merged = _merge(
             await self.repo.clicks(scope, "link", start, end), await self.repo.conversions(scope, "link", start, end)
         )
