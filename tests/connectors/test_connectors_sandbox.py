@@ -6,6 +6,7 @@ GET the page, POST the form (account + decision), follow the 302 to our redirect
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import threading
@@ -391,3 +392,35 @@ async def test_x_without_offline_access_has_no_refresh_token(http, config, admin
     with pytest.raises(ConnectorError) as exc:
         await conn.refresh(token)
     assert exc.value.kind is ErrorKind.AUTH_EXPIRED  # nothing to refresh with: the creator must reconnect
+
+
+async def test_tiktok_lifetimes_and_paging_walk_every_video(config, admin) -> None:
+    """Today's TikTok lifetimes (2 h access, 180 days refresh, the same after a rotating refresh), and the
+    video list paged with an explicit `max_count` of 20 (the sandbox, like TikTok, defaults to 10)."""
+    bodies: list[dict[str, Any]] = []
+
+    async def record(request: httpx.Request) -> None:
+        if request.url.path.endswith("/v2/video/list/"):
+            bodies.append(json.loads(request.content))
+
+    async with httpx.AsyncClient(timeout=10, event_hooks={"request": [record]}) as http:
+        conn = get_connector("tiktok", config, http)
+        account = pick(await admin.accounts(), "tiktok")
+        token, _ = await connect(conn, http, account, "tiktok")
+
+        def lifetimes(t: TokenSet) -> tuple[float, float]:
+            assert t.expires_at and t.refresh_expires_at
+            return (t.expires_at - t.issued_at).total_seconds(), (t.refresh_expires_at - t.issued_at).total_seconds()
+
+        for lifetime, expected in zip(lifetimes(token), (7200, 15_552_000), strict=True):
+            assert abs(lifetime - expected) < 5, lifetime
+        refreshed = await conn.refresh(token)
+        for lifetime, expected in zip(lifetimes(refreshed), (7200, 15_552_000), strict=True):
+            assert abs(lifetime - expected) < 5, lifetime
+
+        profile = await conn.fetch_profile(refreshed, account["id"])
+        contents = await conn.fetch_contents(refreshed, account["id"])
+    assert profile.content_count and profile.content_count > 40
+    assert len(contents) == len({c.id for c in contents}) == profile.content_count  # every video, once
+    assert bodies and all(b["max_count"] == 20 for b in bodies)
+    assert len(bodies) == -(-profile.content_count // 20)  # 20 a page: the fewest calls

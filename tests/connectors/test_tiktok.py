@@ -49,9 +49,9 @@ async def test_exchange_and_refresh_rotation(tt, router: respx.MockRouter) -> No
                 200,
                 json={
                     "access_token": "act.1",
-                    "expires_in": 86400,
+                    "expires_in": 7200,  # today's lifetimes: 2 h access, 180 days refresh
                     "open_id": "OPEN1",
-                    "refresh_expires_in": 31536000,
+                    "refresh_expires_in": 15552000,
                     "refresh_token": "rft.1",
                     "scope": "user.info.basic,video.list",
                     "token_type": "Bearer",
@@ -85,7 +85,8 @@ async def test_exchange_and_refresh_rotation(tt, router: respx.MockRouter) -> No
         ["user.info.basic", "video.list"],
         "rft.1",
     )
-    assert abs((first.refresh_expires_at - utcnow()).total_seconds() - 31536000) < 5
+    assert abs((first.expires_at - utcnow()).total_seconds() - 7200) < 5
+    assert abs((first.refresh_expires_at - utcnow()).total_seconds() - 15552000) < 5
     second = await tt.refresh(first)
     assert form(route.calls[1].request) == {
         "client_key": "id-tiktok",
@@ -95,6 +96,7 @@ async def test_exchange_and_refresh_rotation(tt, router: respx.MockRouter) -> No
     }
     assert (second.secret(), second.refresh_secret()) == ("act.2", "rft.2")  # the newest refresh token
     assert abs((second.expires_at - utcnow()).total_seconds() - 7200) < 5
+    assert abs((second.refresh_expires_at - utcnow()).total_seconds() - 15552000) < 5
 
 
 async def test_old_refresh_token_after_rotation(tt, router: respx.MockRouter) -> None:
@@ -194,6 +196,16 @@ async def test_video_list_paging_with_ms_cursor(tt, router: respx.MockRouter) ->
     assert items[0].published_at == t0  # create_time is in seconds
     assert items[0].type is ContentType.VIDEO
     assert (items[0].metrics.shares, items[0].metrics.views) == (5, 100)
+
+
+@pytest.mark.parametrize(("page_size", "sent"), [(None, 20), (50, 20), (5, 5), (0, 20)])
+async def test_video_list_always_sends_max_count(tt, router: respx.MockRouter, page_size, sent) -> None:
+    """Without `max_count` TikTok answers 10 a page: the connector always says how many it wants."""
+    route = router.post(f"{API}/v2/video/list/").respond(
+        json={"data": {"videos": [], "cursor": 0, "has_more": False}, "error": OK}
+    )
+    await tt.fetch_content_page(token(), "OPEN1", page_size=page_size)
+    assert json.loads(route.calls[0].request.content) == {"max_count": sent}
 
 
 async def test_since_stops_listing(tt, router: respx.MockRouter) -> None:

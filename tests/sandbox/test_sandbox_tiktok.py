@@ -40,10 +40,14 @@ async def login(client: httpx.AsyncClient, account: str, scope: str = SCOPES, pi
 async def test_token_shape_and_rotation(client: httpx.AsyncClient, sandbox: Sandbox) -> None:
     tok = await login(client, big(sandbox))
     assert tok["open_id"] == big(sandbox) and tok["token_type"] == "Bearer" and tok["scope"] == SCOPES
-    assert tok["expires_in"] == 86400 and tok["refresh_expires_in"] == 31_536_000
+    # today's lifetimes: access 2 h, refresh 180 days (not the older 24 h / 365 d)
+    assert (tok["expires_in"], tok["refresh_expires_in"]) == (7200, 15_552_000)
+    sandbox.clock.advance(7200 + 60)  # the access token has expired; the refresh token has not
     form = {**CLIENT, "grant_type": "refresh_token", "refresh_token": tok["refresh_token"]}
     new = (await client.post(f"{API}/oauth/token/", data=form)).json()
     assert new["refresh_token"] != tok["refresh_token"] and new["access_token"] != tok["access_token"]
+    # the rotated refresh token gets the full 180 days again
+    assert (new["expires_in"], new["refresh_expires_in"]) == (7200, 15_552_000)
     old = await client.post(f"{API}/oauth/token/", data=form)
     assert old.status_code == 400 and old.json()["error"] == "invalid_grant" and "log_id" in old.json()
 
@@ -80,6 +84,8 @@ async def test_video_list_cursor_paging_and_query(client: httpx.AsyncClient, san
     assert [v["create_time"] for v in seen] == sorted((v["create_time"] for v in seen), reverse=True)
     r = await client.post(f"{API}/video/list/", params=fields, json={"max_count": 21}, headers=headers)
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_params"
+    r = await client.post(f"{API}/video/list/", params=fields, json={"max_count": 20}, headers=headers)
+    assert [v["id"] for v in r.json()["data"]["videos"]] == ids[:20]
     q = await client.post(
         f"{API}/video/query/", params=fields, json={"filters": {"video_ids": ids[:3]}}, headers=headers
     )
@@ -116,3 +122,17 @@ async def test_revoke(client: httpx.AsyncClient, sandbox: Sandbox) -> None:
         f"{API}/user/info/", params={"fields": "open_id"}, headers={"Authorization": f"Bearer {tok['access_token']}"}
     )
     assert r.status_code == 401
+
+
+async def test_video_list_defaults_to_10(client: httpx.AsyncClient, sandbox: Sandbox) -> None:
+    """`max_count` omitted: the documented default of 10 videos (20 is only the maximum)."""
+    tok = await login(client, big(sandbox))
+    headers = {"Authorization": f"Bearer {tok['access_token']}"}
+    fields = {"fields": "id,create_time"}
+    r = await client.post(f"{API}/video/list/", params=fields, json={}, headers=headers)
+    data = r.json()["data"]
+    assert r.status_code == 200 and len(data["videos"]) == 10 and data["has_more"] is True
+    nxt = await client.post(f"{API}/video/list/", params=fields, json={"cursor": data["cursor"]}, headers=headers)
+    more = nxt.json()["data"]["videos"]
+    assert len(more) == 10 and not {v["id"] for v in more} & {v["id"] for v in data["videos"]}
+    assert more[0]["create_time"] < data["videos"][-1]["create_time"]

@@ -44,7 +44,7 @@ API_ERRORS = {
     "internal_error": ErrorKind.TRANSIENT,
     "user_has_no_video": ErrorKind.NOT_FOUND,
 }
-MAX_PAGE = 20  # video/list and video/query accept at most 20
+MAX_PAGE = 20  # video/list and video/query accept at most 20 (video/list defaults to 10)
 
 
 class TikTokConnector(OAuth2Connector):
@@ -169,8 +169,12 @@ class TikTokConnector(OAuth2Connector):
         cursor: str | None = None,
         page_size: int | None = None,
     ) -> ContentPage:
-        """POST /v2/video/list/ with {max_count, cursor}; the cursor is a time in milliseconds."""
-        body: dict[str, Any] = {"max_count": min(page_size or MAX_PAGE, MAX_PAGE)}
+        """POST /v2/video/list/ with {max_count, cursor}; the cursor is a time in milliseconds.
+
+        `max_count` is always sent: omitted, TikTok answers 10 videos a page; we ask for the maximum, 20
+        (or the caller's smaller `page_size`), to make the fewest calls.
+        """
+        body: dict[str, Any] = {"max_count": max(1, min(page_size or MAX_PAGE, MAX_PAGE))}
         if cursor is not None:
             body["cursor"] = int(cursor)
         data = await self._api("POST", "/v2/video/list/", token, params={"fields": VIDEO_FIELDS}, json=body)

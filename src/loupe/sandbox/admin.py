@@ -29,7 +29,7 @@ DEFAULT_SCOPES = {
     ("twitch", "twitch"): ["moderator:read:followers", "user:read:email"],
 }
 OAUTH2 = {  # platform -> (family, access lifetime, refresh lifetime or None)
-    "tiktok": ("tiktok", 86400, 31536000),
+    "tiktok": ("tiktok", 7200, 15_552_000),
     "youtube": ("google", 3599, None),
     "twitter": ("x", 7200, None),
     "twitch": ("twitch", 14124, None),

@@ -65,9 +65,19 @@ def exchange_code(
 
 
 def refresh(
-    sandbox: Sandbox, platform: str, q: dict[str, str], client_id: str, lifetime: float, rotate: bool
+    sandbox: Sandbox,
+    platform: str,
+    q: dict[str, str],
+    client_id: str,
+    lifetime: float,
+    rotate: bool,
+    refresh_lifetime: float | None = None,
 ) -> Outcome:
-    """Exchange a refresh token. `rotate`: issue a new refresh token and kill the old one (TikTok, X)."""
+    """Exchange a refresh token. `rotate`: issue a new refresh token and kill the old one (TikTok, X).
+
+    The rotated refresh token lives `refresh_lifetime` when given (TikTok: a fresh 180 days), else out
+    the old one's remaining time.
+    """
     old = sandbox.tokens.get(q.get("refresh_token"))
     if old is None or old.kind != "refresh" or old.platform != platform or old.client_id != client_id:
         return Outcome(error="invalid_grant", detail="Invalid refresh token.")
@@ -75,8 +85,10 @@ def refresh(
         return Outcome(error="invalid_grant", detail="Token has been expired or revoked.")
     if rotate:
         old.rotated = True
-    # Rotation: a new refresh token living out the old one's remaining time. Otherwise the old one stays.
+    # Rotation: a new refresh token (see above for its lifetime). Otherwise the old one stays.
     remaining = None if old.expires_at is None else old.expires_at - sandbox.now()
+    if refresh_lifetime is not None:
+        remaining = refresh_lifetime
     token = issue_pair(
         sandbox,
         platform=platform,

@@ -15,7 +15,10 @@ from ..state import Sandbox
 from ..tokens import Token
 from ..world import Account, Item
 
-ACCESS_LIFETIME, REFRESH_LIFETIME = 86400, 31_536_000
+# Today's docs: access tokens last 2 h, refresh tokens 180 days (older pages said 24 h / 365 d); every
+# refresh rotates the refresh token and the new one gets the full 180 days.
+ACCESS_LIFETIME, REFRESH_LIFETIME = 7200, 15_552_000
+DEFAULT_VIDEOS, MAX_VIDEOS = 10, 20  # video/list `max_count`: 10 when omitted, at most 20
 USER_FIELDS = {
     "open_id": "user.info.basic",
     "union_id": "user.info.basic",
@@ -103,7 +106,7 @@ async def token_endpoint(request: Request) -> Response:
     if grant == "authorization_code":
         out: Outcome = exchange_code(sandbox, "tiktok", q, client, ACCESS_LIFETIME, REFRESH_LIFETIME)
     elif grant == "refresh_token":
-        out = refresh(sandbox, "tiktok", q, client, ACCESS_LIFETIME, rotate=True)  # old refresh dies
+        out = refresh(sandbox, "tiktok", q, client, ACCESS_LIFETIME, rotate=True, refresh_lifetime=REFRESH_LIFETIME)
     else:
         return oauth_error(request, "unsupported_grant_type", f"grant_type {grant!r} is not supported.")
     if out.token is None:
@@ -217,9 +220,9 @@ async def video_list(request: Request) -> Response:
     body = await json_body(request)
     if isinstance(fields, str) or body is None:
         return api_error(request, "invalid_params", fields if isinstance(fields, str) else "Invalid body", 400)
-    max_count, cursor = body.get("max_count", 20), body.get("cursor")
+    max_count, cursor = body.get("max_count", DEFAULT_VIDEOS), body.get("cursor")
     bad_cursor = cursor is not None and not isinstance(cursor, int)
-    if not isinstance(max_count, int) or not 1 <= max_count <= 20 or bad_cursor:
+    if not isinstance(max_count, int) or not 1 <= max_count <= MAX_VIDEOS or bad_cursor:
         return api_error(request, "invalid_params", "max_count must be 1..20 and cursor an integer (ms)", 400)
     sandbox = sandbox_of(request)
     acct = sandbox.world.account("tiktok", token.account_id)
