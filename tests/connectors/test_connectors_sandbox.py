@@ -424,3 +424,26 @@ async def test_tiktok_lifetimes_and_paging_walk_every_video(config, admin) -> No
     assert len(contents) == len({c.id for c in contents}) == profile.content_count  # every video, once
     assert bodies and all(b["max_count"] == 20 for b in bodies)
     assert len(bodies) == -(-profile.content_count // 20)  # 20 a page: the fewest calls
+
+
+@pytest.mark.parametrize("login", ["facebook", "instagram"])
+async def test_instagram_carousel_children_reach_content(login: str, http, config, admin) -> None:
+    """The media listing expands `children{id,media_type,media_url,thumbnail_url}`: every carousel comes
+    with its photos and videos, whose CDN URLs serve the bytes."""
+    conn = get_connector("instagram", config, http, instagram_login=login)  # type: ignore[arg-type]
+    account = pick(await admin.accounts(), "instagram")
+    token, _ = await connect(conn, http, account, "instagram")
+    data_token = next(a for a in await conn.list_accounts(token) if a.id == account["id"]).token or token
+    contents = await conn.fetch_contents(data_token, account["id"])
+    carousels = [c for c in contents if c.type is ContentType.CAROUSEL]
+    assert carousels, "the sandbox account posts carousels"
+    assert all(not c.children for c in contents if c.type is not ContentType.CAROUSEL)
+    for carousel in carousels:
+        assert len(carousel.children) >= 2 and len({m.id for m in carousel.children}) == len(carousel.children)
+        for media in carousel.children:
+            assert media.id and media.id.startswith(carousel.id)
+            assert media.media_type in ("IMAGE", "VIDEO") and media.media_url
+            assert (media.thumbnail_url is not None) is (media.media_type == "VIDEO")
+    sample = carousels[0].children
+    for url in [m.media_url for m in sample] + [m.thumbnail_url for m in sample if m.thumbnail_url]:
+        assert (await http.get(url)).status_code == 200

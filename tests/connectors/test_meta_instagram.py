@@ -12,7 +12,7 @@ import httpx
 import pytest
 import respx
 
-from loupe.connectors import ContentType, ErrorKind, PlatformsConfig, get_connector
+from loupe.connectors import ContentMedia, ContentType, ErrorKind, PlatformsConfig, get_connector
 from loupe.connectors.errors import ConnectorError
 from loupe.connectors.models import utcnow
 
@@ -200,7 +200,17 @@ async def test_contents_pagination_to_last_page(ig, router: respx.MockRouter) ->
                             2,
                             "2024-06-16T10:00:00+0000",
                             "CAROUSEL_ALBUM",
-                            children={"data": [{"id": "c1"}, {"id": "c2"}]},
+                            children={
+                                "data": [
+                                    {"id": "c1", "media_type": "IMAGE", "media_url": "https://cdn.test/c1.jpg"},
+                                    {
+                                        "id": "c2",
+                                        "media_type": "VIDEO",
+                                        "media_url": "https://cdn.test/c2.mp4",
+                                        "thumbnail_url": "https://cdn.test/c2_thumb.jpg",
+                                    },
+                                ]
+                            },
                         ),
                     ],
                     "paging": {"cursors": {"after": "CUR2"}, "next": f"{G}/{IG}/media?after=CUR2"},
@@ -218,7 +228,9 @@ async def test_contents_pagination_to_last_page(ig, router: respx.MockRouter) ->
     )
     items = await ig.fetch_contents(token(), IG)
     assert route.call_count == 2
-    assert "impressions" not in q(route.calls[0].request)["fields"]
+    fields = q(route.calls[0].request)["fields"]
+    assert "impressions" not in fields
+    assert "children{id,media_type,media_url,thumbnail_url}" in fields  # expanded in the same call
     assert q(route.calls[1].request)["after"] == "CUR2"
     assert [(c.id, c.type) for c in items] == [
         ("m1", ContentType.REEL),
@@ -227,8 +239,27 @@ async def test_contents_pagination_to_last_page(ig, router: respx.MockRouter) ->
     ]
     assert items[0].published_at == datetime(2024, 6, 17, 19, 39, 18, tzinfo=UTC)
     assert items[0].metrics and items[0].metrics.likes == 10
-    assert items[1].extras["children"] == ["c1", "c2"]
+    assert items[1].children == [
+        ContentMedia(id="c1", media_type="IMAGE", media_url="https://cdn.test/c1.jpg"),
+        ContentMedia(
+            id="c2",
+            media_type="VIDEO",
+            media_url="https://cdn.test/c2.mp4",
+            thumbnail_url="https://cdn.test/c2_thumb.jpg",
+        ),
+    ]
+    assert "children" not in items[1].extras
+    assert items[0].children == [] and items[2].children == []
     assert items[2].media_urls == ["https://cdn.test/3.jpg"]
+
+
+def test_children_as_bare_ids_still_parse() -> None:
+    """An answer that did not expand children (`children` without sub-fields) keeps what it has: ids."""
+    from loupe.connectors.meta.instagram_data import parse_media
+
+    content = parse_media(media(7, "2024-06-16T10:00:00+0000", "CAROUSEL_ALBUM", children={"data": [{"id": "c7"}]}), IG)
+    assert content.children == [ContentMedia(id="c7")]
+    assert parse_media(media(8, "2024-06-16T10:00:00+0000", "CAROUSEL_ALBUM", children=None), IG).children == []
 
 
 async def test_contents_stop_at_since_and_on_falsy_after(ig, router: respx.MockRouter) -> None:

@@ -192,6 +192,15 @@ class ContentMetrics(BaseModel):
         return ContentMetrics(**data)
 
 
+class ContentMedia(BaseModel):
+    """One media file of a content item with several: an Instagram carousel's children."""
+
+    id: str | None = None
+    media_type: str | None = None  # the platform's own word (Instagram: IMAGE | VIDEO)
+    media_url: str | None = None  # signed CDN URLs expire: copy the bytes promptly
+    thumbnail_url: str | None = None  # videos
+
+
 class Content(BaseModel):
     platform: Platform
     id: str
@@ -203,6 +212,7 @@ class Content(BaseModel):
     published_at: datetime | None = None
     media_urls: list[str] = Field(default_factory=list)
     thumbnail_url: str | None = None
+    children: list[ContentMedia] = Field(default_factory=list)  # carousel items, in order; empty otherwise
     duration_seconds: float | None = None
     metrics: ContentMetrics | None = None
     extras: dict[str, Any] = Field(default_factory=dict)

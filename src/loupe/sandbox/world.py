@@ -139,6 +139,10 @@ class Item:
     tau: float = DAY  # growth time constant
     children: int = 0  # carousel children
 
+    def child_ids(self) -> list[str]:
+        """An album's children: its id plus one index digit (at most 10 children, as on Instagram)."""
+        return [f"{self.id}{n}" for n in range(self.children)]
+
     def metrics(self, now: float) -> dict[str, int]:
         """Metrics grow towards `potential` as a pure function of the item's age."""
         age = max(0.0, now - self.published_at)
@@ -357,6 +361,16 @@ class World:
         if kind_digit == 0 and k >= -acct.history:
             return self.feed_item(acct, k)
         return None
+
+    def find_child(self, platform: str, child_id: str) -> tuple[Item, int] | None:
+        """(album, index) of an Instagram carousel child id: the album's id plus the child's index digit."""
+        if platform != "instagram" or not child_id[-1:].isdigit():
+            return None
+        album = self.find_item(platform, child_id[:-1])
+        index = int(child_id[-1])
+        if album is None or index >= album.children:
+            return None
+        return album, index
 
     def feed_item(self, acct: Account, k: int) -> Item:
         key = (acct.id, k, "feed")

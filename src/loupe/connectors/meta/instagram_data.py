@@ -12,6 +12,7 @@ from ..errors import ConnectorError, ErrorKind
 from ..models import (
     Audience,
     Content,
+    ContentMedia,
     ContentMetrics,
     ContentPage,
     ContentType,
@@ -27,9 +28,11 @@ from .graph import MetaGraphBase, next_after
 PROFILE_FIELDS = (
     "id,ig_id,username,name,biography,website,profile_picture_url,followers_count,follows_count,media_count"
 )
+# Carousel children expanded in the same call (Graph field expansion); children have no permalink.
+CHILD_FIELDS = "id,media_type,media_url,thumbnail_url"
 MEDIA_FIELDS = (
     "id,caption,comments_count,like_count,media_type,media_product_type,media_url,permalink,"
-    "shortcode,thumbnail_url,timestamp,username,owner,is_comment_enabled,children"
+    f"shortcode,thumbnail_url,timestamp,username,owner,is_comment_enabled,children{{{CHILD_FIELDS}}}"
 )
 STORY_FIELDS = (
     "id,caption,media_type,media_product_type,media_url,permalink,shortcode,thumbnail_url,timestamp,username,owner"
@@ -97,7 +100,16 @@ def content_type(media_type: str | None, product: str | None) -> ContentType:
 def parse_media(item: dict[str, Any], account_id: str) -> Content:
     product = item.get("media_product_type")
     media_url = item.get("media_url")
-    children = [c["id"] for c in (item.get("children") or {}).get("data", []) if c.get("id")]
+    children = [
+        ContentMedia(
+            id=str(c["id"]) if c.get("id") else None,
+            media_type=c.get("media_type"),
+            media_url=c.get("media_url"),
+            thumbnail_url=c.get("thumbnail_url"),
+        )
+        for c in (item.get("children") or {}).get("data") or []
+        if isinstance(c, dict)
+    ]
     return Content(
         platform=Platform.INSTAGRAM,
         id=str(item["id"]),
@@ -108,6 +120,7 @@ def parse_media(item: dict[str, Any], account_id: str) -> Content:
         published_at=parse_datetime(item.get("timestamp")),
         media_urls=[media_url] if media_url else [],
         thumbnail_url=item.get("thumbnail_url"),
+        children=children,
         metrics=ContentMetrics(likes=to_int(item.get("like_count")), comments=to_int(item.get("comments_count"))),
         extras={
             k: v
@@ -115,7 +128,6 @@ def parse_media(item: dict[str, Any], account_id: str) -> Content:
                 "media_type": item.get("media_type"),
                 "media_product_type": product,
                 "shortcode": item.get("shortcode"),
-                "children": children or None,
             }.items()
             if v is not None
         },

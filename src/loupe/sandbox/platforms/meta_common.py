@@ -1,23 +1,19 @@
-"""Meta Graph dialect: error envelope, usage headers and limits, `fields` parsing, cursor paging."""
+"""Meta Graph dialect: error envelope, usage headers and limits (`fields`: meta_fields.py; paging: meta_nodes.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import math
-import re
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import orjson
-from starlette.requests import Request
 from starlette.responses import Response
 
-from ..common import cursor_for, json, parse_cursor, with_query
+from ..common import json
 from ..faults import Fault
 from ..state import Sandbox
 from ..tokens import Token
-from ..world import Item
 
 MESSAGES = {
     "expired": (190, 463, "Error validating access token: Session has expired on {when}. The current time is {now}."),
@@ -168,79 +164,6 @@ def meter(sandbox: Sandbox, token: Token, business_id: str | None, buc_type: str
         buc_pct,
         regain(buc) if buc is not None and buc_pct else 0,
     )
-
-
-# ----- fields -----
-def parse_fields(spec: str | None) -> dict[str, str]:
-    """`a,b.summary(true).limit(0),c{d,e}` -> {"a": "a", "b": "b.summary(true)...", "c": "c{d,e}"}."""
-    out: dict[str, str] = {}
-    if not spec:
-        return out
-    depth, current = 0, ""
-    for ch in spec + ",":
-        if ch in "{(":
-            depth += 1
-        elif ch in "})":
-            depth -= 1
-        if ch == "," and depth == 0:
-            raw = current.strip()
-            match = re.match(r"[A-Za-z_][A-Za-z0-9_]*", raw)
-            if match:
-                out[match.group()] = raw
-            current = ""
-        else:
-            current += ch
-    return out
-
-
-def pick(node_type: str, available: Mapping[str, object], fields: dict[str, str], default: list[str]) -> dict:
-    """Select requested fields; an unknown field is error 100 as on the real Graph API."""
-    names = list(fields) or default
-    out: dict[str, object] = {}
-    for name in names:
-        if name not in available:
-            raise GraphError(100, f"(#100) Tried accessing nonexisting field ({name}) on node type ({node_type})")
-        value = available[name]
-        if value is not None:
-            out[name] = value
-    if "id" in available and "id" not in out:
-        out["id"] = available["id"]
-    return out
-
-
-# ----- paging -----
-def page_limit(request: Request, default: int = 25, maximum: int = 100) -> int:
-    raw = request.query_params.get("limit", str(default))
-    if not raw.isdigit():
-        raise GraphError(100, "(#100) Param limit must be a positive integer")
-    return max(1, min(int(raw), maximum))
-
-
-def after_cursor(request: Request) -> tuple[float, str] | None:
-    parsed = parse_cursor(request.query_params.get("after"), "QVFI")
-    if parsed is False:
-        raise GraphError(100, "(#100) The after cursor is invalid")
-    return parsed or None  # type: ignore[return-value]
-
-
-def paged(request: Request, rows: list[dict], items: list[Item], has_more: bool) -> dict[str, object]:
-    """Graph envelope: `cursors` always, `next` only when another page exists, `previous` after page 1."""
-    body: dict[str, object] = {"data": rows}
-    if not items:
-        return body
-    first, last = items[0], items[-1]
-    paging: dict[str, object] = {
-        "cursors": {
-            "before": cursor_for(first.published_at, first.id, "QVFI"),
-            "after": cursor_for(last.published_at, last.id, "QVFI"),
-        }
-    }
-    if has_more:
-        paging["next"] = with_query(request, after=paging["cursors"]["after"], before=None)  # type: ignore[index]
-    if request.query_params.get("after"):
-        paging["previous"] = with_query(request, before=paging["cursors"]["before"], after=None)  # type: ignore[index]
-    body["paging"] = paging
-    return body
 
 
 def iso(ts: float) -> str:

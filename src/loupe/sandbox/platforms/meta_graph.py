@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 import re
@@ -14,19 +13,22 @@ from ..common import auth_token, json, sandbox_of
 from ..state import Sandbox
 from ..tokens import Token
 from . import meta_insights as insights
-from .meta_common import (
-    GraphError,
-    after_cursor,
-    fault_error,
-    graph_error,
-    meter,
-    page_limit,
-    paged,
-    parse_fields,
-    pick,
-    token_error,
+from .meta_common import GraphError, fault_error, graph_error, meter, token_error
+from .meta_fields import pick
+from .meta_nodes import (
+    Ctx,
+    Edge,
+    EdgeQuery,
+    Node,
+    child_fields,
+    ig_user_fields,
+    media_fields,
+    page_fields,
+    post_fields,
+    professional,
+    require,
+    user_fields,
 )
-from .meta_nodes import Node, accounts_edge, ig_user_fields, media_fields, page_fields, post_fields
 from .meta_oauth import debug_token, fb_access_token, ig_exchange, ig_refresh
 
 VERSION = re.compile(r"v\d+(\.\d+)?")
@@ -84,20 +86,6 @@ def authenticate(request: Request, sandbox: Sandbox, family: str) -> Token:
     return token
 
 
-def since_param(request: Request) -> float | None:
-    """Graph accepts `since` as a Unix timestamp or an ISO date."""
-    raw = request.query_params.get("since")
-    if not raw:
-        return None
-    try:
-        return float(raw)
-    except ValueError:
-        try:
-            return dt.datetime.fromisoformat(raw.replace("Z", "+00:00")).replace(tzinfo=dt.UTC).timestamp()
-        except ValueError:
-            raise GraphError(100, "(#100) The parameter since is not a valid time") from None
-
-
 def resolve(sandbox: Sandbox, token: Token, node_id: str) -> Node:
     world = sandbox.world
     if node_id == "me":
@@ -115,6 +103,9 @@ def resolve(sandbox: Sandbox, token: Token, node_id: str) -> Node:
         node = Node("media", node_id, account=world.account("instagram", item.account_id), item=item)
     elif token.family == "fb" and (item := world.find_item("facebook", node_id)) is not None:
         node = Node("post", node_id, account=world.account("facebook", item.account_id), item=item)
+    elif (child := world.find_child("instagram", node_id)) is not None:
+        album, index = child
+        node = Node("media", node_id, account=world.account("instagram", album.account_id), item=album, child=index)
     else:
         raise not_found(node_id)
     if not allowed(sandbox, token, node):
@@ -133,11 +124,6 @@ def allowed(sandbox: Sandbox, token: Token, node: Node) -> bool:
         page = sandbox.world.account("facebook", token.account_id)
         return acct.id == token.account_id or (page is not None and acct.id == page.ig_id)
     return acct.id in token.targets
-
-
-def require(token: Token, *scopes: str) -> None:
-    if not any(s in token.scopes for s in scopes):
-        raise GraphError(10, "(#10) Application does not have permission for this action", status=403)
 
 
 async def dispatch(request: Request, sandbox: Sandbox, family: str, parts: list[str]) -> Response:
@@ -160,79 +146,58 @@ async def dispatch(request: Request, sandbox: Sandbox, family: str, parts: list[
     if fault:
         raise fault_error(fault, business, buc_type)
     headers = meter(sandbox, token, business, buc_type)
+    full, path = request.url.path, request.path_params["path"]
+    prefix = full[: len(full) - len(path)].rstrip("/")  # /graph.facebook.com
+    version = request.path_params["path"].split("/", 1)[0]
+    base = f"{str(request.base_url).rstrip('/')}{prefix}" + (f"/{version}" if VERSION.fullmatch(version) else "")
     try:
-        body = render(request, sandbox, token, node, edge)
+        body = render(Ctx(request, sandbox, token, base), node, edge)
     except GraphError as err:
         err.headers = {**headers, **err.headers}
         raise
     return json(body, headers=headers)
 
 
-def render(request: Request, sandbox: Sandbox, token: Token, node: Node, edge: str) -> dict:
-    fields = parse_fields(request.query_params.get("fields"))
-    now = sandbox.now()
+def render(ctx: Ctx, node: Node, edge: str) -> dict:
+    """`/{node}` picks fields (expanding edges); `/{node}/{edge}` reads the edge the same way."""
+    token = ctx.token
+    q = EdgeQuery.top(ctx.request)
     if node.kind == "user":
-        if edge == "accounts":
-            require(token, "pages_show_list", "business_management")
-            return accounts_edge(request, sandbox, token, node, fields)
-        if edge == "permissions":
-            return {"data": [{"permission": s, "status": "granted"} for s in token.scopes]}
-        if edge:
-            raise GraphError(100, f"(#100) Tried accessing nonexisting field ({edge}) on node type (User)")
-        assert node.creator is not None
-        return pick("User", {"id": node.id, "name": node.creator.name}, fields, ["id", "name"])
+        return read(ctx, "User", user_fields(ctx, node), q, edge, ["id", "name"])
     acct = node.account
     assert acct is not None
+    insights_scope = "instagram_business_manage_insights" if token.family == "ig" else "instagram_manage_insights"
     if node.kind == "iguser":
-        basic = ("instagram_business_basic",) if token.family == "ig" else ("instagram_basic",)
-        require(token, *basic)
-        if acct.account_type == "PERSONAL" and edge:
-            raise GraphError(10, "(#10) Application does not have permission for this action", status=403)
-        if edge == "media":
-            items, more = sandbox.world.feed_page(
-                acct, now, after_cursor(request), page_limit(request), since=since_param(request)
-            )
-            rows = [media_fields(request, sandbox, acct, it, fields) for it in items]
-            return paged(request, rows, items, more)
-        if edge == "stories":
-            items = sandbox.world.live_stories(acct, now)
-            return paged(request, [media_fields(request, sandbox, acct, it, fields) for it in items], items, False)
+        require(token, "instagram_business_basic" if token.family == "ig" else "instagram_basic")
         if edge == "insights":
-            require(
-                token, "instagram_business_manage_insights" if token.family == "ig" else "instagram_manage_insights"
-            )
-            return insights.account(request, sandbox, acct)
-        if edge:
-            raise GraphError(100, f"(#100) Tried accessing nonexisting field ({edge}) on node type (IGUser)")
-        return pick(
-            "IGUser",
-            ig_user_fields(sandbox, token, acct),
-            fields,
-            ["id"] if token.family == "fb" else ["id", "username"],
-        )
+            professional(acct)
+            require(token, insights_scope)
+            return insights.account(ctx.request, ctx.sandbox, acct)
+        default = ["id"] if token.family == "fb" else ["id", "username"]
+        return read(ctx, "IGUser", ig_user_fields(ctx, acct), q, edge, default)
     if node.kind == "media":
         assert node.item is not None
         if edge == "insights":
-            require(
-                token, "instagram_business_manage_insights" if token.family == "ig" else "instagram_manage_insights"
-            )
-            return insights.media(request, sandbox, node.item)
-        if edge == "children":
-            return {"data": [{"id": f"{node.item.id}{n}"} for n in range(node.item.children)]}
-        if edge:
-            raise GraphError(100, f"(#100) Tried accessing nonexisting field ({edge}) on node type (IGMedia)")
-        return media_fields(request, sandbox, acct, node.item, fields)
+            require(token, insights_scope)
+            if node.child is not None:
+                return insights.album_child(ctx.request)
+            return insights.media(ctx.request, ctx.sandbox, node.item)
+        if node.child is not None:
+            return read(ctx, "IGMedia", child_fields(ctx, acct, node.item, node.child), q, edge, ["id"])
+        return read(ctx, "IGMedia", media_fields(ctx, acct, node.item), q, edge, ["id"])
     require(token, "pages_read_engagement", "pages_show_list", "pages_read_user_content")
     if node.kind == "post":
         assert node.item is not None
-        return post_fields(sandbox, node.item, fields)
-    if edge in {"posts", "published_posts", "feed"}:
-        items, more = sandbox.world.feed_page(
-            acct, now, after_cursor(request), page_limit(request), since=since_param(request)
-        )
-        return paged(request, [post_fields(sandbox, it, fields) for it in items], items, more)
+        return read(ctx, "Post", post_fields(ctx, node.item), q, edge, ["created_time", "message", "id"])
     if edge == "insights":
-        return insights.page(request, sandbox, acct)
-    if edge:
-        raise GraphError(100, f"(#100) Tried accessing nonexisting field ({edge}) on node type (Page)")
-    return pick("Page", page_fields(sandbox, token, acct), fields, ["name", "id"])
+        return insights.page(ctx.request, ctx.sandbox, acct)
+    return read(ctx, "Page", page_fields(ctx, acct), q, edge, ["name", "id"])
+
+
+def read(ctx: Ctx, node_type: str, available: dict[str, object], q: EdgeQuery, edge: str, default: list[str]) -> dict:
+    if not edge:
+        return pick(node_type, available, q.fields, default)
+    target = available.get(edge)
+    if not isinstance(target, Edge):
+        raise GraphError(100, f"(#100) Tried accessing nonexisting field ({edge}) on node type ({node_type})")
+    return target.read(q)

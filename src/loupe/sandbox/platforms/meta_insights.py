@@ -166,6 +166,12 @@ def media(request: Request, sandbox: Sandbox, item: Item) -> dict:
     return {"data": out}
 
 
+def album_child(request: Request) -> dict:
+    """Album children have no insights (reference §1.6): deprecated names are still refused, the rest is empty."""
+    _metrics(request)
+    return {"data": []}
+
+
 def _range(request: Request, now: float, max_days: int) -> tuple[float, float]:
     q = request.query_params
     until = float(q.get("until") or now)
