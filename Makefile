@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint openapi bench bench-sandbox bench-redirect clean
+.PHONY: install run test lint openapi bench bench-sandbox bench-redirect bench-invites clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -30,13 +30,16 @@ lint: install
 openapi: install
 	$(BIN)/loupe openapi --output openapi/openapi.json
 
-bench: bench-sandbox bench-redirect
+bench: bench-sandbox bench-redirect bench-invites
 
 bench-sandbox: install
 	$(BIN)/python bench/sandbox_bench.py
 
 bench-redirect: install
 	$(BIN)/python bench/redirect_bench.py
+
+bench-invites: install
+	$(BIN)/python bench/invites_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

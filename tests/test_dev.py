@@ -61,6 +61,8 @@ def test_dev_serves_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
             str(port),
             "--sandbox-port",
             str(sandbox_port),
+            "--mail-port",
+            str(free_port()),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

@@ -36,6 +36,7 @@ LAYERS = [
     "campaigns.stories",
     "links",
     "messaging",
+    "invites",  # creator invites: influencers, messaging templates, the outbox
     "clicks",
     "conversions",
     "stats",

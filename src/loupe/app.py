@@ -18,6 +18,8 @@ from loupe.config import Settings, get_settings
 from loupe.conversions.router import router as conversions_router
 from loupe.health import router as health_router
 from loupe.influencers.router import router as influencers_router
+from loupe.invites.router import router as invites_router
+from loupe.invites.router import template_router as invite_template_router
 from loupe.kit.context import ProcessContext
 from loupe.kit.errors import install_error_handlers
 from loupe.kit.logging import configure_logging
@@ -60,6 +62,7 @@ TAGS = [
         "description": "Campaign-level and creator links: unique codes, UTM fields, labels; archived, never deleted.",
     },
     {"name": "messages", "description": "Message templates with merge tags, rendered for a creator."},
+    {"name": "invites", "description": "Creator invites by email (one by one or from a CSV) and their template."},
     {"name": "stories", "description": "Stories captured by hand for a campaign's creators: media and manual metrics."},
     {"name": "conversions", "description": "Server-to-server conversions attributed to tracking-link clicks."},
     {"name": "stats", "description": "Clicks, unique clicks, bot clicks, conversions and revenue of links."},
@@ -109,6 +112,8 @@ def create_app(settings: Settings | None = None, *, context: ProcessContext | No
     v1.include_router(campaign_links_router)
     v1.include_router(links_router)
     v1.include_router(messaging_router)
+    v1.include_router(invites_router)
+    v1.include_router(invite_template_router)
     v1.include_router(stories_router)
     v1.include_router(conversions_router)
     v1.include_router(stats_router)

@@ -200,11 +200,28 @@ def sandbox(
 
 
 @app.command()
+def mailsink(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="SMTP port.")] = 8025,
+    web_port: Annotated[int, typer.Option(help="Port of the page listing received mails.")] = 8026,
+) -> None:
+    """Run the development mail sink: an SMTP server keeping every mail, and a page listing them."""
+    import uvicorn
+
+    from loupe.kit.mailsink import MailSink, create_web_app
+
+    with MailSink(host, port) as sink:
+        console.print(f"SMTP on {host}:{port}; mails at http://{host}:{web_port}/")
+        uvicorn.run(create_web_app(sink.store), host=host, port=web_port, log_config=None, access_log=False)
+
+
+@app.command()
 def dev(
     data_dir: DataDir = None,
     port: Annotated[int, typer.Option(help="Port of the API.")] = 8000,
     sandbox_port: Annotated[int, typer.Option(help="Port of the platform sandbox.")] = 8100,
     seed: Annotated[int, typer.Option(help="Seed of the sandbox's synthetic world.")] = 42,
+    mail_port: Annotated[int, typer.Option(help="SMTP port of the mail sink (its page: the next port).")] = 8025,
 ) -> None:
     """Everything at once on the embedded default: servers, migrations, demo data, api, worker, sandbox."""
     from loupe.kit.embedded import embedded_servers
@@ -229,6 +246,8 @@ def dev(
                 "LOUPE_REDIS_URL": servers.redis_url,
                 "LOUPE_PUBLIC_BASE_URL": base,
                 "LOUPE_SANDBOX_URL": sandbox_url,
+                "LOUPE_SMTP__HOST": "127.0.0.1",
+                "LOUPE_SMTP__PORT": str(mail_port),
                 "PYTHONUNBUFFERED": "1",
             }
             loupe = [sys.executable, "-m", "loupe"]
@@ -237,6 +256,7 @@ def dev(
                     "sandbox": [*loupe, "sandbox", "--port", str(sandbox_port), "--seed", str(seed)],
                     "api": [*loupe, "serve", "--port", str(port)],
                     "worker": [*loupe, "worker"],
+                    "mail": [*loupe, "mailsink", "--port", str(mail_port), "--web-port", str(mail_port + 1)],
                 },
                 env,
             )
@@ -254,6 +274,7 @@ def dev(
                     f"  API base URL : {base}/v1\n"
                     f"  API docs     : {base}/docs\n"
                     f"  Sandbox      : {sandbox_url}/_sandbox/\n"
+                    f"  Mail sink    : http://127.0.0.1:{mail_port + 1}/ (SMTP on port {mail_port})\n"
                     f"  Demo API key : {api_key}\n"
                     f"  Try          : curl -H 'Authorization: Bearer {api_key}' {base}/v1/reports\n"
                     "Press Ctrl-C to stop.\n\n"

@@ -6,7 +6,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from loupe.connectors.config import PlatformsConfig
@@ -16,6 +16,20 @@ class Environment(StrEnum):
     development = "development"
     test = "test"
     production = "production"
+
+
+class SmtpSettings(BaseModel):
+    """Where the outbox sends email (LOUPE_SMTP__HOST, …); the default is `loupe dev`'s mail sink."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    host: str = "127.0.0.1"
+    port: int = 8025
+    username: str | None = None
+    password: SecretStr | None = None
+    from_: str = Field(default="Loupe <invites@loupe.localhost>", alias="from")
+    starttls: bool = False
+    timeout_seconds: float = 10.0
 
 
 class Settings(BaseSettings):
@@ -34,6 +48,7 @@ class Settings(BaseSettings):
     # is rewritten to the platform sandbox (what `loupe dev` does).
     platforms: PlatformsConfig = Field(default_factory=PlatformsConfig)
     sandbox_url: str | None = None
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
 
     log_level: str = "INFO"
     log_json: bool = True

@@ -6,7 +6,9 @@ from loupe.campaigns.stories.models import Story
 from loupe.clicks.models import Click, ClickVisitor, OrphanVisit, VisitorSalt
 from loupe.conversions.models import Conversion
 from loupe.influencers.models import Influencer, InfluencerProfile
+from loupe.invites.models import Invite, InviteTemplate
 from loupe.kit.media import MediaTrash
+from loupe.kit.outbox import OutboxMessage
 from loupe.links.models import TrackingLink
 from loupe.reports.models import Report
 from loupe.workspaces.models import ApiKey, Workspace
@@ -20,8 +22,11 @@ __all__ = [
     "Conversion",
     "Influencer",
     "InfluencerProfile",
+    "Invite",
+    "InviteTemplate",
     "MediaTrash",
     "OrphanVisit",
+    "OutboxMessage",
     "Report",
     "Story",
     "StoryCaptureWindow",

@@ -21,6 +21,7 @@ from loupe.kit.context import ProcessContext
 from loupe.kit.jobs import QUEUE_NAME, JobBuffer, deserialize, redis_settings, serialize
 from loupe.kit.media import sweep_media
 from loupe.kit.migrations import current_heads
+from loupe.kit.outbox import deliver_outbox
 from loupe.runtime import normalize_database_url
 
 log = structlog.get_logger("loupe.worker")
@@ -50,13 +51,15 @@ async def heartbeat(ctx: dict[str, Any], note: str = "") -> dict[str, Any]:
     return {"note": note, "database_time": now.astimezone(UTC).isoformat(), "job_try": ctx.get("job_try")}
 
 
-FUNCTIONS: list[WorkerCoroutine] = [heartbeat, flush_clicks, maintain_clicks, sweep_media]  # type: ignore[list-item]
+FUNCTIONS: list[WorkerCoroutine] = [heartbeat, flush_clicks, maintain_clicks, sweep_media, deliver_outbox]  # type: ignore[list-item]
 CRON_JOBS: list[Any] = [
     # Clicks reach PostgreSQL within seconds of the redirect; keep no results of these runs.
     cron(flush_clicks, second=set(range(0, 60, 2)), run_at_startup=True, keep_result=0, timeout=60),  # type: ignore[arg-type]
     cron(maintain_clicks, hour=3, minute=17, second=0, run_at_startup=True, keep_result=0),  # type: ignore[arg-type]
     # Files of deleted stories go within a minute of the delete.
     cron(sweep_media, second=30, run_at_startup=True, keep_result=0, timeout=120),  # type: ignore[arg-type]
+    # Outbox emails go within seconds (and at once: each commit that adds some enqueues a run too).
+    cron(deliver_outbox, second=set(range(0, 60, 5)), run_at_startup=True, keep_result=0, timeout=120),  # type: ignore[arg-type]
 ]
 
 

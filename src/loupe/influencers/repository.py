@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import builtins
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, Text, any_, bindparam, exists, func, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -69,6 +71,22 @@ class InfluencerRepository:
             stmt = stmt.where(func.lower(Influencer.name).like(_like_pattern(filters.q.lower()), escape="\\"))
         rows = list((await self.session.execute(keyset(stmt, params, Influencer.created_at, Influencer.id))).scalars())
         return build_page(rows, params)
+
+    async def ids_by_email(self, emails: Iterable[str]) -> dict[str, uuid.UUID]:
+        """lower(email) → the oldest influencer with that email (case-insensitive)."""
+        stmt = (
+            select(func.lower(Influencer.email), Influencer.id)
+            .where(
+                Influencer.workspace_id == self.workspace_id,
+                func.lower(Influencer.email) == any_(bindparam("emails", list(emails), type_=ARRAY(Text))),
+            )
+            .order_by(Influencer.created_at.desc(), Influencer.id.desc())
+        )
+        return {email: id_ for email, id_ in (await self.session.execute(stmt)).all()}
+
+    async def insert_many(self, rows: builtins.list[dict[str, object]]) -> None:
+        """One INSERT (executemany) of plain influencers of this workspace."""
+        await self.session.execute(insert(Influencer), [{**row, "workspace_id": self.workspace_id} for row in rows])
 
     async def delete(self, influencer: Influencer) -> None:
         await self.session.delete(influencer)

@@ -62,6 +62,21 @@ class InfluencerService:
         """Which of these ids are influencers of the workspace."""
         return await self.influencers.existing_ids(influencer_ids)
 
+    async def ensure_by_email(self, people: Sequence[tuple[str, str]]) -> dict[str, uuid.UUID]:
+        """For each (name, email): the workspace's influencer with that email (case-insensitive), or a new one
+        with that name and email. Returns lower(email) → influencer id. Two statements, however many people."""
+        wanted = {email.lower(): (name, email) for name, email in people}
+        found = await self.influencers.ids_by_email(wanted)
+        missing = [
+            {"id": uuid.uuid4(), "name": name, "email": email, "tags": []}
+            for key, (name, email) in wanted.items()
+            if key not in found
+        ]
+        if missing:
+            await self.influencers.insert_many(missing)
+            found.update({str(row["email"]).lower(): row["id"] for row in missing})  # type: ignore[misc]
+        return found
+
     async def delete(self, influencer_id: uuid.UUID) -> None:
         """What other domains keep of the influencer goes by cascade (their files are trashed by the database,
         see `kit.media`); an influencer with tracking links is refused by their foreign key."""

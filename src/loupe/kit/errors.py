@@ -82,12 +82,20 @@ class PayloadTooLarge(LoupeError):
     status, slug, title = 413, "payload-too-large", "Payload Too Large"
 
 
+class UnsupportedMediaType(LoupeError):
+    status, slug, title = 415, "unsupported-media-type", "Unsupported Media Type"
+
+
 class ValidationFailed(LoupeError):
     status, slug, title = 422, "validation-error", "Validation Error"
 
     @classmethod
     def on(cls, field: str, reason: str) -> ValidationFailed:
         return cls(reason, errors=[FieldError(field=field, reason=reason)])
+
+
+class TooManyRequests(LoupeError):
+    status, slug, title = 429, "too-many-requests", "Too Many Requests"
 
 
 class ServiceUnavailable(LoupeError):
@@ -191,6 +199,18 @@ def install_error_handlers(app: FastAPI) -> None:
                 detail="Another request changed the same data at the same time; nothing was saved. Retry.",
                 headers={"Retry-After": "1"},
             )
+        if _sqlstate(exc) in UNSTORABLE_TEXT_SQLSTATES:
+            # Text PostgreSQL cannot hold (U+0000) that no schema refused: a query parameter, a form field.
+            reason = "Text must not contain the NUL character (\\u0000)."
+            fields = [f"query.{name}" for name, value in request.query_params.multi_items() if "\x00" in value]
+            return problem_response(
+                422,
+                "Validation Error",
+                slug="validation-error",
+                instance=request.url.path,
+                detail=reason,
+                errors=[FieldError(field=field, reason=reason) for field in fields or ["body"]],
+            )
         return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
@@ -211,6 +231,7 @@ def explain_conflict(constraint: str, detail: str) -> None:
 
 
 RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
+UNSTORABLE_TEXT_SQLSTATES = {"22021", "22P05"}  # character not in repertoire (NUL in text), untranslatable (in JSON)
 
 
 def _sqlstate(exc: DBAPIError) -> str | None:
@@ -228,7 +249,9 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         409: "The request conflicts with the current state.",
         410: "The resource is gone for good.",
         413: "The request body is too large.",
+        415: "The uploaded file is not of an accepted type or encoding.",
         422: "The payload is not valid; `errors` lists each field and the reason.",
+        429: "Too many requests; retry after the number of seconds in `Retry-After`.",
         503: "A backing service is unavailable.",
     }
     return {status: {"model": Problem, "description": descriptions[status]} for status in statuses}
