@@ -199,18 +199,6 @@ def install_error_handlers(app: FastAPI) -> None:
                 detail="Another request changed the same data at the same time; nothing was saved. Retry.",
                 headers={"Retry-After": "1"},
             )
-        if _sqlstate(exc) in UNSTORABLE_TEXT_SQLSTATES:
-            # Text PostgreSQL cannot hold (U+0000) that no schema refused: a query parameter, a form field.
-            reason = "Text must not contain the NUL character (\\u0000)."
-            fields = [f"query.{name}" for name, value in request.query_params.multi_items() if "\x00" in value]
-            return problem_response(
-                422,
-                "Validation Error",
-                slug="validation-error",
-                instance=request.url.path,
-                detail=reason,
-                errors=[FieldError(field=field, reason=reason) for field in fields or ["body"]],
-            )
         return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
@@ -231,7 +219,6 @@ def explain_conflict(constraint: str, detail: str) -> None:
 
 
 RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
-UNSTORABLE_TEXT_SQLSTATES = {"22021", "22P05"}  # character not in repertoire (NUL in text), untranslatable (in JSON)
 
 
 def _sqlstate(exc: DBAPIError) -> str | None:
