@@ -151,3 +151,15 @@ async def test_csv_files_are_named_after_what_they_count_and_spreadsheet_safe(
     assert len(table) == 1  # creator links only: the campaign-level template has no clicks of its own
     assert (table[0]["name"], table[0]["archived"], table[0]["clicks"]) == ("'=HYPERLINK(1)", "true", "1")
     assert (table[0]["campaign_id"], table[0]["influencer_id"], table[0]["revenue"]) == (campaign_id, "", "")
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [({"to": "0001-01-01"}, "query.to"), ({"from": "9999-12-31", "to": "9999-12-31"}, "query.from")],
+)
+async def test_dates_at_the_ends_of_the_calendar_are_refused(
+    client: httpx.AsyncClient, tenant: Tenant, params: dict[str, str], field: str
+) -> None:
+    response = await client.get("/v1/stats/links", params=params, headers=tenant.read)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == field

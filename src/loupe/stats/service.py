@@ -28,8 +28,15 @@ MAX_DAYS = 366
 BREAKDOWNS: tuple[Dimension, ...] = ("day", "country", "device", "referrer")
 
 
+# Clicks exist from 1970 on; the upper bound leaves room for the day after the last one.
+EARLIEST, LATEST = date(1970, 1, 1), date(9999, 12, 30)
+
+
 def resolve_range(start: date | None, end: date | None, today: date | None = None) -> tuple[date, date]:
     """Inclusive UTC days; defaults to the last 30 days ending today."""
+    for field, value in (("query.from", start), ("query.to", end)):
+        if value is not None and not EARLIEST <= value <= LATEST:
+            raise ValidationFailed.on(field, f"Dates run from {EARLIEST} to {LATEST}.")
     end = end or today or datetime.now(UTC).date()
     start = start or end - timedelta(days=DEFAULT_DAYS - 1)
     if start > end:
