@@ -12,6 +12,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
+from loupe.kit.schemas import NUL_REASON
+
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://loupe.dev/problems/"
 
@@ -199,6 +201,18 @@ def install_error_handlers(app: FastAPI) -> None:
                 detail="Another request changed the same data at the same time; nothing was saved. Retry.",
                 headers={"Retry-After": "1"},
             )
+        if _sqlstate(exc) in UNSTORABLE_TEXT_SQLSTATES:
+            # Text PostgreSQL cannot hold (U+0000) that no schema refused: a query parameter, a form field.
+            reason = NUL_REASON
+            fields = [f"query.{name}" for name, value in request.query_params.multi_items() if "\x00" in value]
+            return problem_response(
+                422,
+                "Validation Error",
+                slug="validation-error",
+                instance=request.url.path,
+                detail=reason,
+                errors=[FieldError(field=field, reason=reason) for field in fields or ["body"]],
+            )
         return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
@@ -219,6 +233,7 @@ def explain_conflict(constraint: str, detail: str) -> None:
 
 
 RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
+UNSTORABLE_TEXT_SQLSTATES = {"22021", "22P05"}  # character not in repertoire (NUL in text), untranslatable (in JSON)
 
 
 def _sqlstate(exc: DBAPIError) -> str | None:

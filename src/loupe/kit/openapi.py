@@ -11,6 +11,10 @@ from loupe.kit.errors import PROBLEM_JSON
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 WRITE_METHODS = {"post", "put", "patch", "delete"}
+BODY_REFUSALS = {
+    "400": "The request body cannot be parsed (JSON that is not UTF-8, broken multipart).",
+    "413": "The request body is too large.",
+}
 
 
 def build_openapi(app: FastAPI) -> dict[str, Any]:
@@ -29,6 +33,14 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             for code, response in operation.get("responses", {}).items():
                 if code.isdigit() and int(code) >= 400:
                     response["content"] = {PROBLEM_JSON: {"schema": PROBLEM_REF}}
+            # Any body may be refused before validation: 400 when it cannot be parsed at all (JSON that is
+            # not UTF-8, broken multipart), 413 over the size limit (the body size middleware). A parsed
+            # body that is not valid answers 422.
+            if "requestBody" in operation:
+                for status, description in BODY_REFUSALS.items():
+                    operation["responses"].setdefault(
+                        status, {"description": description, "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}}
+                    )
             # Every authenticated operation may answer 401; write operations 403 too.
             if operation.get("security"):
                 operation["responses"].setdefault(

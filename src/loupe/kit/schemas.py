@@ -2,11 +2,44 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from collections.abc import Iterator
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+NUL_REASON = "Text must not contain the NUL character (\\u0000)."
 
 
 class Schema(BaseModel):
     model_config = ConfigDict(from_attributes=True, extra="forbid")
+
+    @model_validator(mode="after")
+    def _no_nul(self) -> Self:
+        """PostgreSQL cannot store U+0000 in text or JSON: refuse it here, naming each field, rather than
+        let the database refuse the statement. Runs after the fields' own validators, so their reasons
+        come first; nested schemas check their own fields."""
+        found = [loc for name, value in self for loc in _nul_paths(value, (name,))]
+        if found:
+            error = PydanticCustomError("nul_character", NUL_REASON)
+            raise ValidationError.from_exception_data(
+                type(self).__name__, [InitErrorDetails(type=error, loc=loc, input=None) for loc in found]
+            )
+        return self
+
+
+def _nul_paths(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[str | int, ...]]:
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield loc
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _nul_paths(item, (*loc, index))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and "\x00" in key:
+                yield (*loc, key)
+            yield from _nul_paths(item, (*loc, str(key)))
 
 
 def strip_text(value: object) -> object:
