@@ -4,13 +4,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from loupe.clicks.models import Click
 from loupe.conversions.models import Conversion
-
-FIND_CLICK = text("SELECT id, clicked_at, link_id FROM clicks WHERE id = :id AND workspace_id = :ws")
 
 
 class ConversionRepository:
@@ -28,7 +27,10 @@ class ConversionRepository:
 
     async def find_click(self, click_id: uuid.UUID) -> Any:
         """(id, clicked_at, link_id) of the workspace's click, or None (another workspace's click is unknown)."""
-        return (await self.session.execute(FIND_CLICK, {"id": click_id, "ws": self.workspace_id})).one_or_none()
+        stmt = select(Click.id, Click.clicked_at, Click.link_id).where(
+            Click.workspace_id == self.workspace_id, Click.id == click_id
+        )
+        return (await self.session.execute(stmt)).one_or_none()
 
     async def insert(self, values: dict[str, Any]) -> bool:
         """Insert unless the external id is taken (a concurrent twin); True if this call inserted it."""
@@ -41,4 +43,4 @@ class ConversionRepository:
         return (await self.session.execute(stmt)).scalar_one_or_none() is not None
 
     async def now(self) -> datetime:
-        return (await self.session.execute(text("SELECT now()"))).scalar_one()  # type: ignore[no-any-return]
+        return (await self.session.execute(select(func.now()))).scalar_one()
