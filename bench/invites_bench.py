@@ -12,15 +12,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import shutil
-import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
+from servers import bench_servers
 
 RESULTS = Path(__file__).parent / "results" / "invites.json"
 
@@ -65,22 +63,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000)
     args = parser.parse_args()
 
-    from loupe.kit.embedded import EmbeddedServers
-    from loupe.kit.migrations import upgrade
-
-    data_dir = Path(tempfile.mkdtemp(prefix="loupe-bench-"))
-    servers = None
-    database_url, redis_url = os.environ.get("LOUPE_DATABASE_URL"), os.environ.get("LOUPE_REDIS_URL")
-    if not (database_url and redis_url):
-        servers = EmbeddedServers(data_dir).start()
-        database_url, redis_url = servers.database_url, servers.redis_url
-    try:
-        upgrade(database_url)
-        result = asyncio.run(run(database_url, redis_url, data_dir, args.rows))
-    finally:
-        if servers is not None:
-            servers.stop_started()
-        shutil.rmtree(data_dir, ignore_errors=True)
+    with bench_servers() as servers:
+        result = asyncio.run(run(servers.database_url, servers.redis_url, servers.data_dir, args.rows))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

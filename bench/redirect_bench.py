@@ -23,7 +23,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -32,6 +31,7 @@ from typing import Any
 import asyncpg
 import httpx
 import psutil
+from servers import bench_servers
 
 RESULTS = Path(__file__).parent / "results" / "redirect.json"
 AGENT = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
@@ -185,17 +185,8 @@ def main() -> None:
     args = parser.parse_args()
     ensure_wrk()
 
-    from loupe.kit.embedded import EmbeddedServers
-    from loupe.kit.migrations import upgrade
-
-    data_dir = Path(tempfile.mkdtemp(prefix="loupe-bench-"))
-    servers = None
-    database_url, redis_url = os.environ.get("LOUPE_DATABASE_URL"), os.environ.get("LOUPE_REDIS_URL")
-    if not (database_url and redis_url):
-        servers = EmbeddedServers(data_dir).start()
-        database_url, redis_url = servers.database_url, servers.redis_url
-    try:
-        upgrade(database_url)
+    with bench_servers() as servers:
+        database_url, redis_url, data_dir = servers.database_url, servers.redis_url, servers.data_dir
         link_id, code = asyncio.run(prepare(database_url))
         env = {
             **os.environ,
@@ -207,15 +198,11 @@ def main() -> None:
         if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
             others = set(range(1, os.cpu_count() or 2))
             os.sched_setaffinity(0, others)  # wrk (a child) stays off the server core
-            if servers is not None and os.environ.get("PIN"):
+            if servers.embedded is not None and os.environ.get("PIN"):
                 _pin_servers(data_dir, others)  # so do the embedded Redis and PostgreSQL
         bare = load("bare", f"/l/{code}", args.seconds, args.connections, env)
         ours = load("ours", f"/l/{code}", args.seconds, args.connections, env)
         recorded, flush_seconds = asyncio.run(flush_and_count(database_url, redis_url, link_id))
-    finally:
-        if servers is not None:
-            servers.stop_started()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
     sent = ours["completed"]
     result = {

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from loupe.influencers.models import Influencer, InfluencerProfile
+from loupe.kit.db import like_contains
 from loupe.kit.pagination import PageParams, build_page, keyset
 
 
@@ -19,11 +20,6 @@ class InfluencerFilters:
     tag: str | None = None
     platform: str | None = None
     q: str | None = None
-
-
-def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 class InfluencerRepository:
@@ -68,7 +64,7 @@ class InfluencerRepository:
                 )
             )
         if filters.q:
-            stmt = stmt.where(func.lower(Influencer.name).like(_like_pattern(filters.q.lower()), escape="\\"))
+            stmt = stmt.where(func.lower(Influencer.name).like(like_contains(filters.q.lower()), escape="\\"))
         rows = list((await self.session.execute(keyset(stmt, params, Influencer.created_at, Influencer.id))).scalars())
         return build_page(rows, params)
 

@@ -11,12 +11,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loupe.invites.models import Invite, InviteStatus, InviteTemplate
+from loupe.kit.db import like_contains
 from loupe.kit.pagination import PageParams, build_page, keyset
-
-
-def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 class InviteRepository:
@@ -56,7 +52,7 @@ class InviteRepository:
         if status is not None:
             stmt = stmt.where(Invite.status == status.value)
         if q:
-            pattern = _like_pattern(q.lower())
+            pattern = like_contains(q.lower())
             stmt = stmt.where(
                 or_(
                     func.lower(Invite.name).like(pattern, escape="\\"),

@@ -50,3 +50,9 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> A
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     # expire_on_commit=False: objects stay readable after the request's commit (serialisation).
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def like_contains(text: str) -> str:
+    """A LIKE pattern (escape character `\\`) matching values that contain `text` literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

@@ -25,10 +25,6 @@ class Hook(Generic[P]):
             self._receivers.append(receiver)
         return receiver
 
-    @property
-    def receivers(self) -> tuple[Callable[P, Awaitable[None]], ...]:
-        return tuple(self._receivers)
-
     async def __call__(self, *args: P.args, **kwargs: P.kwargs) -> None:
         if self.required and not self._receivers:
             raise RuntimeError(f"hook {self.name!r} has no receiver; import the domain that handles it")
