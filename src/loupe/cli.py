@@ -187,6 +187,9 @@ def sandbox(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the platform sandbox.")] = 8100,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic world.")] = 42,
+    callback_base: Annotated[
+        str | None, typer.Option(help="URL of the api: the apps' removal callbacks default to its /webhooks/...")
+    ] = None,
 ) -> None:
     """Run the platform sandbox: local stand-ins for Instagram, Facebook, TikTok, YouTube, X and Twitch."""
     import uvicorn
@@ -196,7 +199,8 @@ def sandbox(
 
     settings = _settings(data_dir)
     configure_logging(settings.log_level, settings.log_json, settings.log_colors)
-    uvicorn.run(create_sandbox(seed=seed), host=host, port=port, log_config=None, access_log=False)
+    sandbox_app = create_sandbox(seed=seed, callback_base=callback_base)
+    uvicorn.run(sandbox_app, host=host, port=port, log_config=None, access_log=False)
 
 
 @app.command()
@@ -253,7 +257,7 @@ def dev(
             loupe = [sys.executable, "-m", "loupe"]
             children = _Children(
                 {
-                    "sandbox": [*loupe, "sandbox", "--port", str(sandbox_port), "--seed", str(seed)],
+                    "sandbox": [*loupe, "sandbox", f"--port={sandbox_port}", f"--seed={seed}", "--callback-base", base],
                     "api": [*loupe, "serve", "--port", str(port)],
                     "worker": [*loupe, "worker"],
                     "mail": [*loupe, "mailsink", "--port", str(mail_port), "--web-port", str(mail_port + 1)],

@@ -9,6 +9,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from . import apps
+from .callbacks import CALLBACK_FIELDS
 from .common import json, json_body, sandbox_of
 from .faults import FAULTS
 from .oauth import templates
@@ -51,6 +53,8 @@ async def index(request: Request) -> Response:
         "now": iso(sandbox.now()),
         "faults": sandbox.faults.faults,
         "creators": sandbox.world.creators,
+        "apps": {p: apps.view(sandbox, p) for p in PLATFORMS},
+        "callback_fields": CALLBACK_FIELDS,
     }
     return templates.TemplateResponse(request, "index.html", context)
 
@@ -205,4 +209,5 @@ def routes() -> list[BaseRoute]:
         Route("/faults", faults, methods=["GET", "POST", "DELETE"]),
         Route("/clock", clock, methods=["GET", "POST"]),
         Route("/limits", limits, methods=["GET", "POST"]),
+        *apps.routes(),
     ]

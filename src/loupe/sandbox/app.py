@@ -27,14 +27,19 @@ async def not_found(request: Request, exc: Exception) -> Response:
 
 
 def create_app(
-    seed: int = 42, clock: Clock | None = None, faults: object = None, credentials: Mapping[str, object] | None = None
+    seed: int = 42,
+    clock: Clock | None = None,
+    faults: object = None,
+    credentials: Mapping[str, object] | None = None,
+    callback_base: str | None = None,
 ) -> Starlette:
     """Build the sandbox. `faults`: a FaultBoard or dicts like {"platform","fault","account"?}.
 
     `credentials`: {platform: {"client_id", "client_secret"}} (secret "" or None makes a public client).
+    `callback_base`: the api's URL; the apps' removal callbacks default to its /webhooks/... receivers.
     The shared state is at `app.state.sandbox` (tests may poke the world, clock and tokens directly).
     """
-    sandbox = Sandbox(seed=seed, clock=clock, faults=faults, credentials=credentials)
+    sandbox = Sandbox(seed=seed, clock=clock, faults=faults, credentials=credentials, callback_base=callback_base)
     routes: list[BaseRoute] = [
         Route("/", lambda request: RedirectResponse("/_sandbox/")),
         Mount("/_sandbox", routes=admin.routes()),
@@ -46,8 +51,9 @@ def create_app(
     return app
 
 
-def serve(host: str = "127.0.0.1", port: int = 8100, seed: int = 42) -> None:
-    """Run the sandbox with uvicorn until interrupted (what `loupe sandbox` calls)."""
+def serve(host: str = "127.0.0.1", port: int = 8100, seed: int = 42, callback_base: str | None = None) -> None:
+    """Run the sandbox with uvicorn until interrupted."""
     import uvicorn
 
-    uvicorn.run(create_app(seed=seed), host=host, port=port, log_level="info", access_log=False)
+    app = create_app(seed=seed, callback_base=callback_base)
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)

@@ -46,7 +46,7 @@ class AuthorizeSpec:
     family: str
     platforms: tuple[str, ...]  # whose app credentials are accepted
     choices: Callable[[Sandbox, Creator], list[Choice]]
-    resolve: Callable[[Sandbox, str], Grant | None]
+    resolve: Callable[[Sandbox, str, str], Grant | None]  # (sandbox, picked id, platform of the asking app)
     success: Callable[[dict[str, str], AuthCode], dict[str, str]]
     denied: Callable[[dict[str, str]], dict[str, str]]
     client_param: str = "client_id"
@@ -111,7 +111,8 @@ def authorize_endpoint(spec: AuthorizeSpec) -> Callable[[Request], object]:
         q_with_form = {**q, "creator": form.get("creator", "")}
         if form.get("decision") != "approve":
             return redirect(q["redirect_uri"], spec.denied(q), spec.fragment)
-        grant = spec.resolve(sandbox, form.get("account", ""))
+        app = sandbox.client_platform(q[spec.client_param], spec.platforms) or spec.platforms[0]
+        grant = spec.resolve(sandbox, form.get("account", ""), app)
         if grant is None:
             return _page(request, spec, q_with_form, error="Choose one of your accounts.", status=400)
         requested = [s for s in q.get("scope", "").replace(",", " ").split() if s]
@@ -149,8 +150,8 @@ def simple_choices(platform: str) -> Callable[[Sandbox, Creator], list[Choice]]:
     return choices
 
 
-def simple_resolve(platform: str) -> Callable[[Sandbox, str], Grant | None]:
-    def resolve(sandbox: Sandbox, account_id: str) -> Grant | None:
+def simple_resolve(platform: str) -> Callable[[Sandbox, str, str], Grant | None]:
+    def resolve(sandbox: Sandbox, account_id: str, app: str) -> Grant | None:
         acct: Account | None = sandbox.world.account(platform, account_id)
         return Grant(platform, acct.id, acct.id) if acct else None
 

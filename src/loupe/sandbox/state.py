@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping
 
+from .callbacks import default_callbacks
 from .clock import Clock
 from .faults import AUTH_FAULTS, Fault, FaultBoard
 from .limits import Limits, Meters
@@ -26,8 +27,10 @@ class Sandbox:
         clock: Clock | None = None,
         faults: object = None,
         credentials: Mapping[str, object] | None = None,
+        callback_base: str | None = None,
     ) -> None:
         self.seed = seed
+        self.callbacks = default_callbacks(callback_base)  # per app: the dashboard URLs removal calls
         self.clock = clock or Clock()
         # anchor on the start of the UTC day: a restart the same day rebuilds the very same timeline
         self.world = World(seed, anchor=(self.clock.now() // DAY) * DAY)

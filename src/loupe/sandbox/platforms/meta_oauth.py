@@ -20,8 +20,15 @@ DATA_ACCESS_DAYS = 90
 
 
 # ----- Facebook Login dialog -----
+ALL_PAGES = "All my Pages and Instagram accounts"
+
+
 def fb_choices(sandbox: Sandbox, creator: Creator) -> list[Choice]:
-    out = [
+    pages = creator.accounts.get("facebook", [])
+    linked = sum(1 for p in pages if p.ig_id)
+    # "Opt in to all current and future Pages": the one-click grant most creators pick on the real dialog
+    out = [Choice(creator.fb_user_id, ALL_PAGES, f"{len(pages)} Page(s), {linked} with Instagram")] if pages else []
+    out += [
         Choice(
             a.id,
             f"Instagram @{a.username}",
@@ -41,7 +48,7 @@ def all_targets(creator: Creator) -> list[str]:
     return [p.id for p in pages] + [p.ig_id for p in pages if p.ig_id]
 
 
-def fb_resolve(sandbox: Sandbox, account_id: str) -> Grant | None:
+def fb_resolve(sandbox: Sandbox, account_id: str, app: str = "facebook") -> Grant | None:
     world = sandbox.world
     ig = world.account("instagram", account_id)
     if ig is not None:
@@ -56,7 +63,11 @@ def fb_resolve(sandbox: Sandbox, account_id: str) -> Grant | None:
     fb_user = world.fb_users.get(account_id)
     if fb_user is not None:
         pages = fb_user.accounts.get("facebook", [])
-        return Grant("facebook", pages[0].id if pages else fb_user.fb_user_id, fb_user.fb_user_id, all_targets(fb_user))
+        targets = all_targets(fb_user)
+        if app == "instagram":  # the Instagram app reads the IG accounts behind every granted Page
+            first_ig = next((p.ig_id for p in pages if p.ig_id), None)
+            return Grant("instagram", first_ig or fb_user.fb_user_id, fb_user.fb_user_id, targets)
+        return Grant("facebook", pages[0].id if pages else fb_user.fb_user_id, fb_user.fb_user_id, targets)
     return None
 
 
@@ -85,7 +96,7 @@ def ig_choices(sandbox: Sandbox, creator: Creator) -> list[Choice]:
     return [Choice(a.id, f"@{a.username}", a.account_type.lower()) for a in creator.accounts.get("instagram", [])]
 
 
-def ig_resolve(sandbox: Sandbox, account_id: str) -> Grant | None:
+def ig_resolve(sandbox: Sandbox, account_id: str, app: str = "instagram") -> Grant | None:
     ig = sandbox.world.account("instagram", account_id)
     return Grant("instagram", ig.id, ig.id) if ig else None
 
