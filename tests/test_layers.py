@@ -37,6 +37,7 @@ LAYERS = [
     "links",
     "messaging",
     "invites",  # creator invites: influencers, messaging templates, the outbox
+    "connections",  # creator pages, OAuth connections and grants: invites, influencers, connectors
     "clicks",
     "conversions",
     "stats",
@@ -48,6 +49,9 @@ ENTRY_POINTS = {"app", "cli", "worker", "seed", "runtime", "models", "health", "
 UNSCOPED_REPOSITORIES = {
     "WorkspaceRepository": "the workspaces are the tenants themselves",
     "CredentialRepository": "finds which workspace a presented API key belongs to",
+    "ConnectionRepository": "a platform account is one row, whichever workspaces it is granted to",
+    "AttemptRepository": "an OAuth callback's state arrives before any workspace is known",
+    "DeletionRepository": "a platform's data-deletion request names a platform user, not a workspace",
 }
 
 

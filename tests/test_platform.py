@@ -16,6 +16,7 @@ from sqlalchemy import text
 from loupe.config import Settings
 from loupe.kit.context import ProcessContext
 from loupe.kit.deps import SessionDep
+from loupe.kit.vault import TokenVault, VaultError, dev_keys, new_key
 from tests.conftest import Tenant
 
 
@@ -109,6 +110,7 @@ async def test_readyz_reports_unreachable_redis(settings: Settings, database_url
 
     from loupe.kit.db import create_engine, create_sessionmaker
     from loupe.kit.media import MediaStore
+    from loupe.kit.vault import TokenVault
 
     engine = create_engine(database_url)
     ctx = ProcessContext(
@@ -118,6 +120,7 @@ async def test_readyz_reports_unreachable_redis(settings: Settings, database_url
         ArqRedis.from_url(dead_redis, socket_connect_timeout=0.5),
         httpx.AsyncClient(),
         MediaStore.of(settings),
+        TokenVault.of(settings),
     )
     app = create_app(settings, context=ctx)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
@@ -171,8 +174,32 @@ def test_production_requires_urls(monkeypatch: pytest.MonkeyPatch) -> None:
         Settings(env="production")  # type: ignore[arg-type]
     # A variable of an older version (LOUPE_SECRET_KEY) or a typo is ignored, not fatal.
     monkeypatch.setenv("LOUPE_SECRET_KEY", "left-over")
-    ok = Settings(env="production", database_url="postgresql://u:pw-s3cr3t@x/y", redis_url="redis://x")  # type: ignore[arg-type]
-    assert "pw-s3cr3t" not in repr(ok)  # secrets never appear in reprs or logs
+    urls = {"database_url": "postgresql://u:pw-s3cr3t@x/y", "redis_url": "redis://x"}
+    with pytest.raises(ValueError, match="LOUPE_TOKEN_KEYS is required in production"):
+        Settings(env="production", **urls)  # type: ignore[arg-type]
+    first, second = new_key(), new_key()
+    monkeypatch.setenv("LOUPE_TOKEN_KEYS", f"{first}, {second}")
+    ok = Settings(env="production", **urls)  # type: ignore[arg-type]
+    assert "pw-s3cr3t" not in repr(ok) and first not in repr(ok)  # secrets never appear in reprs or logs
+    assert [key.get_secret_value() for key in ok.token_keys] == [first, second]
+
+
+def test_token_keys_rotate_and_refuse_what_they_cannot_read(tmp_path: Path) -> None:
+    old = TokenVault([new_key()])
+    sealed = old.encrypt("tok-123")
+    both = TokenVault([new_key(), *old.keys])
+    assert both.decrypt(sealed) == "tok-123"  # the old key still reads
+    rotated = both.rotate(sealed)
+    newest_only = TokenVault(both.keys[:1])
+    assert newest_only.decrypt(rotated) == "tok-123"
+    with pytest.raises(VaultError):
+        newest_only.decrypt(sealed)
+    with pytest.raises(ValueError, match="malformed key") as refused:
+        TokenVault(["not-a-key"])
+    assert "not-a-key" not in str(refused.value)
+    # Development: one key, made once into the data folder, readable by its owner only.
+    assert dev_keys(tmp_path) == dev_keys(tmp_path) and len(dev_keys(tmp_path)) == 1
+    assert (tmp_path / "token-keys").stat().st_mode & 0o077 == 0
 
 
 async def test_redis_persists_what_it_acknowledged(redis_url: str) -> None:

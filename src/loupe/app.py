@@ -15,6 +15,9 @@ from loupe.campaigns.creators.router import router as campaign_creators_router
 from loupe.campaigns.router import router as campaigns_router
 from loupe.campaigns.stories.router import router as stories_router
 from loupe.config import Settings, get_settings
+from loupe.connections.pages import router as connect_pages_router
+from loupe.connections.router import router as connections_router
+from loupe.connections.webhooks import router as platform_webhooks_router
 from loupe.conversions.router import router as conversions_router
 from loupe.health import router as health_router
 from loupe.influencers.router import router as influencers_router
@@ -63,6 +66,10 @@ TAGS = [
     },
     {"name": "messages", "description": "Message templates with merge tags, rendered for a creator."},
     {"name": "invites", "description": "Creator invites by email (one by one or from a CSV) and their template."},
+    {
+        "name": "connections",
+        "description": "Accounts creators connected through their invite pages, and the attempts that failed.",
+    },
     {"name": "stories", "description": "Stories captured by hand for a campaign's creators: media and manual metrics."},
     {"name": "conversions", "description": "Server-to-server conversions attributed to tracking-link clicks."},
     {"name": "stats", "description": "Clicks, unique clicks, bot clicks, conversions and revenue of links."},
@@ -114,12 +121,16 @@ def create_app(settings: Settings | None = None, *, context: ProcessContext | No
     v1.include_router(messaging_router)
     v1.include_router(invites_router)
     v1.include_router(invite_template_router)
+    v1.include_router(connections_router)
     v1.include_router(stories_router)
     v1.include_router(conversions_router)
     v1.include_router(stats_router)
     v1.include_router(workspaces_router)
     app.include_router(v1)
     app.include_router(health_router)
+    # Public: the creator pages and the platforms' callbacks (their URL secret or signature is the credential).
+    app.include_router(connect_pages_router)
+    app.include_router(platform_webhooks_router)
     redirect = mount_redirect(app, settings)  # /l/{code}: out of the OpenAPI contract
 
     @app.get("/", include_in_schema=False)

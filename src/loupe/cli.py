@@ -34,6 +34,8 @@ class _Typer(typer.Typer):
 app = _Typer(help="Loupe: measure influencer marketing.", no_args_is_help=True, add_completion=False)
 workspace_app = typer.Typer(help="Workspaces and their API keys.", no_args_is_help=True)
 app.add_typer(workspace_app, name="workspace")
+tokens_app = typer.Typer(help="The keys encrypting platform tokens at rest (LOUPE_TOKEN_KEYS).", no_args_is_help=True)
+app.add_typer(tokens_app, name="tokens")
 console = Console(stderr=True)
 
 DataDir = Annotated[
@@ -181,6 +183,29 @@ def workspace_create(
         sys.stdout.write(f"workspace_id: {workspace_id}\napi_key: {key}\n")
 
 
+@tokens_app.command("new-key")
+def tokens_new_key() -> None:
+    """Print a new key. To rotate: put it first in LOUPE_TOKEN_KEYS (comma-separated), restart, run
+    `loupe tokens rotate`, then drop the old key once connections in progress (10 minutes) are done."""
+    from loupe.kit.vault import new_key
+
+    sys.stdout.write(new_key() + "\n")
+
+
+@tokens_app.command("rotate")
+def tokens_rotate(data_dir: DataDir = None) -> None:
+    """Re-encrypt every stored platform token under the first key of LOUPE_TOKEN_KEYS."""
+    from loupe.connections.rotation import rotate_tokens
+    from loupe.kit.vault import TokenVault
+    from loupe.runtime import resolve_service_urls
+
+    settings = _settings(data_dir)
+    vault = TokenVault.of(settings)
+    with resolve_service_urls(settings) as (database_url, _):
+        count = asyncio.run(rotate_tokens(database_url, vault))
+    console.print(f"re-encrypted the tokens of {count} connection(s) under the first key")
+
+
 @app.command()
 def sandbox(
     data_dir: DataDir = None,
@@ -230,6 +255,7 @@ def dev(
     """Everything at once on the embedded default: servers, migrations, demo data, api, worker, sandbox."""
     from loupe.kit.embedded import embedded_servers
     from loupe.kit.migrations import upgrade
+    from loupe.kit.vault import dev_keys
     from loupe.seed import ensure_demo_workspace
 
     settings = _settings(data_dir)
@@ -238,6 +264,8 @@ def dev(
         with embedded_servers(settings.data_dir) as servers:
             upgrade(servers.database_url)
             api_key = asyncio.run(ensure_demo_workspace(servers.database_url, settings.data_dir))
+            if not settings.token_keys:
+                dev_keys(settings.data_dir)  # made once, before the children that all read it
             base = f"http://127.0.0.1:{port}"
             sandbox_url = f"http://127.0.0.1:{sandbox_port}"
             env = {

@@ -5,9 +5,10 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from loupe.connectors.config import PlatformsConfig
 
@@ -49,6 +50,10 @@ class Settings(BaseSettings):
     platforms: PlatformsConfig = Field(default_factory=PlatformsConfig)
     sandbox_url: str | None = None
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    # Fernet keys encrypting platform tokens at rest, comma-separated: the first encrypts, all decrypt
+    # (`loupe tokens rotate` re-encrypts under the first). Required in production; elsewhere a key is
+    # generated once into data_dir/token-keys.
+    token_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
 
     log_level: str = "INFO"
     log_json: bool = True
@@ -80,10 +85,19 @@ class Settings(BaseSettings):
     link_cache_fallback_ttl_ms: int = Field(default=500, gt=0, description="Link cache TTL while LISTEN is down.")
     link_cache_max_age_s: int = Field(default=60, gt=0, description="Safety re-read of cached links.")
 
+    @field_validator("token_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
     @model_validator(mode="after")
     def _production_needs_urls(self) -> Settings:
         if self.env is Environment.production and (self.database_url is None or self.redis_url is None):
             raise ValueError("LOUPE_DATABASE_URL and LOUPE_REDIS_URL are required in production")
+        if self.env is Environment.production and not self.token_keys:
+            raise ValueError("LOUPE_TOKEN_KEYS is required in production: generate a key with `loupe tokens new-key`")
         return self
 
     def platforms_config(self) -> PlatformsConfig:

@@ -4,6 +4,7 @@ from loupe.campaigns.creators.models import CampaignCreator
 from loupe.campaigns.models import Campaign, StoryCaptureWindow
 from loupe.campaigns.stories.models import Story
 from loupe.clicks.models import Click, ClickVisitor, OrphanVisit, VisitorSalt
+from loupe.connections.models import ConnectAttempt, Connection, ConnectionFailure, DeletionRequest, Grant
 from loupe.conversions.models import Conversion
 from loupe.influencers.models import Influencer, InfluencerProfile
 from loupe.invites.models import Invite, InviteTemplate
@@ -19,7 +20,12 @@ __all__ = [
     "CampaignCreator",
     "Click",
     "ClickVisitor",
+    "ConnectAttempt",
+    "Connection",
+    "ConnectionFailure",
     "Conversion",
+    "DeletionRequest",
+    "Grant",
     "Influencer",
     "InfluencerProfile",
     "Invite",

@@ -156,6 +156,7 @@ async def seed(client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext | N
     )
     world.ids = {
         "invite_id": invite["id"],
+        "connected_account_id": await insert_connected_account(db, tenant.workspace_id, invite) if db else new_uuid(),
         "report_id": report["id"],
         "influencer_id": ada["id"],
         "campaign_id": cid,
@@ -167,6 +168,31 @@ async def seed(client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext | N
     if db is not None:
         world.extra["click_id"] = await insert_click(db, tenant.workspace_id, creator_link["id"])
     return world
+
+
+async def insert_connected_account(db: ProcessContext, workspace_id: str, invite: dict[str, Any]) -> str:
+    """A connection and its grant as the creator pages store them (the OAuth trip is tested in
+    tests/connections)."""
+    from loupe.connections.models import Connection, Grant
+
+    async with db.sessionmaker() as session, session.begin():
+        connection = Connection(
+            platform="tiktok",
+            platform_user_id=f"open-{new_uuid()}",
+            username="ada.tiktok",
+            access_token_enc=db.vault.encrypt("sandbox-token"),
+            scopes=["video.list"],
+        )
+        session.add(connection)
+        await session.flush()
+        grant = Grant(
+            workspace_id=uuid.UUID(workspace_id),
+            connection_id=connection.id,
+            invite_id=uuid.UUID(invite["id"]),
+            influencer_id=uuid.UUID(invite["influencer_id"]),
+        )
+        session.add(grant)
+    return str(grant.id)
 
 
 async def insert_click(db: ProcessContext, workspace_id: str, link_id: str) -> str:

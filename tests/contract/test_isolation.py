@@ -48,6 +48,7 @@ FACTORIES: dict[str, Callable[[World], str]] = {
     "story_id": lambda a: a.ids["story_id"],
     "api_key_id": lambda a: a.ids["api_key_id"],
     "invite_id": lambda a: a.ids["invite_id"],
+    "connected_account_id": lambda a: a.ids["connected_account_id"],
 }
 
 # A valid request body per operation, in B's own terms (ids in bodies are B's), so that the request is

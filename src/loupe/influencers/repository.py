@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Select, Text, any_, bindparam, exists, func, insert, select
+from sqlalchemy import Select, Text, any_, bindparam, delete, exists, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -87,3 +87,31 @@ class InfluencerRepository:
     async def delete(self, influencer: Influencer) -> None:
         await self.session.delete(influencer)
         await self.session.flush()
+
+    async def profiles_of(self, influencer_id: uuid.UUID, platform: str) -> builtins.list[InfluencerProfile]:
+        stmt = (
+            select(InfluencerProfile)
+            .join(Influencer, Influencer.id == InfluencerProfile.influencer_id)
+            .where(
+                Influencer.workspace_id == self.workspace_id,
+                InfluencerProfile.influencer_id == influencer_id,
+                InfluencerProfile.platform == platform,
+            )
+        )
+        return list(await self.session.scalars(stmt))
+
+    async def add_profile(self, profile: InfluencerProfile) -> None:
+        self.session.add(profile)
+        await self.session.flush()
+
+    async def delete_profiles(self, influencer_id: uuid.UUID, platform: str, platform_user_id: str) -> None:
+        owned = select(Influencer.id).where(
+            Influencer.workspace_id == self.workspace_id, Influencer.id == influencer_id
+        )
+        await self.session.execute(
+            delete(InfluencerProfile).where(
+                InfluencerProfile.influencer_id.in_(owned),
+                InfluencerProfile.platform == platform,
+                InfluencerProfile.platform_user_id == platform_user_id,
+            )
+        )

@@ -83,3 +83,26 @@ class InfluencerService:
         # Locked: a story being captured meanwhile is committed first, so it is deleted (and trashed) too.
         influencer = await self.get(influencer_id, for_update=True)
         await self.influencers.delete(influencer)
+
+    async def ensure_profile(self, influencer_id: uuid.UUID, platform: str, handle: str, platform_user_id: str) -> None:
+        """The profile a connected account proves: matched by platform user id (the handle follows renames),
+        else by handle (the user id is filled in), else added."""
+        profiles = await self.influencers.profiles_of(influencer_id, platform)
+        same_user = [p for p in profiles if p.platform_user_id == platform_user_id]
+        same_handle = [p for p in profiles if p.handle.lower() == handle.lower() and p.platform_user_id is None]
+        if same_user:
+            if not any(p.handle.lower() == handle.lower() for p in profiles if p not in same_user):
+                same_user[0].handle = handle
+        elif same_handle:
+            same_handle[0].platform_user_id = platform_user_id
+        else:
+            await self.influencers.add_profile(
+                InfluencerProfile(
+                    influencer_id=influencer_id, platform=platform, handle=handle, platform_user_id=platform_user_id
+                )
+            )
+        await self.session.flush()
+
+    async def forget_profile(self, influencer_id: uuid.UUID, platform: str, platform_user_id: str) -> None:
+        """A platform's data-deletion request: the profiles that account gave us go."""
+        await self.influencers.delete_profiles(influencer_id, platform, platform_user_id)

@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Text, any_, bindparam, func, insert, or_, select
+from sqlalchemy import Text, any_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from loupe.invites.models import Invite, InviteStatus, InviteTemplate
 from loupe.kit.db import like_contains
 from loupe.kit.pagination import PageParams, build_page, keyset
+
+
+async def find_by_token(session: AsyncSession, token: str) -> Invite | None:
+    """The invite behind a link: the token is the only key a creator page has (no workspace yet)."""
+    return (await session.execute(select(Invite).where(Invite.token == token))).scalar_one_or_none()
 
 
 class InviteRepository:
@@ -78,3 +83,15 @@ class InviteRepository:
             .execution_options(populate_existing=True)
         )
         return (await self.session.execute(stmt)).scalar_one()
+
+    async def set_statuses(self, statuses: dict[uuid.UUID, str]) -> None:
+        for invite_id, status in statuses.items():
+            await self.session.execute(
+                update(Invite)
+                .where(Invite.workspace_id == self.workspace_id, Invite.id == invite_id, Invite.status != status)
+                .values(status=status, updated_at=func.now())
+            )
+
+    async def by_email(self, email: str) -> Invite | None:
+        stmt = select(Invite).where(Invite.workspace_id == self.workspace_id, func.lower(Invite.email) == email.lower())
+        return (await self.session.execute(stmt)).scalar_one_or_none()

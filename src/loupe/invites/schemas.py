@@ -27,8 +27,9 @@ class InviteRead(Schema):
     name: str
     email: str
     status: InviteStatus = Field(
-        description="`invited`: the email is sent, no account connected yet. `active` and `action_needed` "
-        "come with creator connections."
+        description="`invited`: the email is sent, no account connected yet. `active`: at least one connected "
+        "account is healthy. `action_needed`: accounts were connected but none is healthy now (disconnected, "
+        "expired or revoked); reconnecting makes it `active` again."
     )
     link: str = Field(description="The creator's personal, unguessable link.")
     last_sent_at: datetime | None = Field(description="When the invite email was last queued.")

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from loupe.influencers.service import InfluencerService
 from loupe.invites import csvfile
 from loupe.invites.models import DUPLICATE_EMAIL, Invite, InviteStatus, InviteTemplate
-from loupe.invites.repository import InviteRepository
+from loupe.invites.repository import InviteRepository, find_by_token
 from loupe.invites.schemas import InviteCreate, InviteTemplatePreviewRequest, InviteTemplateUpdate
 from loupe.invites.tags import DEFAULT_BODY, DEFAULT_SUBJECT, INVITE_TAGS, SAMPLE_EMAIL, SAMPLE_NAME
 from loupe.kit.db import utcnow
@@ -45,6 +45,10 @@ def new_token() -> str:
 def _refuse(exc: TemplateError, field: str) -> ValidationFailed:
     errors = [FieldError(field=field, reason=problem) for problem in exc.problems]
     return ValidationFailed("The template cannot be used; see `errors`.", errors=errors)
+
+
+async def invite_by_token(session: AsyncSession, token: str) -> Invite | None:
+    return await find_by_token(session, token) if token else None
 
 
 class InviteService:
@@ -189,3 +193,21 @@ class InviteService:
         await self.session.flush()
         await self._queue_emails([{"name": invite.name, "email": invite.email, "token": invite.token}])
         return invite
+
+    async def set_statuses(self, statuses: dict[uuid.UUID, InviteStatus]) -> None:
+        """Statuses follow the invite's connections (loupe.connections decides them)."""
+        await self.invites.set_statuses({k: v.value for k, v in statuses.items()})
+
+    async def by_email(self, email: str) -> Invite | None:
+        return await self.invites.by_email(email)
+
+    async def resend_if_allowed(self, invite: Invite) -> bool:
+        """The workspace connect link, given an email already invited: the link goes to that address (never to
+        the person typing it), at most every 10 minutes."""
+        now = utcnow()
+        if invite.last_sent_at is not None and now - invite.last_sent_at < RESEND_INTERVAL:
+            return False
+        invite.last_sent_at = now
+        await self.session.flush()
+        await self._queue_emails([{"name": invite.name, "email": invite.email, "token": invite.token}])
+        return True

@@ -1,4 +1,4 @@
-"""Process-wide resources (engine, Redis, job pool, HTTP client, media store), built once per process."""
+"""Process-wide resources (engine, Redis, job pool, HTTP client, media store, token vault), built once per process."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from loupe.config import Settings
 from loupe.kit.db import create_engine, create_sessionmaker
 from loupe.kit.jobs import create_job_pool
 from loupe.kit.media import MediaStore
+from loupe.kit.vault import TokenVault
 
 
 @dataclass
@@ -22,13 +23,15 @@ class ProcessContext:
     arq: ArqRedis
     http: httpx.AsyncClient
     media: MediaStore
+    vault: TokenVault
 
     @classmethod
     async def create(cls, settings: Settings, database_url: str, redis_url: str) -> ProcessContext:
         engine = create_engine(database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
         arq = await create_job_pool(redis_url)
         http = httpx.AsyncClient(timeout=httpx.Timeout(20.0, connect=5.0), follow_redirects=False)
-        return cls(settings, engine, create_sessionmaker(engine), arq, http, MediaStore.of(settings))
+        vault = TokenVault.of(settings)
+        return cls(settings, engine, create_sessionmaker(engine), arq, http, MediaStore.of(settings), vault)
 
     async def close(self) -> None:
         await self.http.aclose()

@@ -8,7 +8,7 @@ the caller's transaction, in the order they attached, so what they do commits or
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Generic, ParamSpec
+from typing import Generic, ParamSpec, TypeVar
 
 P = ParamSpec("P")
 
@@ -30,3 +30,23 @@ class Hook(Generic[P]):
             raise RuntimeError(f"hook {self.name!r} has no receiver; import the domain that handles it")
         for receiver in self._receivers:
             await receiver(*args, **kwargs)
+
+
+T = TypeVar("T")
+
+
+class Ask(Generic[P, T]):
+    """A question a lower domain asks and one higher domain answers (how many accounts are connected?).
+    Unanswered, it returns `default`: the lower domain works on its own."""
+
+    def __init__(self, name: str, default: T) -> None:
+        self.name = name
+        self.default = default
+        self._answer: Callable[P, Awaitable[T]] | None = None
+
+    def answer_with(self, answer: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+        self._answer = answer
+        return answer
+
+    async def __call__(self, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self.default if self._answer is None else await self._answer(*args, **kwargs)

@@ -54,3 +54,9 @@ async def require_write(principal: Annotated[Principal, Depends(get_principal)])
 
 ReadPrincipal = Annotated[Principal, Depends(get_principal)]
 WritePrincipal = Annotated[Principal, Depends(require_write)]
+
+
+def acting_for(workspace_id: uuid.UUID) -> Principal:
+    """The principal of a public creator page: it acts on one workspace's data, reached through that
+    workspace's invite or connect link, never through an API key."""
+    return Principal(workspace_id=workspace_id, api_key_id=uuid.UUID(int=0), scopes=frozenset({"read", "write"}))

@@ -25,6 +25,8 @@ class Workspace(IdMixin, TimestampMixin, Base):
 
     name: Mapped[str] = mapped_column(String(200))
     plan: Mapped[Plan] = mapped_column(Enum(Plan, name="workspace_plan"), default=Plan.staging)
+    # The secret of the brand-wide connect link (GET /v1/workspace/connect-link makes it on first use).
+    connect_token: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     api_keys: Mapped[list[ApiKey]] = relationship(back_populates="workspace", lazy="raise")
 

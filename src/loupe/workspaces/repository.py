@@ -23,6 +23,20 @@ class WorkspaceRepository:
     async def get(self, workspace_id: uuid.UUID) -> Workspace | None:
         return await self.session.get(Workspace, workspace_id)
 
+    async def by_connect_token(self, token: str) -> Workspace | None:
+        stmt = select(Workspace).where(Workspace.connect_token == token)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def claim_connect_token(self, workspace_id: uuid.UUID, token: str) -> str:
+        """Sets the token unless one exists; concurrent first calls agree on one."""
+        await self.session.execute(
+            update(Workspace)
+            .where(Workspace.id == workspace_id, Workspace.connect_token.is_(None))
+            .values(connect_token=token)
+        )
+        stmt = select(Workspace.connect_token).where(Workspace.id == workspace_id)
+        return str((await self.session.execute(stmt)).scalar_one())
+
 
 class CredentialRepository:
     """The one lookup across workspaces: which active key a caller presents (by its digest)."""

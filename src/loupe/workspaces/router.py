@@ -4,21 +4,40 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from loupe.kit.deps import SessionDep
+from loupe.kit.deps import ContextDep, SessionDep
 from loupe.kit.errors import problem_responses
 from loupe.kit.pagination import PageParamsDep
 from loupe.workspaces.auth import ReadPrincipal, WritePrincipal
-from loupe.workspaces.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPage, ApiKeyRead, WorkspaceRead
-from loupe.workspaces.service import WorkspaceService
+from loupe.workspaces.models import Plan
+from loupe.workspaces.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPage, ApiKeyRead, ConnectLink, WorkspaceRead
+from loupe.workspaces.service import STAGING_CONNECTED_ACCOUNTS, WorkspaceService, connected_accounts
 
 router = APIRouter(tags=["workspace"])
 
 
 @router.get("/workspace", operation_id="workspace_get", summary="The caller's workspace")
 async def get_workspace(principal: ReadPrincipal, session: SessionDep) -> WorkspaceRead:
-    """The workspace the API key belongs to, with its plan."""
+    """The workspace the API key belongs to, with its plan and how many accounts are connected of how many
+    the plan allows."""
     workspace = await WorkspaceService(session).get_workspace(principal.workspace_id)
-    return WorkspaceRead.model_validate(workspace)
+    count = await connected_accounts(session, workspace.id)
+    limit = STAGING_CONNECTED_ACCOUNTS if workspace.plan is Plan.staging else None
+    return WorkspaceRead(
+        id=workspace.id,
+        name=workspace.name,
+        plan=workspace.plan,
+        created_at=workspace.created_at,
+        connected_accounts=count,
+        connected_accounts_limit=limit,
+    )
+
+
+@router.get("/workspace/connect-link", operation_id="workspace_connect_link", summary="The workspace's connect link")
+async def get_connect_link(principal: ReadPrincipal, session: SessionDep, ctx: ContextDep) -> ConnectLink:
+    """A link any creator can open to join the workspace's creators: they give their name and email first
+    (an influencer and an invite are made for them), then connect their accounts. The same link every time."""
+    token = await WorkspaceService(session).connect_token(principal.workspace_id)
+    return ConnectLink(url=f"{ctx.settings.public_base_url.rstrip('/')}/connect/w/{token}")
 
 
 @router.get("/api-keys", operation_id="api_keys_list", summary="List API keys")

@@ -14,7 +14,20 @@ class WorkspaceRead(Schema):
     id: uuid.UUID
     name: str
     plan: Plan = Field(description="`staging` (at most 25 connected accounts) or `production`.")
+    connected_accounts: int = Field(description="Accounts connected to the workspace now (status `active`).")
+    connected_accounts_limit: int | None = Field(
+        description="The plan's limit: 25 on `staging`, null (none) on `production`. A connection beyond it is "
+        "refused on the creator page and recorded as a `limit_reached` connection failure."
+    )
     created_at: datetime
+
+
+class ConnectLink(Schema):
+    url: str = Field(
+        description="The workspace's connect link: any creator can open it, give a name and an email (which "
+        "makes the influencer and the invite) and connect their accounts.",
+        examples=["https://loupe.example.com/connect/w/9yV4..."],
+    )
 
 
 class ApiKeyCreate(Schema):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import timedelta
 
@@ -7,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from loupe.kit.db import utcnow
 from loupe.kit.errors import Conflict, NotFound
+from loupe.kit.hooks import Ask
 from loupe.kit.pagination import PageParams
 from loupe.kit.security import display_prefix, generate_api_key, hash_api_key
 from loupe.workspaces.models import ApiKey, Plan, Scope, Workspace
@@ -14,6 +16,10 @@ from loupe.workspaces.repository import ApiKeyRepository, CredentialRepository, 
 
 # Recording every use would turn each read into a write; a coarse "last used" is enough.
 LAST_USED_GRANULARITY = timedelta(minutes=5)
+STAGING_CONNECTED_ACCOUNTS = 25
+
+# Answered by loupe.connections (a higher domain): how many accounts are connected to the workspace.
+connected_accounts = Ask[[AsyncSession, uuid.UUID], int]("connected_accounts", 0)
 
 
 class WorkspaceService:
@@ -36,6 +42,16 @@ class WorkspaceService:
         if workspace is None:
             raise NotFound("Workspace not found.")
         return workspace
+
+    async def by_connect_token(self, token: str) -> Workspace | None:
+        return await self.workspaces.by_connect_token(token) if token else None
+
+    async def connect_token(self, workspace_id: uuid.UUID) -> str:
+        """The secret of the workspace's connect link, made on first use."""
+        workspace = await self.get_workspace(workspace_id)
+        if workspace.connect_token:
+            return workspace.connect_token
+        return await self.workspaces.claim_connect_token(workspace_id, secrets.token_urlsafe(32))
 
     async def create_key(self, workspace_id: uuid.UUID, name: str, scopes: list[Scope]) -> tuple[ApiKey, str]:
         secret = generate_api_key()

@@ -1,0 +1,1 @@
+"""Creator connections: OAuth through our public pages, encrypted tokens, grants per workspace."""
