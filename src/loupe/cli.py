@@ -263,7 +263,7 @@ def dev(
     try:
         with embedded_servers(settings.data_dir) as servers:
             upgrade(servers.database_url)
-            api_key = asyncio.run(ensure_demo_workspace(servers.database_url, settings.data_dir))
+            api_key, connect_token = asyncio.run(ensure_demo_workspace(servers.database_url, settings.data_dir))
             if not settings.token_keys:
                 dev_keys(settings.data_dir)  # made once, before the children that all read it
             base = f"http://127.0.0.1:{port}"
@@ -305,7 +305,8 @@ def dev(
                     f"\nLoupe is running (data in {settings.data_dir})\n"
                     f"  API base URL : {base}/v1\n"
                     f"  API docs     : {base}/docs\n"
-                    f"  Sandbox      : {sandbox_url}/_sandbox/\n"
+                    f"  Creator page : {base}/connect/w/{connect_token} (the demo brand's connect link)\n"
+                    f"  Sandbox      : {sandbox_url}/_sandbox/ (creators, faults, app removal)\n"
                     f"  Mail sink    : http://127.0.0.1:{mail_port + 1}/ (SMTP on port {mail_port})\n"
                     f"  Demo API key : {api_key}\n"
                     f"  Try          : curl -H 'Authorization: Bearer {api_key}' {base}/v1/reports\n"

@@ -24,9 +24,9 @@ async def create_workspace(database_url: str, name: str, plan: Plan) -> tuple[uu
         await engine.dispose()
 
 
-async def ensure_demo_workspace(database_url: str, data_dir: Path) -> str:
-    """The demo workspace's key. Keys are stored hashed, so the demo key is kept in the
-    (git-ignored, development-only) data folder to print it again on the next start."""
+async def ensure_demo_workspace(database_url: str, data_dir: Path) -> tuple[str, str]:
+    """The demo workspace's key and connect-link token. Keys are stored hashed, so the demo key is kept in
+    the (git-ignored, development-only) data folder to print it again on the next start."""
     engine = create_engine(database_url, pool_size=1, max_overflow=0)
     path = data_dir / DEMO_FILE
     try:
@@ -34,16 +34,18 @@ async def ensure_demo_workspace(database_url: str, data_dir: Path) -> str:
             service = WorkspaceService(session)
             if path.exists():
                 key = json.loads(path.read_text())["api_key"]
-                if await service.authenticate(key) is not None:
-                    return str(key)
+                found = await service.authenticate(key)
+                if found is not None:
+                    return str(key), await service.connect_token(found.workspace_id)
             workspace, key = await service.create_workspace("Demo brand", Plan.staging)
             for name, description in (
                 ("Spring launch 2026", "Every creator of the spring drop, all networks."),
                 ("Always-on ambassadors", "Long-running ambassador programme."),
             ):
                 session.add(Report(workspace_id=workspace.id, name=name, description=description))
+            connect_token = await service.connect_token(workspace.id)
         path.write_text(json.dumps({"workspace_id": str(workspace.id), "api_key": key}))
         path.chmod(0o600)
-        return key
+        return key, connect_token
     finally:
         await engine.dispose()

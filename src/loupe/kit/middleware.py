@@ -15,6 +15,7 @@ from loupe.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
 REQUEST_ID_HEADER = "x-request-id"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 log = structlog.get_logger("loupe.http")
+SECRET_PATHS = ("/connect/",)
 
 
 class RequestContextMiddleware:
@@ -52,7 +53,8 @@ class RequestContextMiddleware:
             log.info(
                 "request",
                 method=scope["method"],
-                path=scope["path"],
+                # Public pages carry their credential in the path (invite and choice tokens): log the template.
+                path=path if scope["path"].startswith(SECRET_PATHS) else scope["path"],
                 status=status,
                 duration_ms=round(elapsed * 1000, 2),
             )
