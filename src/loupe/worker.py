@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from loupe.clicks.jobs import flush_clicks, maintain_clicks
 from loupe.config import Settings, get_settings
+from loupe.connections.jobs import purge_connect_attempts
 from loupe.kit.context import ProcessContext
 from loupe.kit.jobs import QUEUE_NAME, JobBuffer, deserialize, redis_settings, serialize
 from loupe.kit.media import sweep_media
@@ -51,7 +52,14 @@ async def heartbeat(ctx: dict[str, Any], note: str = "") -> dict[str, Any]:
     return {"note": note, "database_time": now.astimezone(UTC).isoformat(), "job_try": ctx.get("job_try")}
 
 
-FUNCTIONS: list[WorkerCoroutine] = [heartbeat, flush_clicks, maintain_clicks, sweep_media, deliver_outbox]  # type: ignore[list-item]
+FUNCTIONS: list[WorkerCoroutine] = [  # type: ignore[list-item]
+    heartbeat,
+    flush_clicks,
+    maintain_clicks,
+    sweep_media,
+    deliver_outbox,
+    purge_connect_attempts,
+]
 CRON_JOBS: list[Any] = [
     # Clicks reach PostgreSQL within seconds of the redirect; keep no results of these runs.
     cron(flush_clicks, second=set(range(0, 60, 2)), run_at_startup=True, keep_result=0, timeout=60),  # type: ignore[arg-type]
@@ -60,6 +68,7 @@ CRON_JOBS: list[Any] = [
     cron(sweep_media, second=30, run_at_startup=True, keep_result=0, timeout=120),  # type: ignore[arg-type]
     # Outbox emails go within seconds (and at once: each commit that adds some enqueues a run too).
     cron(deliver_outbox, second=set(range(0, 60, 5)), run_at_startup=True, keep_result=0, timeout=120),  # type: ignore[arg-type]
+    cron(purge_connect_attempts, minute=41, second=0, keep_result=0),  # type: ignore[arg-type]
 ]
 
 
