@@ -107,13 +107,20 @@ FOCUSABLE = """() => {
     }
   }
   stops.forEach((e, i) => e.setAttribute('data-tab-stop', String(i)));
-  return stops.map((e) => (e.innerText || e.value || e.name || e.tagName).trim().replace(/\\s+/g, ' '));
+  const name = (e) => (e.labels && e.labels.length ? e.labels[0].innerText : e.innerText || e.value || e.tagName);
+  return stops.map((e) => name(e).trim().replace(/\\s+/g, ' '));
 }"""
 
 FOCUSED = """() => {
   const e = document.activeElement;
   const style = getComputedStyle(e);
-  return {stop: e.getAttribute('data-tab-stop'), outline: style.outlineStyle, width: parseFloat(style.outlineWidth)};
+  const box = e.getBoundingClientRect();
+  return {
+    stop: e.getAttribute('data-tab-stop'),
+    outline: style.outlineStyle,
+    width: parseFloat(style.outlineWidth),
+    inside: box.left >= 0 && box.right <= window.innerWidth && box.width > 0 && box.height > 0,
+  };
 }"""
 
 LABELS = """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
@@ -142,6 +149,7 @@ async def audit(page: Page) -> None:
         focused = await page.evaluate(FOCUSED)
         assert focused["stop"] == str(expected), f"Tab #{expected + 1} should reach {name!r}, got {focused}"
         assert focused["outline"] != "none" and focused["width"] >= 2, f"{name!r} has no visible focus: {focused}"
+        assert focused["inside"], f"{name!r} is focused out of sight: {focused}"
 
 
 # ----- flows -----
@@ -166,7 +174,7 @@ async def connect_tiktok(page: Page, link: str, brand: Brand) -> None:
 
 
 async def test_connect_instagram_choosing_the_second_account_then_delete_the_data(
-    page: Page, live_stack: LiveStack, brand: Brand
+    live_stack: LiveStack, page: Page, brand: Brand
 ) -> None:
     sent = await brand.invite()
     assert sent["link"].startswith(f"{live_stack.api}/connect/")
@@ -236,7 +244,7 @@ async def test_connect_instagram_choosing_the_second_account_then_delete_the_dat
 
 
 async def test_denied_consent_shows_a_friendly_page_and_is_recorded(
-    page: Page, live_stack: LiveStack, brand: Brand
+    live_stack: LiveStack, page: Page, brand: Brand
 ) -> None:
     sent = await brand.invite()
     await open_invite(page, sent["link"], brand)
@@ -259,7 +267,7 @@ async def test_denied_consent_shows_a_friendly_page_and_is_recorded(
     await expect(page.get_by_role("heading", level=1)).to_have_text("TikTok")
 
 
-async def test_join_page_makes_an_invite(page: Page, live_stack: LiveStack, brand: Brand) -> None:
+async def test_join_page_makes_an_invite(live_stack: LiveStack, page: Page, brand: Brand) -> None:
     url = (await brand.get("/v1/workspace/connect-link"))["url"]
     assert url.startswith(f"{live_stack.api}/connect/w/")
     response = await page.goto(url)
@@ -269,6 +277,14 @@ async def test_join_page_makes_an_invite(page: Page, live_stack: LiveStack, bran
     await audit(page)
 
     await page.get_by_label("Your name").fill("Grace Hopper")
+    await page.get_by_label("Your email").fill("grace@example")  # the browser accepts it, the server does not
+    await page.get_by_role("button", name="Continue").click()
+    await expect(page.get_by_role("alert")).to_have_text("Enter your name and a valid email address.")
+    await expect(page.get_by_label("Your name")).to_have_value("Grace Hopper")  # what was typed is kept
+    await screenshot(page, "creator-join-error")
+    await audit(page)
+    assert (await brand.get("/v1/invites"))["data"] == []
+
     await page.get_by_label("Your email").fill("grace@example.com")
     await page.get_by_role("button", name="Continue").click()
     await expect(page).to_have_url(re.compile(rf"^{re.escape(live_stack.api)}/connect/[^/]+$"))
@@ -280,7 +296,7 @@ async def test_join_page_makes_an_invite(page: Page, live_stack: LiveStack, bran
     assert page.url == made["link"]
 
 
-async def test_tiktok_connects_with_javascript_disabled(browser: Browser, live_stack: LiveStack, brand: Brand) -> None:
+async def test_tiktok_connects_with_javascript_disabled(live_stack: LiveStack, browser: Browser, brand: Brand) -> None:
     sent = await brand.invite()
     context = await browser.new_context(viewport={"width": 360, "height": 800}, java_script_enabled=False)
     try:
@@ -294,7 +310,7 @@ async def test_tiktok_connects_with_javascript_disabled(browser: Browser, live_s
 
 
 async def test_connect_once_shares_with_another_workspace(
-    make_page: MakePage, live_stack: LiveStack, make_brand: Callable[[str], Awaitable[Brand]]
+    live_stack: LiveStack, make_page: MakePage, make_brand: Callable[[str], Awaitable[Brand]]
 ) -> None:
     a, b = await make_brand("Brand A"), await make_brand("Brand B")
     invite_a, invite_b = await a.invite(), await b.invite()
@@ -322,7 +338,7 @@ async def test_connect_once_shares_with_another_workspace(
     await expect(creator.get_by_role("heading", name=offer)).to_have_count(0)
 
 
-async def test_app_removed_at_tiktok_then_reconnected(make_page: MakePage, live_stack: LiveStack, brand: Brand) -> None:
+async def test_app_removed_at_tiktok_then_reconnected(live_stack: LiveStack, make_page: MakePage, brand: Brand) -> None:
     sent = await brand.invite()
     tiktok = account(live_stack, "tiktok")
     page = await make_page(360)
