@@ -111,7 +111,11 @@ async def test_disconnect_everywhere_revokes_at_the_platform_and_reconnect_resto
     await creator.connect(invite_a["token"], "tiktok", target.id)
     await share_all(creator, invite_b["token"])
     [connection_id] = await connected_ids(creator, invite_b["token"])
-    await creator.ours.post(f"/connect/{invite_b['token']}/disconnect/{connection_id}", data={"scope": "everywhere"})
+    path = f"/connect/{invite_b['token']}/disconnect/{connection_id}"
+    asked = await creator.ours.post(path, data={"scope": "everywhere"})
+    assert asked.status_code == 200 and "from every brand?" in text_of(asked.text)
+    assert (await accounts_of(client, b))[0]["status"] == "active"  # nothing happens before the confirmation
+    await creator.ours.post(path, data={"scope": "everywhere", "confirm": "yes"})
     for tenant, sent in ((a, invite_a), (b, invite_b)):
         [row] = await accounts_of(client, tenant)
         assert row["status"] == "disconnected"
@@ -136,23 +140,7 @@ async def test_staging_workspace_holds_25_connected_accounts(
     assert (workspace["connected_accounts"], workspace["connected_accounts_limit"]) == (0, 25)
     sent = await invite(client, tenant)
     await creator.connect(sent["token"], "twitter", account(sandbox, "twitter").id)
-    # 24 more accounts, as the connect flow stores them (25 OAuth trips would only slow the test down).
-    async with db.engine.begin() as conn:
-        await conn.execute(
-            text(
-                """
-                WITH made AS (
-                    INSERT INTO connections (id, platform, platform_user_id, scopes, status, connected_at)
-                    SELECT gen_random_uuid(), 'twitch', 'u' || n, '{}', 'active', now() FROM generate_series(1, 24) n
-                    RETURNING id
-                )
-                INSERT INTO connection_grants (id, workspace_id, connection_id, invite_id, influencer_id, status,
-                                               connected_at)
-                SELECT gen_random_uuid(), :workspace, made.id, :invite, :influencer, 'active', now() FROM made
-                """
-            ),
-            {"workspace": tenant.workspace_id, "invite": sent["id"], "influencer": sent["influencer_id"]},
-        )
+    await add_connected_accounts(db, tenant, sent, 24)
     assert (await client.get("/v1/workspace", headers=tenant.read)).json()["connected_accounts"] == 25
     full = await creator.start(sent["token"], "youtube")
     assert full.status_code == 409 and "cannot connect more accounts" in text_of(full.text)
@@ -171,6 +159,44 @@ async def test_staging_workspace_holds_25_connected_accounts(
     # A production workspace has no limit.
     big = await make_tenant("Big", Plan.production)
     assert (await client.get("/v1/workspace", headers=big.read)).json()["connected_accounts_limit"] is None
+
+
+async def add_connected_accounts(db: ProcessContext, tenant: Tenant, sent: dict[str, Any], count: int) -> None:
+    """Accounts as the connect flow stores them (25 OAuth trips would only slow the tests down)."""
+    async with db.engine.begin() as conn:
+        await conn.execute(
+            text(
+                """
+                WITH made AS (
+                    INSERT INTO connections (id, platform, platform_user_id, scopes, status, connected_at)
+                    SELECT gen_random_uuid(), 'twitch', 'u' || n, '{}', 'active', now() FROM generate_series(1, :n) n
+                    RETURNING id
+                )
+                INSERT INTO connection_grants (id, workspace_id, connection_id, invite_id, influencer_id, status,
+                                               connected_at)
+                SELECT gen_random_uuid(), :workspace, made.id, :invite, :influencer, 'active', now() FROM made
+                """
+            ),
+            {"n": count, "workspace": tenant.workspace_id, "invite": sent["id"], "influencer": sent["influencer_id"]},
+        )
+
+
+async def test_the_last_place_goes_to_the_first_trip_to_finish(
+    client: httpx.AsyncClient, tenant: Tenant, creator: Creator, sandbox: Sandbox, db: ProcessContext
+) -> None:
+    sent = await invite(client, tenant)
+    await add_connected_accounts(db, tenant, sent, 24)
+    youtube = await creator.start(sent["token"], "youtube")
+    tiktok = await creator.start(sent["token"], "tiktok")  # both start: one place is left
+    youtube_back = await creator.consent(youtube.headers["location"], account(sandbox, "youtube").id)
+    tiktok_back = await creator.consent(tiktok.headers["location"], account(sandbox, "tiktok").id)
+    assert (await creator.follow(youtube_back)).status_code == 200
+    refused = await creator.follow(tiktok_back)
+    assert refused.status_code == 409 and "cannot connect more accounts" in text_of(refused.text)
+    async with db.engine.connect() as conn:
+        stored = (await conn.execute(text("SELECT count(*) FROM connections WHERE platform = 'tiktok'"))).scalar()
+    assert stored == 0  # refused before anything was stored: no tokens left behind
+    assert (await client.get("/v1/workspace", headers=tenant.read)).json()["connected_accounts"] == 25
 
 
 async def test_workspace_connect_link_makes_the_invite_first(

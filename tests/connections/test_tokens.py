@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select, text
+from structlog._config import BoundLoggerLazyProxy
 
 from loupe.config import Settings
 from loupe.connections.jobs import purge_connect_attempts
@@ -65,10 +67,22 @@ async def test_no_token_in_answers_or_logs(
     settings: Settings,
 ) -> None:
     configure_logging("DEBUG", json=True)  # every line our code and the libraries write, to the captured stream
+    forget_cached_loggers()
     try:
         await _connect_and_check(client, tenant, creator, sandbox, capsys)
     finally:
         configure_logging(settings.log_level, json=True)
+        forget_cached_loggers()
+
+
+def forget_cached_loggers() -> None:
+    """structlog binds each module's logger (level and stream) on first use; forget those bindings so the
+    configuration above applies to loggers that other tests already used."""
+    for name, module in list(sys.modules.items()):
+        if name.startswith("loupe"):
+            for value in vars(module).values():
+                if isinstance(value, BoundLoggerLazyProxy):
+                    vars(value).pop("bind", None)
 
 
 async def _connect_and_check(

@@ -91,29 +91,30 @@ class ConnectFlow:
         log.info("connect.failed", platform=platform, reason=reason.value, invite_id=str(invite.id))
         return Outcome(platform, invite, failure=reason, detail=detail)
 
-    async def _limit_reached(self, invite: Invite, connection_ids: list[uuid.UUID]) -> bool:
-        """Staging workspaces hold at most 25 connected accounts; reconnecting one already counted is fine."""
+    async def _over_limit(self, invite: Invite, connection_ids: list[uuid.UUID] | None = None, new: int = 0) -> bool:
+        """Staging workspaces hold at most 25 connected accounts; reconnecting one already counted is fine.
+        `new`: accounts not stored yet. Without ids: would one more account fit (the start of a trip)?"""
         workspace = await WorkspaceService(self.session).get_workspace(invite.workspace_id)
         if workspace.plan is not Plan.staging:
             return False
         grants = GrantRepository(self.session, invite.workspace_id)
-        active = await grants.count_active(lock=True)
-        new = 0
-        for connection_id in connection_ids:
-            grant = await grants.get_for_connection(connection_id)
-            new += grant is None or grant.status != ConnectionStatus.active.value
+        # Locked when granting: concurrent connections of one workspace queue, so the limit holds under races.
+        active = await grants.count_active(lock=connection_ids is not None)
+        if connection_ids is None:
+            return active + 1 > STAGING_CONNECTED_ACCOUNTS
+        found = [await grants.get_for_connection(i) for i in connection_ids]
+        new += sum(grant is None or grant.status != ConnectionStatus.active.value for grant in found)
         return active + new > STAGING_CONNECTED_ACCOUNTS
+
+    async def _limit_failure(self, invite: Invite, platform: str) -> Outcome:
+        detail = f"The workspace has {STAGING_CONNECTED_ACCOUNTS} connected accounts."
+        return await self.fail(invite, platform, FailureReason.limit_reached, detail)
 
     # -- start -----------------------------------------------------------------------------------------
     async def start(self, invite: Invite, platform: str) -> str | Outcome:
         """The platform's consent URL, or the failure outcome when the workspace is full."""
-        if await self._full(invite):
-            return await self.fail(
-                invite,
-                platform,
-                FailureReason.limit_reached,
-                f"The workspace has {STAGING_CONNECTED_ACCOUNTS} connected accounts.",
-            )
+        if await self._over_limit(invite):
+            return await self._limit_failure(invite, platform)
         state = secrets.token_urlsafe(32)
         request = self.connector(platform).authorization_url(self.redirect_uri(platform), state=state)
         verifier = request.code_verifier.get_secret_value() if request.code_verifier else None
@@ -129,12 +130,6 @@ class ConnectFlow:
             )
         )
         return request.url
-
-    async def _full(self, invite: Invite) -> bool:
-        workspace = await WorkspaceService(self.session).get_workspace(invite.workspace_id)
-        if workspace.plan is not Plan.staging:
-            return False
-        return await GrantRepository(self.session, invite.workspace_id).count_active() >= STAGING_CONNECTED_ACCOUNTS
 
     # -- callback --------------------------------------------------------------------------------------
     async def callback(self, platform: str, query: dict[str, str], invite_of: Any) -> Outcome:
@@ -227,6 +222,10 @@ class ConnectFlow:
     async def _connect(
         self, invite: Invite, platform: str, user_token: TokenSet, accounts: list[PlatformAccount]
     ) -> Outcome:
+        # The limit is checked before anything is stored: a refused account leaves no tokens behind.
+        known = await self.connections.ids_of(platform, [a.id for a in accounts])
+        if await self._over_limit(invite, known, new=len(accounts) - len(known)):
+            return await self._limit_failure(invite, platform)
         connections = []
         for account in accounts:
             token = account.token or user_token
@@ -250,13 +249,6 @@ class ConnectFlow:
                     }
                 )
             )
-        if await self._limit_reached(invite, [c.id for c in connections]):
-            return await self.fail(
-                invite,
-                platform,
-                FailureReason.limit_reached,
-                f"The workspace has {STAGING_CONNECTED_ACCOUNTS} connected accounts.",
-            )
         for connection in connections:
             await self.grant(invite, connection)
         log.info("connect.connected", platform=platform, invite_id=str(invite.id), accounts=len(connections))
@@ -279,13 +271,8 @@ class ConnectFlow:
         if not connections:
             return None
         platform = connections[0].platform
-        if await self._limit_reached(invite, [c.id for c in connections]):
-            return await self.fail(
-                invite,
-                platform,
-                FailureReason.limit_reached,
-                f"The workspace has {STAGING_CONNECTED_ACCOUNTS} connected accounts.",
-            )
+        if await self._over_limit(invite, [c.id for c in connections]):
+            return await self._limit_failure(invite, platform)
         for connection in connections:
             await self.grant(invite, connection)
         return Outcome(platform, invite, connections=connections)

@@ -219,7 +219,18 @@ async def disconnect(
     # The account must have come through this invite: an invite link cannot touch other creators' accounts.
     if grant is None or grant.invite_id != invite.id or connection is None:
         return RedirectResponse(f"/connect/{token}", status_code=303)
-    everywhere = (await request.form()).get("scope") == "everywhere"
+    form = await request.form()
+    everywhere = form.get("scope") == "everywhere"
+    if everywhere and form.get("confirm") != "yes":  # every brand and a platform revocation: ask once more
+        context = {
+            "title": "Disconnect everywhere",
+            "invite": invite,
+            "connection_id": connection.id,
+            "label": connection.username or connection.display_name or connection.platform_user_id,
+            "platform_name": PLATFORM_TEXTS[connection.platform].name,
+            "workspace_name": await _workspace_name(session, invite.workspace_id),
+        }
+        return await _page(request, "confirm.html", context)
     await ConnectFlow(session, ctx).disconnect(invite, connection, everywhere=everywhere)
     return RedirectResponse(f"/connect/{token}?notice=disconnected", status_code=303)
 

@@ -43,6 +43,12 @@ class ConnectionRepository:
             return []
         return list(await self.session.scalars(select(Connection).where(Connection.id.in_(ids))))
 
+    async def ids_of(self, platform: str, account_ids: Sequence[str]) -> builtins.list[uuid.UUID]:
+        stmt = select(Connection.id).where(
+            Connection.platform == platform, Connection.platform_user_id.in_(list(account_ids))
+        )
+        return list(await self.session.scalars(stmt))
+
     async def upsert(self, values: dict[str, Any]) -> Connection:
         """One row per (platform, account): connecting again updates its tokens and profile."""
         changing = {k: v for k, v in values.items() if k not in ("platform", "platform_user_id")}
