@@ -216,3 +216,26 @@ async def test_connecting_again_reuses_the_connection(
         after = (await session.execute(select(Connection))).scalar_one()
     assert after.id == before.id and after.access_token_enc != before.access_token_enc
     assert len(await accounts_of(client, tenant)) == 1
+
+
+async def test_connected_accounts_filter_by_platform_status_and_text(
+    client: httpx.AsyncClient, tenant: Tenant, creator: Creator, sandbox: Sandbox
+) -> None:
+    ada = await invite(client, tenant)
+    grace = await invite(client, tenant, email="grace@example.com", name="Grace Hopper")
+    await creator.connect(ada["token"], "tiktok", account(sandbox, "tiktok", creator=6).id)
+    await creator.connect(grace["token"], "twitch", account(sandbox, "twitch", creator=7).id)
+    assert [a["platform"] for a in await accounts_of(client, tenant, platform="twitch")] == ["twitch"]
+    assert [a["influencer_name"] for a in await accounts_of(client, tenant, q="HOPPER")] == ["Grace Hopper"]
+    username = account(sandbox, "tiktok", creator=6).username
+    assert [a["platform"] for a in await accounts_of(client, tenant, q=username[:5])] == ["tiktok"]
+    assert [a["platform"] for a in await accounts_of(client, tenant, q="grace@")] == ["twitch"]
+    assert len(await accounts_of(client, tenant, status="active")) == 2
+    page = await client.get("/v1/connected-accounts", params={"limit": 1}, headers=tenant.read)
+    second = await client.get(
+        "/v1/connected-accounts", params={"limit": 1, "cursor": page.json()["next_cursor"]}, headers=tenant.read
+    )
+    assert {page.json()["data"][0]["platform"], second.json()["data"][0]["platform"]} == {"tiktok", "twitch"}
+    for bad in ({"platform": "myspace"}, {"status": "gone"}, {"limit": 0}):
+        refused = await client.get("/v1/connected-accounts", params=bad, headers=tenant.read)
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"].startswith("query.")
