@@ -38,6 +38,7 @@ LAYERS = [
     "messaging",
     "invites",  # creator invites: influencers, messaging templates, the outbox
     "connections",  # creator pages, OAuth connections and grants: invites, influencers, connectors
+    "accounts",  # connected accounts' data and its refresh jobs: connections, connectors
     "clicks",
     "conversions",
     "stats",
@@ -52,6 +53,8 @@ UNSCOPED_REPOSITORIES = {
     "ConnectionRepository": "a platform account is one row, whichever workspaces it is granted to",
     "AttemptRepository": "an OAuth callback's state arrives before any workspace is known",
     "DeletionRepository": "a platform's data-deletion request names a platform user, not a workspace",
+    "AccountDataRepository": "an account's data is one copy, read by every workspace it is granted to",
+    "RefreshRepository": "the refresh schedule runs over every workspace's connections",
 }
 
 

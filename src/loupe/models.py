@@ -1,5 +1,13 @@
 """Every ORM model, imported in one place so alembic and the mappers see them all."""
 
+from loupe.accounts.models import (
+    AccountAudience,
+    AccountContent,
+    AccountProfile,
+    ContentMetricSnapshot,
+    ContentOverride,
+    ProfileSnapshot,
+)
 from loupe.campaigns.creators.models import CampaignCreator
 from loupe.campaigns.models import Campaign, StoryCaptureWindow
 from loupe.campaigns.stories.models import Story
@@ -15,6 +23,9 @@ from loupe.reports.models import Report
 from loupe.workspaces.models import ApiKey, Workspace
 
 __all__ = [
+    "AccountAudience",
+    "AccountContent",
+    "AccountProfile",
     "ApiKey",
     "Campaign",
     "CampaignCreator",
@@ -23,6 +34,8 @@ __all__ = [
     "ConnectAttempt",
     "Connection",
     "ConnectionFailure",
+    "ContentMetricSnapshot",
+    "ContentOverride",
     "Conversion",
     "DeletionRequest",
     "Grant",
@@ -33,6 +46,7 @@ __all__ = [
     "MediaTrash",
     "OrphanVisit",
     "OutboxMessage",
+    "ProfileSnapshot",
     "Report",
     "Story",
     "StoryCaptureWindow",

@@ -9,12 +9,13 @@ from datetime import UTC
 from typing import Any
 
 import structlog
-from arq import Worker, cron
-from arq.typing import WorkerCoroutine
+from arq import Worker, cron, func
 from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from loupe.accounts.jobs import schedule_refreshes
+from loupe.accounts.refresh import refresh_connection
 from loupe.clicks.jobs import flush_clicks, maintain_clicks
 from loupe.config import Settings, get_settings
 from loupe.connections.jobs import purge_connect_attempts
@@ -52,13 +53,15 @@ async def heartbeat(ctx: dict[str, Any], note: str = "") -> dict[str, Any]:
     return {"note": note, "database_time": now.astimezone(UTC).isoformat(), "job_try": ctx.get("job_try")}
 
 
-FUNCTIONS: list[WorkerCoroutine] = [  # type: ignore[list-item]
+FUNCTIONS: list[Any] = [
     heartbeat,
     flush_clicks,
     maintain_clicks,
     sweep_media,
     deliver_outbox,
     purge_connect_attempts,
+    schedule_refreshes,
+    func(refresh_connection, keep_result=0, max_tries=5),  # type: ignore[arg-type,list-item]
 ]
 CRON_JOBS: list[Any] = [
     # Clicks reach PostgreSQL within seconds of the redirect; keep no results of these runs.
@@ -69,6 +72,8 @@ CRON_JOBS: list[Any] = [
     # Outbox emails go within seconds (and at once: each commit that adds some enqueues a run too).
     cron(deliver_outbox, second=set(range(0, 60, 5)), run_at_startup=True, keep_result=0, timeout=120),  # type: ignore[arg-type]
     cron(purge_connect_attempts, minute=41, second=0, keep_result=0),  # type: ignore[arg-type]
+    # Each connected account is refreshed once a day in its own slot; this finds the ones due.
+    cron(schedule_refreshes, second=0, run_at_startup=True, keep_result=0, unique=True),  # type: ignore[arg-type]
 ]
 
 
@@ -90,7 +95,9 @@ async def startup(ctx: dict[str, Any]) -> None:
         await process.close()
         raise RuntimeError("The database schema is behind the code: run `loupe migrate` first.")
     ctx["process"] = process
-    log.info("worker_started", functions=[getattr(f, "__name__", repr(f)) for f in FUNCTIONS])
+    log.info(
+        "worker_started", functions=[getattr(f, "name", None) or getattr(f, "__name__", repr(f)) for f in FUNCTIONS]
+    )
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from loupe.config import Settings
+from loupe.kit.clock import Clock
 from loupe.kit.context import ProcessContext
 from loupe.sandbox.state import Sandbox
 from tests.conftest import Tenant
@@ -45,10 +46,16 @@ def connect_settings(settings: Settings, sandbox_server: LiveSandbox) -> Setting
 
 
 @pytest.fixture
-def app(connect_settings: Settings, db: ProcessContext) -> Any:
+def connect_ctx(connect_settings: Settings, db: ProcessContext) -> ProcessContext:
+    """The process context with the sandbox's settings and a clock of its own (tests move it)."""
+    return dataclasses.replace(db, settings=connect_settings, clock=Clock())
+
+
+@pytest.fixture
+def app(connect_settings: Settings, connect_ctx: ProcessContext) -> Any:
     from loupe.app import create_app
 
-    return create_app(connect_settings, context=dataclasses.replace(db, settings=connect_settings))
+    return create_app(connect_settings, context=connect_ctx)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from loupe.connections.models import ConnectAttempt, Connection, ConnectionStatus, FailureReason, Grant
 from loupe.connections.repository import AttemptRepository, ConnectionRepository, GrantRepository
 from loupe.connections.statuses import refresh_invite_statuses
+from loupe.connections.tokens import token_columns, token_of
 from loupe.connectors import ConnectorError, ErrorKind, PlatformAccount, TokenSet, get_connector
 from loupe.connectors.base import Connector
 from loupe.influencers.service import InfluencerService
@@ -238,14 +239,13 @@ class ConnectFlow:
                         "username": account.username,
                         "display_name": account.name or account.page_name,
                         "picture_url": account.picture_url,
-                        "access_token_enc": self.vault.encrypt(token.secret()),
-                        "refresh_token_enc": self.vault.encrypt(r) if (r := token.refresh_secret()) else None,
-                        "token_expires_at": token.expires_at,
-                        "refresh_expires_at": token.refresh_expires_at,
-                        "data_access_expires_at": token.data_access_expires_at or user_token.data_access_expires_at,
-                        "scopes": token.scopes or user_token.scopes,
+                        **token_columns(self.vault, token, user_token),
                         "status": ConnectionStatus.active.value,
                         "connected_at": utcnow(),
+                        # The first refresh runs within a minute; later ones in the account's daily slot.
+                        "next_refresh_at": utcnow(),
+                        "last_error": None,
+                        "reminders": {},
                     }
                 )
             )
@@ -298,12 +298,9 @@ class ConnectFlow:
             await refresh_invite_statuses(self.session, workspace_id, invite_ids)
 
     async def _revoke_at_platform(self, connection: Connection) -> None:
-        if not connection.access_token_enc:
+        token = token_of(self.vault, connection)
+        if token is None:
             return
-        token = TokenSet(
-            access_token=self.vault.decrypt(connection.access_token_enc),
-            refresh_token=self.vault.decrypt(connection.refresh_token_enc) if connection.refresh_token_enc else None,
-        )
         try:
             await self.connector(connection.platform).revoke(token)
         except ConnectorError as exc:  # the disconnection stands; the platform will expire the token anyway

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -49,6 +49,11 @@ class Connection(IdMixin, TimestampMixin, Base):
     status: Mapped[str] = mapped_column(String(20), default=ConnectionStatus.active.value)
     connected_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_refreshed_at: Mapped[datetime | None]
+    # The daily refresh (loupe.accounts): each account has its own slot, spread over the day.
+    next_refresh_at: Mapped[datetime | None] = mapped_column(index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # Expiry reminders already sent, by kind and the expiry they announced ({"7d": iso, "1d": iso}).
+    reminders: Mapped[dict[str, str]] = mapped_column(JSONB, default=dict, server_default=text("'{}'::jsonb"))
 
 
 class Grant(IdMixin, TimestampMixin, Base):

@@ -40,14 +40,21 @@ class Removal:
 
     async def revoked(self, platforms: Sequence[str], user_id: str) -> int:
         """The app was removed: the tokens are dead, so they go; brands see `revoked`."""
-        connections, grants = await self._affected(platforms, user_id)
+        connections = await self.connections.by_authorizing_user(platforms, user_id)
         ids = [c.id for c in connections]
-        if ids:
-            await self.connections.set_status(ids, ConnectionStatus.revoked, wipe_tokens=True)
-            await self.connections.follow_connection(ids, ConnectionStatus.revoked)
-            await self._refresh(grants)
+        await self.lapse(ids, ConnectionStatus.revoked, "The creator removed the app at the platform.")
         log.info("connect.app_removed", platforms=list(platforms), accounts=len(ids))
         return len(ids)
+
+    async def lapse(self, ids: Sequence[uuid.UUID], status: ConnectionStatus, why: str) -> None:
+        """Connections whose authorisation ended (expired or revoked): their tokens go, every grant still
+        connected takes the status, and those invites need the creator again."""
+        if not ids:
+            return
+        grants = await self.connections.grants_of(ids)
+        await self.connections.set_status(ids, status, wipe_tokens=True, why=why)
+        await self.connections.follow_connection(ids, status)
+        await self._refresh(grants)
 
     async def delete_meta_data(self, user_id: str) -> DeletionRequest:
         """Tokens, the accounts' rows and the CRM profiles they made go; the request keeps a public status."""

@@ -71,8 +71,10 @@ class ConnectionRepository:
         )
         return list(await self.session.scalars(stmt))
 
-    async def set_status(self, ids: Sequence[uuid.UUID], status: ConnectionStatus, *, wipe_tokens: bool) -> None:
-        values: dict[str, Any] = {"status": status.value, "updated_at": func.now()}
+    async def set_status(
+        self, ids: Sequence[uuid.UUID], status: ConnectionStatus, *, wipe_tokens: bool, why: str | None = None
+    ) -> None:
+        values: dict[str, Any] = {"status": status.value, "updated_at": func.now(), "last_error": why}
         if wipe_tokens:
             values.update(dict.fromkeys(TOKEN_FIELDS))
         await self.session.execute(update(Connection).where(Connection.id.in_(ids)).values(**values))

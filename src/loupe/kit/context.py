@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from loupe.config import Settings
+from loupe.kit.clock import Clock
 from loupe.kit.db import create_engine, create_sessionmaker
 from loupe.kit.jobs import create_job_pool
 from loupe.kit.media import MediaStore
@@ -24,6 +25,7 @@ class ProcessContext:
     http: httpx.AsyncClient
     media: MediaStore
     vault: TokenVault
+    clock: Clock = field(default_factory=Clock)
 
     @classmethod
     async def create(cls, settings: Settings, database_url: str, redis_url: str) -> ProcessContext:

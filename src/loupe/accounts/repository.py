@@ -1,0 +1,105 @@
+"""SQL of account data. Keyed by connection (global, like connections: several workspaces may read one
+account); reads go through the caller's grant (`loupe.accounts.service`). Every write is an upsert, so a
+job that runs twice leaves the same rows."""
+
+from __future__ import annotations
+
+import builtins
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loupe.accounts.models import (
+    AccountAudience,
+    AccountContent,
+    AccountProfile,
+    ContentMetricSnapshot,
+    ProfileSnapshot,
+)
+from loupe.connections.models import Connection, ConnectionStatus
+
+
+class AccountDataRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _upsert(self, model: Any, keys: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        stmt = pg_insert(model).values(list(rows))
+        changing: dict[str, Any] = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
+        if "updated_at" in model.__table__.c:
+            changing["updated_at"] = func.now()
+        await self.session.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=changing))
+
+    async def save_profile(self, values: dict[str, Any], snapshot: dict[str, Any]) -> None:
+        await self._upsert(AccountProfile, ["connection_id"], [values])
+        await self._upsert(ProfileSnapshot, ["connection_id", "taken_on"], [snapshot])
+
+    async def save_audience(self, values: dict[str, Any]) -> None:
+        await self._upsert(AccountAudience, ["connection_id"], [values])
+
+    async def save_contents(self, rows: builtins.list[dict[str, Any]]) -> dict[str, uuid.UUID]:
+        """Upserts by (connection, platform id); returns platform id → our id."""
+        if not rows:
+            return {}
+        insert = pg_insert(AccountContent).values([{"id": uuid.uuid4(), **row} for row in rows])
+        keys = ("connection_id", "platform_content_id")
+        changing: dict[str, Any] = {c: insert.excluded[c] for c in rows[0] if c not in keys}
+        stmt = insert.on_conflict_do_update(
+            index_elements=list(keys), set_={**changing, "updated_at": func.now()}
+        ).returning(AccountContent.platform_content_id, AccountContent.id)
+        return {pid: cid for pid, cid in (await self.session.execute(stmt)).all()}
+
+    async def save_metrics(self, metrics: dict[uuid.UUID, dict[str, Any]], at: datetime, day: date) -> None:
+        """The latest metrics on each content, and today's snapshot of them."""
+        for content_id, values in metrics.items():
+            await self.session.execute(
+                update(AccountContent)
+                .where(AccountContent.id == content_id)
+                .values(metrics=values, metrics_at=at, updated_at=func.now())
+            )
+        await self._upsert(
+            ContentMetricSnapshot,
+            ["content_id", "taken_on"],
+            [{"content_id": k, "taken_on": day, "taken_at": at, "metrics": v} for k, v in metrics.items()],
+        )
+
+    async def recent_contents(self, connection_id: uuid.UUID, since: datetime) -> dict[str, uuid.UUID]:
+        stmt = select(AccountContent.platform_content_id, AccountContent.id).where(
+            AccountContent.connection_id == connection_id, AccountContent.published_at >= since
+        )
+        return {pid: cid for pid, cid in (await self.session.execute(stmt)).all()}
+
+    async def latest_published(self, connection_id: uuid.UUID) -> datetime | None:
+        stmt = select(func.max(AccountContent.published_at)).where(AccountContent.connection_id == connection_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+
+class RefreshRepository:
+    """The refresh schedule on connections."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def due(self, now: datetime, limit: int) -> builtins.list[tuple[uuid.UUID, datetime | None]]:
+        stmt = (
+            select(Connection.id, Connection.next_refresh_at)
+            .where(Connection.status == ConnectionStatus.active.value, Connection.next_refresh_at <= now)
+            .order_by(Connection.next_refresh_at)
+            .limit(limit)
+        )
+        return [(cid, at) for cid, at in (await self.session.execute(stmt)).all()]
+
+    async def get(self, connection_id: uuid.UUID) -> Connection | None:
+        return await self.session.get(Connection, connection_id, populate_existing=True)
+
+    async def done(self, connection_id: uuid.UUID, values: dict[str, Any]) -> None:
+        await self.session.execute(
+            update(Connection).where(Connection.id == connection_id).values(**values, updated_at=func.now())
+        )
