@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from loupe.accounts.jobs import schedule_refreshes
 from loupe.accounts.refresh import refresh_connection
+from loupe.accounts.reminders import remind_expiring
 from loupe.clicks.jobs import flush_clicks, maintain_clicks
 from loupe.config import Settings, get_settings
 from loupe.connections.jobs import purge_connect_attempts
@@ -61,6 +62,7 @@ FUNCTIONS: list[Any] = [
     deliver_outbox,
     purge_connect_attempts,
     schedule_refreshes,
+    remind_expiring,
     func(refresh_connection, keep_result=0, max_tries=5),  # type: ignore[arg-type,list-item]
 ]
 CRON_JOBS: list[Any] = [
@@ -74,6 +76,8 @@ CRON_JOBS: list[Any] = [
     cron(purge_connect_attempts, minute=41, second=0, keep_result=0),  # type: ignore[arg-type]
     # Each connected account is refreshed once a day in its own slot; this finds the ones due.
     cron(schedule_refreshes, second=0, run_at_startup=True, keep_result=0, unique=True),  # type: ignore[arg-type]
+    # Creators hear 7 days and 1 day before an authorisation lapses; lapsed ones become `expired`.
+    cron(remind_expiring, minute=7, second=0, run_at_startup=True, keep_result=0, unique=True),  # type: ignore[arg-type]
 ]
 
 
