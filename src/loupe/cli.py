@@ -253,10 +253,12 @@ def dev(
     mail_port: Annotated[int, typer.Option(help="SMTP port of the mail sink (its page: the next port).")] = 8025,
 ) -> None:
     """Everything at once on the embedded default: servers, migrations, demo data, api, worker, sandbox."""
+    import httpx
+
     from loupe.kit.embedded import embedded_servers
     from loupe.kit.migrations import upgrade
     from loupe.kit.vault import dev_keys
-    from loupe.seed import ensure_demo_workspace
+    from loupe.seed import ensure_demo_workspace, seed_demo_activity
 
     settings = _settings(data_dir)
     previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops us like Ctrl-C does
@@ -300,6 +302,10 @@ def dev(
                         and _worker_is_healthy(servers.redis_url)
                     )
                 )
+                try:
+                    seed_demo_activity(base, sandbox_url, api_key)
+                except httpx.HTTPError as exc:  # the demo is a convenience: the stack runs without it
+                    console.print(f"[yellow]demo activity not created: {exc}[/yellow]")
                 children.settle()  # the banner goes last, after the children's startup lines
                 children.write(
                     f"\nLoupe is running (data in {settings.data_dir})\n"
