@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from loupe.connections.models import ConnectAttempt, Connection, ConnectionStatus, FailureReason, Grant
 from loupe.connections.repository import AttemptRepository, ConnectionRepository, GrantRepository
-from loupe.connections.statuses import refresh_invite_statuses
+from loupe.connections.statuses import refresh_after, refresh_invite_statuses
 from loupe.connections.tokens import token_columns, token_of
 from loupe.connectors import ConnectorError, ErrorKind, PlatformAccount, TokenSet, get_connector
 from loupe.connectors.base import Connector
@@ -294,8 +294,7 @@ class ConnectFlow:
             grant.status = ConnectionStatus.disconnected.value
             grant.disconnected_at = now
         await self.session.flush()
-        for workspace_id, invite_ids in _by_workspace(grants).items():
-            await refresh_invite_statuses(self.session, workspace_id, invite_ids)
+        await refresh_after(self.session, grants)
 
     async def _revoke_at_platform(self, connection: Connection) -> None:
         token = token_of(self.vault, connection)
@@ -310,13 +309,6 @@ class ConnectFlow:
 def connector_scopes(connector: Connector) -> list[str]:
     config = getattr(connector, "config", None)
     return list(getattr(config, "scopes", []) or [])
-
-
-def _by_workspace(grants: list[Grant]) -> dict[uuid.UUID, list[uuid.UUID]]:
-    out: dict[uuid.UUID, list[uuid.UUID]] = {}
-    for grant in grants:
-        out.setdefault(grant.workspace_id, []).append(grant.invite_id)
-    return out
 
 
 def _dump_token(token: TokenSet | None) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from loupe.connections.models import Connection, ConnectionStatus, DeletionRequest, Grant
 from loupe.connections.repository import ConnectionRepository, DeletionRepository
-from loupe.connections.statuses import refresh_invite_statuses
+from loupe.connections.statuses import refresh_after
 from loupe.influencers.service import InfluencerService
 from loupe.kit.db import utcnow
 from loupe.workspaces.auth import acting_for
@@ -31,13 +31,6 @@ class Removal:
         grants = await self.connections.grants_of([c.id for c in connections]) if connections else []
         return connections, grants
 
-    async def _refresh(self, grants: list[Grant]) -> None:
-        by_workspace: dict[uuid.UUID, list[uuid.UUID]] = {}
-        for grant in grants:
-            by_workspace.setdefault(grant.workspace_id, []).append(grant.invite_id)
-        for workspace_id, invite_ids in by_workspace.items():
-            await refresh_invite_statuses(self.session, workspace_id, invite_ids)
-
     async def revoked(self, platforms: Sequence[str], user_id: str) -> int:
         """The app was removed: the tokens are dead, so they go; brands see `revoked`."""
         connections = await self.connections.by_authorizing_user(platforms, user_id)
@@ -54,7 +47,7 @@ class Removal:
         grants = await self.connections.grants_of(ids)
         await self.connections.set_status(ids, status, wipe_tokens=True, why=why)
         await self.connections.follow_connection(ids, status)
-        await self._refresh(grants)
+        await refresh_after(self.session, grants)
 
     async def delete_meta_data(self, user_id: str) -> DeletionRequest:
         """Tokens, the accounts' rows and the CRM profiles they made go; the request keeps a public status."""
@@ -65,7 +58,7 @@ class Removal:
                 grant.influencer_id, connection.platform, connection.platform_user_id
             )
         await self.connections.delete([c.id for c in connections])  # their grants go by cascade
-        await self._refresh(grants)  # left without grants, those invites need the creator again
+        await refresh_after(self.session, grants)  # left without grants, those invites need the creator again
         request = DeletionRequest(
             confirmation_code=secrets.token_hex(10),
             platform="meta",

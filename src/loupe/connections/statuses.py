@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loupe.connections.models import ConnectionStatus
+from loupe.connections.models import ConnectionStatus, Grant
 from loupe.connections.repository import GrantRepository
 from loupe.invites.models import InviteStatus
 from loupe.invites.service import InviteService
@@ -33,3 +33,12 @@ async def refresh_invite_statuses(
             statuses[invite_id] = InviteStatus.action_needed if grants else lost
     service = InviteService(session, acting_for(workspace_id), base_url="")
     await service.set_statuses(statuses)
+
+
+async def refresh_after(session: AsyncSession, grants: Iterable[Grant]) -> None:
+    """The invites of these grants (any workspaces), after their grants changed."""
+    by_workspace: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for grant in grants:
+        by_workspace.setdefault(grant.workspace_id, []).append(grant.invite_id)
+    for workspace_id, invite_ids in by_workspace.items():
+        await refresh_invite_statuses(session, workspace_id, invite_ids)
