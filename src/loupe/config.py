@@ -33,6 +33,48 @@ class SmtpSettings(BaseModel):
     timeout_seconds: float = 10.0
 
 
+class RateLimitRule(BaseModel):
+    """At most `limit` calls in any `seconds`-long window, summed over every worker."""
+
+    limit: int = Field(gt=0)
+    seconds: float = Field(gt=0)
+    per_endpoint: bool = False  # one window per request path (TikTok counts each endpoint on its own)
+
+
+def _default_rate_limits() -> dict[str, RateLimitRule]:
+    # What one app may call (docs: /work/shared/reference/platform-apis.md; the sandbox enforces the same,
+    # sandbox/limits.py). Each counts every HTTP request of the refresh jobs to the platform.
+    return {
+        # Meta platform (app-level) limit, rolling hour: 200 x daily active users; the sandbox's X-App-Usage
+        # denominator is 20,000/h per app (per-user 4,800/h and per-account BUC 4,800/h never bind for a
+        # refresh of a few dozen calls a day).
+        "instagram": RateLimitRule(limit=20_000, seconds=3600),
+        "facebook": RateLimitRule(limit=20_000, seconds=3600),
+        # TikTok: 600 requests per 1-minute sliding window per endpoint.
+        "tiktok": RateLimitRule(limit=600, seconds=60, per_endpoint=True),
+        # YouTube Data API: 10,000 quota units per day per project; list calls cost 1 (counted as 1 each).
+        "youtube": RateLimitRule(limit=10_000, seconds=86_400),
+        # X: 15-minute windows; /2/users/:id/tweets allows 10,000 per app (per-user limits are far above
+        # one refresh a day).
+        "twitter": RateLimitRule(limit=10_000, seconds=900),
+        # Twitch Helix: an 800-points-per-minute bucket (per client and token; one app-wide bucket here).
+        "twitch": RateLimitRule(limit=800, seconds=60),
+    }
+
+
+class RateLimitSettings(BaseModel):
+    """The per-platform limiter shared by every worker through Redis (`kit/ratelimit.py`)."""
+
+    enabled: bool = True
+    rules: dict[str, RateLimitRule] = Field(default_factory=_default_rate_limits)
+    max_wait_seconds: float = Field(
+        default=30.0, ge=0, description="A call further off than this is retried later (arq Retry) instead."
+    )
+    margin_seconds: float = Field(
+        default=1.0, ge=0, description="Added to every window: calls reach the platform a little after their permit."
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LOUPE_", env_file=".env", extra="ignore", env_nested_delimiter="__")
 
@@ -49,6 +91,8 @@ class Settings(BaseSettings):
     # is rewritten to the platform sandbox (what `loupe dev` does).
     platforms: PlatformsConfig = Field(default_factory=PlatformsConfig)
     sandbox_url: str | None = None
+    # The Meta Webhooks subscription check (`hub.verify_token`) of GET /webhooks/meta; unset: every check fails.
+    meta_webhook_verify_token: SecretStr | None = None
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     # Fernet keys encrypting platform tokens at rest, comma-separated: the first encrypts, all decrypt
     # (`loupe tokens rotate` re-encrypts under the first). Required in production; elsewhere a key is
@@ -62,11 +106,21 @@ class Settings(BaseSettings):
     media_max_bytes: int = Field(
         default=20 * 1024 * 1024, gt=0, description="Largest story media upload accepted (stored under data_dir/media)."
     )
+    media_url: str | None = Field(
+        default=None, description="Object storage for media (s3://bucket/prefix); unset: data_dir/media."
+    )
+    media_options: dict[str, str] = Field(
+        default_factory=dict,
+        description="obstore options of that store, as JSON (endpoint, region, access_key_id, secret_access_key, …).",
+        repr=False,
+    )
     db_pool_size: int = 10
     db_max_overflow: int = 10
     page_limit_default: int = 50
     page_limit_max: int = 200
     job_timeout_seconds: int = 300
+    # Platform calls of the refresh jobs stay under each platform's limits (LOUPE_RATE_LIMITS__MAX_WAIT_SECONDS, …).
+    rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
 
     # Clicks and conversions (redirect, buffer, flush, attribution).
     trusted_proxy_header: str | None = Field(

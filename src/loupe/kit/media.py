@@ -1,5 +1,8 @@
-"""Media files on disk (story media today): type checked by declaration and by content, size bounded
-while streaming.
+"""Media files (story media): type checked by declaration and by content, size bounded while streaming,
+kept in one store behind one interface: a folder under data_dir by default, or S3-compatible object storage
+(`LOUPE_MEDIA_URL=s3://bucket/prefix`, `LOUPE_MEDIA_OPTIONS` for endpoint and credentials, through obstore).
+Served as a streamed file, or as a redirect to a signed URL that expires in 5 minutes; either way with
+`X-Content-Type-Options: nosniff`.
 
 Files follow the transaction that refers to them: a file written for a row is removed again unless the
 transaction commits. Deleting a row that refers to a file (directly or by a cascade from its campaign,
@@ -10,22 +13,28 @@ domains keep files, and a crash between the commit and the unlink leaves a row t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import obstore
 from fastapi import UploadFile
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from obstore.store import ObjectStore, from_url
 from sqlalchemy import String, delete, event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from loupe.config import Settings
 from loupe.kit.db import Base
-from loupe.kit.errors import PayloadTooLarge, ValidationFailed
+from loupe.kit.errors import NotFound, PayloadTooLarge, ValidationFailed
 
 CHUNK = 1024 * 1024
+CLIENT_OPTIONS = {"allow_http", "allow_invalid_certificates", "timeout", "connect_timeout", "proxy_url"}
 EXTENSIONS = {
     "image/jpeg": ".jpg",
     "image/png": ".png",
@@ -80,17 +89,18 @@ class StoredMedia:
 
 @dataclass
 class _PendingFiles:
-    written: list[Path] = field(default_factory=list)  # removed unless the transaction commits
+    store: MediaStore
+    written: list[str] = field(default_factory=list)  # removed unless the transaction commits
 
 
 _PENDING = "loupe.media.pending"
 
 
-def _pending(session: AsyncSession) -> _PendingFiles:
+def _pending(session: AsyncSession, store: MediaStore) -> _PendingFiles:
     sync = session.sync_session
     pending: _PendingFiles | None = sync.info.get(_PENDING)
     if pending is None:
-        pending = sync.info[_PENDING] = _PendingFiles()
+        pending = sync.info[_PENDING] = _PendingFiles(store)
         event.listen(sync, "after_commit", _after_commit)
         event.listen(sync, "after_transaction_end", _after_transaction_end)
     return pending
@@ -106,19 +116,30 @@ def _after_transaction_end(session: Session, transaction: SessionTransaction) ->
     if transaction.parent is not None:
         return
     pending: _PendingFiles = session.info[_PENDING]
-    for path in pending.written:  # still listed: the transaction ended without committing
-        path.unlink(missing_ok=True)
+    for key in pending.written:  # still listed: the transaction ended without committing
+        pending.store.remove(key)
     pending.written.clear()
 
 
 class MediaStore:
-    def __init__(self, root: Path, max_bytes: int) -> None:
-        self.root = root
+    """Files live under `root` (a local folder) or in `objects` (an obstore object store); keys are the
+    relative paths the rows keep."""
+
+    SIGNED_FOR = timedelta(minutes=5)
+
+    def __init__(self, root: Path, max_bytes: int, objects: ObjectStore | None = None) -> None:
+        self.root = root  # also where uploads are spooled before they go to object storage
         self.max_bytes = max_bytes
+        self.objects = objects
 
     @classmethod
     def of(cls, settings: Settings) -> MediaStore:
-        return cls(settings.data_dir / "media", settings.media_max_bytes)
+        objects = None
+        if settings.media_url:
+            options = dict(settings.media_options)
+            client = {k: options.pop(k) for k in list(options) if k in CLIENT_OPTIONS}
+            objects = from_url(settings.media_url, client_options=client or None, **options)  # type: ignore[misc,call-overload]
+        return cls(settings.data_dir / "media", settings.media_max_bytes, objects)
 
     def check_type(self, upload: UploadFile) -> str:
         content_type = (upload.content_type or "").split(";")[0].strip().lower()
@@ -136,8 +157,8 @@ class MediaStore:
         head = await upload.read(16)
         if not _looks_like(content_type, head):
             raise ValidationFailed.on("body.media", f"The file's content is not {content_type}.")
-        final = Path(relative_dir) / f"{uuid.uuid4()}{EXTENSIONS[content_type]}"
-        target = self.root / final
+        key = f"{relative_dir.strip('/')}/{uuid.uuid4()}{EXTENSIONS[content_type]}"
+        target = self.root / key
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(target.suffix + ".part")
         size = len(head)
@@ -149,11 +170,21 @@ class MediaStore:
                     if size > self.max_bytes:
                         raise PayloadTooLarge(f"The media file exceeds {self.max_bytes} bytes.")
                     out.write(chunk)
-            os.replace(partial, target)
+            if self.objects is not None:
+                await obstore.put_async(self.objects, key, partial, attributes={"Content-Type": content_type})
+            else:
+                os.replace(partial, target)
         finally:
             partial.unlink(missing_ok=True)
-        _pending(session).written.append(target)
-        return StoredMedia(str(final), content_type, size)
+        _pending(session, self).written.append(key)
+        return StoredMedia(key, content_type, size)
+
+    def remove(self, key: str) -> None:
+        if self.objects is None:
+            self.path_of(key).unlink(missing_ok=True)
+            return
+        with contextlib.suppress(FileNotFoundError):
+            obstore.delete(self.objects, key)
 
     async def sweep_trash(self, sessionmaker: async_sessionmaker[AsyncSession], batch: int = 500) -> int:
         """Removes the files of deleted rows; returns how many. Safe to run anywhere, any number of times:
@@ -166,7 +197,7 @@ class MediaStore:
                 )
                 paths = list(claimed)
                 for relative in paths:
-                    self.path_of(relative).unlink(missing_ok=True)
+                    self.remove(relative)
                 if paths:
                     await session.execute(delete(MediaTrash).where(MediaTrash.path.in_(paths)))
             removed += len(paths)
@@ -175,6 +206,21 @@ class MediaStore:
 
     def path_of(self, relative: str) -> Path:
         return self.root / relative
+
+    async def response(self, key: str, content_type: str) -> Response:
+        """The file itself (local) or a redirect to a signed, expiring URL (object storage); never sniffed."""
+        headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=300"}
+        if self.objects is None:
+            path = self.path_of(key)
+            if not path.is_file():
+                raise NotFound("The media file is missing from storage.")
+            return FileResponse(path, media_type=content_type, headers=headers)
+        try:
+            await obstore.head_async(self.objects, key)
+        except FileNotFoundError as exc:
+            raise NotFound("The media file is missing from storage.") from exc
+        url = await obstore.sign_async(self.objects, "GET", key, self.SIGNED_FOR)  # type: ignore[call-overload]
+        return RedirectResponse(str(url), status_code=307, headers=headers)
 
 
 async def sweep_media(ctx: dict[str, Any]) -> dict[str, int]:

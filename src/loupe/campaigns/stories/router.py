@@ -4,14 +4,14 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from pydantic import AwareDatetime
 
 from loupe.campaigns.stories.models import Story
 from loupe.campaigns.stories.schemas import StoryPage, StoryRead
 from loupe.campaigns.stories.service import StoryService
 from loupe.kit.deps import ContextDep, SessionDep
-from loupe.kit.errors import NotFound, problem_responses
+from loupe.kit.errors import problem_responses
 from loupe.kit.pagination import PageParamsDep
 from loupe.workspaces.auth import ReadPrincipal, WritePrincipal
 
@@ -119,9 +119,7 @@ async def list_stories(
 )
 async def story_media(
     campaign_id: uuid.UUID, story_id: uuid.UUID, principal: ReadPrincipal, session: SessionDep, ctx: ContextDep
-) -> FileResponse:
+) -> Response:
+    """The file itself, or (object storage) a 307 redirect to a signed URL valid for 5 minutes."""
     story = await StoryService(session, principal, ctx.media).get(campaign_id, story_id)
-    path = ctx.media.path_of(story.media_path)
-    if not path.is_file():
-        raise NotFound("The media file of this story is missing from storage.")
-    return FileResponse(path, media_type=story.media_content_type)
+    return await ctx.media.response(story.media_path, story.media_content_type)
