@@ -29,6 +29,7 @@ from loupe.connections.tokens import token_columns, token_of
 from loupe.connectors import Audience, ConnectorError, Content, ErrorKind, Profile, TokenSet, get_connector
 from loupe.connectors.base import Connector
 from loupe.kit.context import ProcessContext
+from loupe.kit.ratelimit import LimitedTransport, limited_client, limiter_for
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -72,8 +73,11 @@ class AccountRefresh:
     def __init__(self, process: ProcessContext, connection: Connection) -> None:
         self.process = process
         self.connection = connection
+        # Every HTTP request of this refresh takes a permit of the platform's limiter, shared by all workers.
+        limiter = limiter_for(process.arq, process.settings.rate_limits)
+        self.transport = LimitedTransport(process.http, limiter, connection.platform)
         self.connector: Connector = get_connector(
-            connection.platform, process.settings.platforms_config(), process.http
+            connection.platform, process.settings.platforms_config(), limited_client(self.transport)
         )
         self.calls = 0
 
@@ -106,7 +110,12 @@ class AccountRefresh:
                 token, lambda t: self.connector.fetch_content_metrics(t, account_id, stale)
             )
         await self._store(now, profile, audience, contents, metrics)
-        return {"contents": len(contents), "metrics": len(listed) + len(metrics), "calls": self.calls}
+        return {
+            "contents": len(contents),
+            "metrics": len(listed) + len(metrics),
+            "calls": self.calls,
+            "http_calls": self.transport.calls,  # HTTP requests sent, each after taking a permit
+        }
 
     async def _call(self, token: TokenSet, call: Callable[[TokenSet], Awaitable[T]]) -> tuple[T, TokenSet]:
         """One platform operation; an expired token is refreshed once and the operation tried again."""
