@@ -215,6 +215,9 @@ def sandbox(
     callback_base: Annotated[
         str | None, typer.Option(help="URL of the api: the apps' removal callbacks default to its /webhooks/...")
     ] = None,
+    world_size: Annotated[
+        int, typer.Option(min=1, help="Creators in the synthetic world (the 12 fixed layouts, then again).")
+    ] = 12,
 ) -> None:
     """Run the platform sandbox: local stand-ins for Instagram, Facebook, TikTok, YouTube, X and Twitch."""
     import uvicorn
@@ -224,7 +227,7 @@ def sandbox(
 
     settings = _settings(data_dir)
     configure_logging(settings.log_level, settings.log_json, settings.log_colors)
-    sandbox_app = create_sandbox(seed=seed, callback_base=callback_base)
+    sandbox_app = create_sandbox(seed=seed, callback_base=callback_base, world_size=world_size)
     uvicorn.run(sandbox_app, host=host, port=port, log_config=None, access_log=False)
 
 

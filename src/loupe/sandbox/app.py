@@ -13,6 +13,7 @@ from . import admin
 from .clock import Clock
 from .platforms import meta, tiktok, twitch, x, youtube, youtube_analytics
 from .state import Sandbox
+from .world import World
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
@@ -32,14 +33,18 @@ def create_app(
     faults: object = None,
     credentials: Mapping[str, object] | None = None,
     callback_base: str | None = None,
+    world_size: int | None = None,
 ) -> Starlette:
     """Build the sandbox. `faults`: a FaultBoard or dicts like {"platform","fault","account"?}.
 
     `credentials`: {platform: {"client_id", "client_secret"}} (secret "" or None makes a public client).
     `callback_base`: the api's URL; the apps' removal callbacks default to its /webhooks/... receivers.
+    `world_size`: how many creators the world has (default 12; beyond 12 the layouts come round again).
     The shared state is at `app.state.sandbox` (tests may poke the world, clock and tokens directly).
     """
     sandbox = Sandbox(seed=seed, clock=clock, faults=faults, credentials=credentials, callback_base=callback_base)
+    if world_size is not None and world_size != sandbox.world.size:
+        sandbox.world = World(seed, anchor=sandbox.world.anchor, size=world_size)
     routes: list[BaseRoute] = [
         Route("/", lambda request: RedirectResponse("/_sandbox/")),
         Mount("/_sandbox", routes=admin.routes()),
@@ -51,9 +56,15 @@ def create_app(
     return app
 
 
-def serve(host: str = "127.0.0.1", port: int = 8100, seed: int = 42, callback_base: str | None = None) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8100,
+    seed: int = 42,
+    callback_base: str | None = None,
+    world_size: int | None = None,
+) -> None:
     """Run the sandbox with uvicorn until interrupted."""
     import uvicorn
 
-    app = create_app(seed=seed, callback_base=callback_base)
+    app = create_app(seed=seed, callback_base=callback_base, world_size=world_size)
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)

@@ -76,7 +76,7 @@ class Account:
     cadence: float  # seconds between scheduled posts
     history: int  # posts published before the anchor
     created_at: float
-    audience: Audience
+    audience_: Audience | None  # None: drawn on first use from `audience_key` (big worlds build faster)
     story_period: float | None = None
     account_type: str = ""  # instagram: BUSINESS | MEDIA_CREATOR | PERSONAL
     page_id: str | None = None  # instagram: linked Facebook Page
@@ -84,6 +84,13 @@ class Account:
     fb_user_id: str | None = None
     has_channel: bool = True  # youtube
     secondary: str = ""  # youtube uploads playlist id / extra handle
+    audience_key: str = ""
+
+    @property
+    def audience(self) -> Audience:
+        if self.audience_ is None:
+            self.audience_ = World.draw_audience(rng(self.audience_key))
+        return self.audience_
 
     def followers_at(self, now: float, anchor: float) -> int:
         return max(0, int(self.followers + self.follower_growth * (now - anchor) / DAY))
@@ -165,10 +172,18 @@ class Item:
 
 
 class World:
-    def __init__(self, seed: int, anchor: float) -> None:
+    """`size` creators (default 12, the fixed layouts): creator i takes the layout of creator i % 12, so a
+    big world (`loupe sandbox --world-size 5000`) has every case in the same proportions. Only the accounts
+    are built up front (a few microseconds each); feeds and items stay lazy."""
+
+    def __init__(self, seed: int, anchor: float, size: int = len(IG_LAYOUT)) -> None:
+        if size < 1:
+            raise ValueError("a world has at least one creator")
         self.seed = seed
         self.anchor = anchor  # start of the UTC day the sandbox was built: stable across restarts
+        self.size = size
         self.creators: list[Creator] = []
+        self._creators: dict[str, Creator] = {}
         self.accounts: dict[str, dict[str, Account]] = {p: {} for p in PLATFORMS}
         self.by_num: dict[int, Account] = {}
         self.fb_users: dict[str, Creator] = {}
@@ -181,12 +196,18 @@ class World:
     def _build(self) -> None:
         names = [f"{f} {la}" for f, la in zip(FIRST, LAST, strict=True)]
         rng(self.seed, "names").shuffle(names)
-        for i, name in enumerate(names):
+        for i in range(self.size):
             r = rng(self.seed, "creator", i)
+            layout = i % len(IG_LAYOUT)  # the first 12 are the fixed cases; beyond, they come round again
+            if i < len(names):
+                name, base = names[i], slug(names[i])
+            else:  # a mixed first and last name; the number keeps handles unique
+                name = f"{FIRST[r.randrange(len(FIRST))]} {LAST[r.randrange(len(LAST))]}"
+                base = f"{slug(name)}{i + 1}"
             creator = Creator(id=f"creator-{i + 1:02d}", name=name, fb_user_id=f"10{i:03d}{r.randrange(10**9):09d}")
             self.fb_users[creator.fb_user_id] = creator
-            base = slug(name)
-            for n, (kind, linked, history, followers) in enumerate(IG_LAYOUT[i]):
+            self._creators[creator.id] = creator
+            for n, (kind, linked, history, followers) in enumerate(IG_LAYOUT[layout]):
                 ig = self._account(
                     creator, "instagram", f"{base}{'' if n == 0 else f'.{n + 1}'}", history, followers=followers
                 )
@@ -196,13 +217,13 @@ class World:
                     page = self._account(creator, "facebook", f"{base}page{n + 1}", 20 + r.randrange(30))
                     page.name = f"{name}{'' if n == 0 else f' ({n + 1})'}"
                     page.ig_id, ig.page_id = ig.id, page.id
-            if i in UNLINKED_PAGE_CREATORS:
+            if layout in UNLINKED_PAGE_CREATORS:
                 self._account(creator, "facebook", f"{base}studio", BIG_FEEDS["facebook"] if i == 0 else 15)
             for platform in ("tiktok", "youtube", "twitter", "twitch"):
                 history = BIG_FEEDS[platform] if i == 0 else 10 + r.randrange(40)
                 acct = self._account(creator, platform, base + ("tv" if platform == "twitch" else ""), history)
                 if platform == "youtube":
-                    acct.has_channel = i not in NO_CHANNEL_CREATORS
+                    acct.has_channel = layout not in NO_CHANNEL_CREATORS
                     acct.history = acct.history if acct.has_channel else 0
                     acct.secondary = "UU" + acct.id[2:] if acct.has_channel else ""
             self.creators.append(creator)
@@ -236,7 +257,9 @@ class World:
             cadence=3600 * r.uniform(8, 40),
             history=history,
             created_at=self.anchor - DAY * r.uniform(400, 3000),
-            audience=self._audience(r),
+            # the first 12 creators keep the audiences they always had; beyond, each is drawn when first read
+            audience_=self.draw_audience(r) if len(self.creators) < len(IG_LAYOUT) else None,
+            audience_key=f"{self.seed}|audience|{num}",
             fb_user_id=creator.fb_user_id,
         )
         creator.accounts.setdefault(platform, []).append(acct)
@@ -245,7 +268,7 @@ class World:
         return acct
 
     @staticmethod
-    def _audience(r: random.Random) -> Audience:
+    def draw_audience(r: random.Random) -> Audience:
         def split(keys: list[str], n: int) -> list[tuple[str, float]]:
             chosen = r.sample(keys, n)
             weights = sorted((r.random() ** 2 for _ in chosen), reverse=True)
@@ -266,7 +289,7 @@ class World:
         return self.accounts.get(platform, {}).get(account_id)
 
     def creator(self, creator_id: str) -> Creator | None:
-        return next((c for c in self.creators if c.id == creator_id), None)
+        return self._creators.get(creator_id)
 
     def creator_of(self, acct: Account) -> Creator:
         creator = self.creator(acct.creator_id)
@@ -349,7 +372,8 @@ class World:
             digits = m.groups()[1:] if m else None
         else:
             prefix = {"instagram": "178", "tiktok": "7301", "youtube": "L", "twitter": "1820", "twitch": "2"}
-            m = re.fullmatch(re.escape(prefix.get(platform, "?")) + r"(\d{3})(\d)(\d{6})", item_id)
+            # the account number takes 3 digits, more in worlds of over 1,000 accounts
+            m = re.fullmatch(re.escape(prefix.get(platform, "?")) + r"(\d{3,})(\d)(\d{6})", item_id)
             acct = self.by_num.get(int(m.group(1))) if m else None
             digits = m.groups()[1:] if m else None
         if acct is None or digits is None or acct.platform != platform:
