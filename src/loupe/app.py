@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 
 from loupe import __version__
+from loupe.accounts.webhooks import router as meta_webhooks_router
 from loupe.campaigns.creators.router import router as campaign_creators_router
 from loupe.campaigns.router import router as campaigns_router
 from loupe.campaigns.stories.router import router as stories_router
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None, *, context: ProcessContext | No
     # Public: the creator pages and the platforms' callbacks (their URL secret or signature is the credential).
     app.include_router(connect_pages_router)
     app.include_router(platform_webhooks_router)
+    app.include_router(meta_webhooks_router)  # GET/POST /webhooks/meta: Meta Webhooks (story_insights)
     redirect = mount_redirect(app, settings)  # /l/{code}: out of the OpenAPI contract
 
     @app.get("/", include_in_schema=False)

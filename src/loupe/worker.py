@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from loupe.accounts.jobs import schedule_refreshes
 from loupe.accounts.refresh import refresh_connection
 from loupe.accounts.reminders import remind_expiring
+from loupe.accounts.stories import POLL_MINUTES, poll_stories
 from loupe.clicks.jobs import flush_clicks, maintain_clicks
 from loupe.config import Settings, get_settings
 from loupe.connections.jobs import purge_connect_attempts
@@ -63,6 +64,7 @@ FUNCTIONS: list[Any] = [
     purge_connect_attempts,
     schedule_refreshes,
     remind_expiring,
+    poll_stories,
     func(refresh_connection, keep_result=0, max_tries=5),  # type: ignore[arg-type,list-item]
 ]
 CRON_JOBS: list[Any] = [
@@ -78,6 +80,8 @@ CRON_JOBS: list[Any] = [
     cron(schedule_refreshes, second=0, run_at_startup=True, keep_result=0, unique=True),  # type: ignore[arg-type]
     # Creators hear 7 days and 1 day before an authorisation lapses; lapsed ones become `expired`.
     cron(remind_expiring, minute=7, second=0, run_at_startup=True, keep_result=0, unique=True),  # type: ignore[arg-type]
+    # Live Instagram stories (24 h) every 20 minutes: media copied, metrics read until they expire.
+    cron(poll_stories, minute=POLL_MINUTES, second=10, run_at_startup=True, keep_result=0, unique=True, timeout=1140),  # type: ignore[arg-type]
 ]
 
 

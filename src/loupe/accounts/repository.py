@@ -80,6 +80,55 @@ class AccountDataRepository:
         stmt = select(func.max(AccountContent.published_at)).where(AccountContent.connection_id == connection_id)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def contents_by_platform_id(
+        self, connection_id: uuid.UUID, platform_ids: Sequence[str]
+    ) -> dict[str, AccountContent]:
+        """The stored contents of these platform ids (stories: their media and extras are kept across polls)."""
+        if not platform_ids:
+            return {}
+        stmt = select(AccountContent).where(
+            AccountContent.connection_id == connection_id,
+            AccountContent.platform_content_id.in_(list(platform_ids)),
+        )
+        rows = (await self.session.execute(stmt.execution_options(populate_existing=True))).scalars()
+        return {row.platform_content_id: row for row in rows}
+
+    async def set_media(self, content_id: uuid.UUID, media: builtins.list[dict[str, Any]]) -> None:
+        await self.session.execute(
+            update(AccountContent).where(AccountContent.id == content_id).values(media=media, updated_at=func.now())
+        )
+
+    async def story_of(self, platform: str, platform_user_id: str, media_id: str) -> AccountContent | None:
+        """A story by its account's platform id and its media id (a Meta webhook names nothing else); locked,
+        so two deliveries of the same story apply one after the other."""
+        stmt = (
+            select(AccountContent)
+            .join(Connection, Connection.id == AccountContent.connection_id)
+            .where(
+                Connection.platform == platform,
+                Connection.platform_user_id == platform_user_id,
+                AccountContent.platform_content_id == media_id,
+                AccountContent.type == "story",
+            )
+            .with_for_update(of=AccountContent)
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(stmt)).scalars().first()
+
+    async def save_final_metrics(
+        self, content_id: uuid.UUID, metrics: dict[str, Any], extras: dict[str, Any], at: datetime, day: date
+    ) -> None:
+        await self.session.execute(
+            update(AccountContent)
+            .where(AccountContent.id == content_id)
+            .values(metrics=metrics, metrics_at=at, extras=extras, updated_at=func.now())
+        )
+        await self._upsert(
+            ContentMetricSnapshot,
+            ["content_id", "taken_on"],
+            [{"content_id": content_id, "taken_on": day, "taken_at": at, "metrics": metrics}],
+        )
+
 
 class RefreshRepository:
     """The refresh schedule on connections."""
@@ -98,6 +147,22 @@ class RefreshRepository:
 
     async def get(self, connection_id: uuid.UUID) -> Connection | None:
         return await self.session.get(Connection, connection_id, populate_existing=True)
+
+    async def active_of(self, platform: str) -> builtins.list[Connection]:
+        stmt = (
+            select(Connection)
+            .where(Connection.platform == platform, Connection.status == ConnectionStatus.active.value)
+            .order_by(Connection.id)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def clear_error(self, connection_id: uuid.UUID, prefix: str) -> None:
+        """Forget the connection's last error if this job recorded it (another job's error stays)."""
+        await self.session.execute(
+            update(Connection)
+            .where(Connection.id == connection_id, Connection.last_error.startswith(prefix, autoescape=True))
+            .values(last_error=None, updated_at=func.now())
+        )
 
     async def done(self, connection_id: uuid.UUID, values: dict[str, Any]) -> None:
         await self.session.execute(

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from . import apps
+from . import apps, webhooks
 from .callbacks import CALLBACK_FIELDS
 from .common import json, json_body, sandbox_of
 from .faults import FAULTS
@@ -175,15 +175,22 @@ async def faults(request: Request) -> Response:
 
 async def clock(request: Request) -> Response:
     sandbox = sandbox_of(request)
+    sent: list[dict[str, Any]] | None = None
     if request.method == "POST":
         body = await json_body(request)
+        start = sandbox.now()
         try:
             seconds = float((body or {}).get("advance_seconds", 0))
             sandbox.clock.advance(seconds)
         except (TypeError, ValueError) as err:
             return bad(str(err))
+        if (body or {}).get("story_webhooks"):  # opt-in: story_insights of every story that expired meanwhile
+            sent = await webhooks.on_clock_advanced(sandbox, start, sandbox.now())
     now = sandbox.now()
-    return json({"now": now, "iso": iso(now), "frozen": sandbox.clock.frozen})
+    out: dict[str, Any] = {"now": now, "iso": iso(now), "frozen": sandbox.clock.frozen}
+    if sent is not None:
+        out["story_webhooks"] = sent
+    return json(out)
 
 
 async def limits(request: Request) -> Response:
@@ -210,4 +217,5 @@ def routes() -> list[BaseRoute]:
         Route("/clock", clock, methods=["GET", "POST"]),
         Route("/limits", limits, methods=["GET", "POST"]),
         *apps.routes(),
+        *webhooks.routes(),
     ]

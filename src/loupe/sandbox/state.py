@@ -31,6 +31,8 @@ class Sandbox:
     ) -> None:
         self.seed = seed
         self.callbacks = default_callbacks(callback_base)  # per app: the dashboard URLs removal calls
+        # where the instagram app's Webhooks (story_insights) go; see sandbox/webhooks.py
+        self.meta_webhook_url = f"{callback_base.rstrip('/')}/webhooks/meta" if callback_base else None
         self.clock = clock or Clock()
         # anchor on the start of the UTC day: a restart the same day rebuilds the very same timeline
         self.world = World(seed, anchor=(self.clock.now() // DAY) * DAY)
