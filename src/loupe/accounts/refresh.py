@@ -186,7 +186,8 @@ class AccountRefresh:
             fresh = {ids[c.id]: dump_metrics(c.metrics) for c in contents if c.metrics is not None}
             known = await data.recent_contents(cid, now - METRICS_WINDOW)
             fresh.update({known[pid]: dump_metrics(m) for pid, m in metrics.items() if pid in known})
-            await data.save_metrics(fresh, now, day)
+            # An answer without a single figure (metrics unavailable) never replaces figures we have.
+            await data.save_metrics({k: v for k, v in fresh.items() if has_figures(v)}, now, day)
             await RefreshRepository(session).done(
                 cid,
                 {
@@ -216,6 +217,10 @@ def content_row(connection_id: uuid.UUID, content: Content) -> dict[str, Any]:
         "duration_seconds": content.duration_seconds,
         "extras": {**content.extras, **({"thumbnail_url": content.thumbnail_url} if content.thumbnail_url else {})},
     }
+
+
+def has_figures(metrics: dict[str, Any]) -> bool:
+    return any(isinstance(v, int | float) and not isinstance(v, bool) for v in metrics.values())
 
 
 def dump_metrics(metrics: Any) -> dict[str, Any]:

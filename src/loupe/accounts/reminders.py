@@ -16,8 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from loupe.connections.models import Connection, ConnectionStatus
 from loupe.connections.removal import Removal
-from loupe.connections.repository import ConnectionRepository
-from loupe.connections.service import access_expires_at
+from loupe.connections.service import access_expires_at, grants_of
 from loupe.connections.texts import PLATFORM_TEXTS
 from loupe.invites.service import InviteService, invite_link
 from loupe.kit.context import ProcessContext
@@ -86,7 +85,7 @@ async def _email_creators(
     base = process.settings.public_base_url
     platform = PLATFORM_TEXTS[connection.platform].name
     handle = connection.username or connection.display_name or connection.platform_user_id
-    for grant in await ConnectionRepository(session).grants_of([connection.id]):
+    for grant in await grants_of(session, [connection.id]):
         if grant.status != ConnectionStatus.active.value:
             continue
         invite = await InviteService(session, acting_for(grant.workspace_id), base).get(grant.invite_id)

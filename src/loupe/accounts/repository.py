@@ -71,8 +71,12 @@ class AccountDataRepository:
         )
 
     async def recent_contents(self, connection_id: uuid.UUID, since: datetime) -> dict[str, uuid.UUID]:
+        """Posts, videos and the like published since then; stories are left to the story poll and the
+        story_insights webhook (an expired story's insights are empty, and would erase its last figures)."""
         stmt = select(AccountContent.platform_content_id, AccountContent.id).where(
-            AccountContent.connection_id == connection_id, AccountContent.published_at >= since
+            AccountContent.connection_id == connection_id,
+            AccountContent.published_at >= since,
+            AccountContent.type != "story",
         )
         return {pid: cid for pid, cid in (await self.session.execute(stmt)).all()}
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loupe.connections.models import Connection, ConnectionFailure, ConnectionStatus, Grant
-from loupe.connections.repository import GrantFilters, GrantRepository
+from loupe.connections.repository import ConnectionRepository, GrantFilters, GrantRepository
 from loupe.influencers.models import Influencer
 from loupe.kit.errors import NotFound
 from loupe.kit.pagination import PageParams
@@ -70,6 +70,11 @@ class ConnectionService:
         self, params: PageParams, invite_id: uuid.UUID | None, platform: str | None
     ) -> tuple[builtins.list[ConnectionFailure], str | None]:
         return await self.grants.failures(params, invite_id, platform)
+
+
+async def grants_of(session: AsyncSession, connection_ids: builtins.list[uuid.UUID]) -> builtins.list[Grant]:
+    """Every workspace's grant of these connections (jobs acting for the account, not for a workspace)."""
+    return await ConnectionRepository(session).grants_of(connection_ids)
 
 
 @connected_accounts.answer_with
