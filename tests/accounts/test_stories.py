@@ -11,7 +11,7 @@ import httpx
 import orjson
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from loupe.accounts.models import AccountContent, ContentMetricSnapshot
 from loupe.accounts.stories import poll_stories
@@ -87,6 +87,12 @@ async def test_poll_stores_stories_with_their_media_and_metrics_idempotently(
     assert await snapshots(connect_ctx) == len(first)
     files = list(connect_ctx.media.path_of(f"stories/{first[0].connection_id}").rglob("*"))
     assert len([f for f in files if f.is_file()]) == len(first)
+
+    # The account's data deleted (Meta data deletion, or any cascade): its story files follow.
+    async with connect_ctx.engine.begin() as conn:
+        await conn.execute(text("DELETE FROM connections"))
+    assert await connect_ctx.media.sweep_trash(connect_ctx.sessionmaker) == len(first)
+    assert not [f for f in connect_ctx.media.path_of(f"stories/{first[0].connection_id}").rglob("*") if f.is_file()]
 
 
 async def test_a_failing_account_does_not_stop_the_others(
