@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 
 from loupe import __version__
+from loupe.accounts.router import router as account_data_router
 from loupe.accounts.webhooks import router as meta_webhooks_router
 from loupe.campaigns.creators.router import router as campaign_creators_router
 from loupe.campaigns.router import router as campaigns_router
@@ -71,6 +72,11 @@ TAGS = [
         "name": "connections",
         "description": "Accounts creators connected through their invite pages, and the attempts that failed.",
     },
+    {
+        "name": "connected account data",
+        "description": "What connected accounts' platforms tell: profiles and their history, audiences, contents "
+        "with API and manual metrics, a campaign's contents, refreshes on demand.",
+    },
     {"name": "stories", "description": "Stories captured by hand for a campaign's creators: media and manual metrics."},
     {"name": "conversions", "description": "Server-to-server conversions attributed to tracking-link clicks."},
     {"name": "stats", "description": "Clicks, unique clicks, bot clicks, conversions and revenue of links."},
@@ -123,6 +129,7 @@ def create_app(settings: Settings | None = None, *, context: ProcessContext | No
     v1.include_router(invites_router)
     v1.include_router(invite_template_router)
     v1.include_router(connections_router)
+    v1.include_router(account_data_router)
     v1.include_router(stories_router)
     v1.include_router(conversions_router)
     v1.include_router(stats_router)

@@ -154,9 +154,13 @@ async def seed(client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext | N
         ),
         201,
     )
+    account_id, content_id = (
+        await insert_connected_account(db, tenant.workspace_id, invite) if db else (new_uuid(), new_uuid())
+    )
     world.ids = {
         "invite_id": invite["id"],
-        "connected_account_id": await insert_connected_account(db, tenant.workspace_id, invite) if db else new_uuid(),
+        "connected_account_id": account_id,
+        "content_id": content_id,
         "report_id": report["id"],
         "influencer_id": ada["id"],
         "campaign_id": cid,
@@ -170,9 +174,10 @@ async def seed(client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext | N
     return world
 
 
-async def insert_connected_account(db: ProcessContext, workspace_id: str, invite: dict[str, Any]) -> str:
+async def insert_connected_account(db: ProcessContext, workspace_id: str, invite: dict[str, Any]) -> tuple[str, str]:
     """A connection and its grant as the creator pages store them (the OAuth trip is tested in
-    tests/connections)."""
+    tests/connections), and one content of it as the refresh stores it: (grant id, content id)."""
+    from loupe.accounts.models import AccountContent
     from loupe.connections.models import Connection, Grant
 
     async with db.sessionmaker() as session, session.begin():
@@ -192,7 +197,16 @@ async def insert_connected_account(db: ProcessContext, workspace_id: str, invite
             influencer_id=uuid.UUID(invite["influencer_id"]),
         )
         session.add(grant)
-    return str(grant.id)
+        content = AccountContent(
+            connection_id=connection.id,
+            platform="tiktok",
+            platform_content_id=f"video-{new_uuid()}",
+            type="video",
+            published_at=datetime.now(UTC) - timedelta(hours=1),
+            metrics={"likes": 10, "views": 100},
+        )
+        session.add(content)
+    return str(grant.id), str(content.id)
 
 
 async def insert_click(db: ProcessContext, workspace_id: str, link_id: str) -> str:

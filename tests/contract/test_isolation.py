@@ -49,6 +49,7 @@ FACTORIES: dict[str, Callable[[World], str]] = {
     "api_key_id": lambda a: a.ids["api_key_id"],
     "invite_id": lambda a: a.ids["invite_id"],
     "connected_account_id": lambda a: a.ids["connected_account_id"],
+    "content_id": lambda a: a.ids["content_id"],
 }
 
 # A valid request body per operation, in B's own terms (ids in bodies are B's), so that the request is
@@ -62,6 +63,7 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "links_campaign_create": lambda b: {"json": {"name": "Mine", "destination": SHOP}},
     "links_update": lambda b: {"json": {"destination": "https://evil.example/"}},
     "campaigns_message_preview": lambda b: {"json": {"template": "Hi", "influencer_id": b.ids["influencer_id"]}},
+    "contents_update": lambda b: {"json": {"metrics": {"likes": 5, "impressions": None}}},
     "campaigns_stories_capture": lambda b: {
         "data": {"posted_at": recently()},
         "files": {"media": ("story.png", PNG, "image/png")},
@@ -147,6 +149,7 @@ CROSS_REFERENCES: dict[str, Callable[[World, World], dict[str, Any]]] = {
     "links_list": lambda a, b: {"params": {"campaign_id": a.ids["campaign_id"]}},
     "invite_template_preview": lambda a, b: {"json": {"invite_id": a.ids["invite_id"]}},
     "campaigns_stories_list": lambda a, b: {"params": {"influencer_id": a.ids["influencer_id"]}},
+    "campaigns_contents_list": lambda a, b: {"params": {"influencer_id": a.ids["influencer_id"]}},
 }
 
 
