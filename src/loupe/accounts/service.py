@@ -6,7 +6,7 @@ the creator disconnected still shows the data it had (nothing new is read for it
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from arq.connections import ArqRedis
@@ -28,26 +28,11 @@ from loupe.accounts.views import AccountViewRepository, ContentFilters, ContentV
 from loupe.campaigns.service import CampaignService
 from loupe.connections.models import Connection, ConnectionStatus, Grant
 from loupe.connectors.models import OTHERS, top_n_with_others
-from loupe.kit.errors import Conflict, NotFound, ValidationFailed
+from loupe.kit.days import check_days, day_start
+from loupe.kit.errors import Conflict, NotFound
 from loupe.kit.jobs import QUEUE_NAME, JobBuffer
 from loupe.kit.pagination import PageParams
 from loupe.workspaces.auth import Principal
-
-# The same bounds as the stats' `from`/`to` (loupe.stats.service.resolve_range, a higher layer than this one).
-EARLIEST, LATEST = date(1970, 1, 1), date(9999, 12, 30)
-
-
-def check_days(first: date | None, last: date | None) -> None:
-    """`from`/`to` are inclusive UTC days; either may be left out (no bound on that side)."""
-    for field, value in (("query.from", first), ("query.to", last)):
-        if value is not None and not EARLIEST <= value <= LATEST:
-            raise ValidationFailed.on(field, f"Dates run from {EARLIEST} to {LATEST}.")
-    if first and last and first > last:
-        raise ValidationFailed.on("query.from", "`from` must not be after `to`.")
-
-
-def day_start(day: date) -> datetime:
-    return datetime.combine(day, time(), UTC)
 
 
 def percentages(shares: dict[str, float], *, by_key: bool = False) -> list[AudienceShare]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from loupe.kit.days import check_days, day_start
 from loupe.kit.errors import NotFound, ValidationFailed
 from loupe.stats.repository import Dimension, Scope, StatsRepository
 from loupe.stats.schemas import (
@@ -28,19 +29,12 @@ MAX_DAYS = 366
 BREAKDOWNS: tuple[Dimension, ...] = ("day", "country", "device", "referrer")
 
 
-# Clicks exist from 1970 on; the upper bound leaves room for the day after the last one.
-EARLIEST, LATEST = date(1970, 1, 1), date(9999, 12, 30)
-
-
 def resolve_range(start: date | None, end: date | None, today: date | None = None) -> tuple[date, date]:
     """Inclusive UTC days; defaults to the last 30 days ending today."""
-    for field, value in (("query.from", start), ("query.to", end)):
-        if value is not None and not EARLIEST <= value <= LATEST:
-            raise ValidationFailed.on(field, f"Dates run from {EARLIEST} to {LATEST}.")
+    check_days(start, end)
     end = end or today or datetime.now(UTC).date()
     start = start or end - timedelta(days=DEFAULT_DAYS - 1)
-    if start > end:
-        raise ValidationFailed.on("query.from", "`from` must not be after `to`.")
+    check_days(start, end)
     if (end - start).days >= MAX_DAYS:
         raise ValidationFailed.on("query.from", f"The range spans at most {MAX_DAYS} days.")
     return start, end
@@ -48,7 +42,7 @@ def resolve_range(start: date | None, end: date | None, today: date | None = Non
 
 def _bounds(first: date, last: date) -> tuple[datetime, datetime]:
     """The half-open UTC interval [first 00:00, the day after last 00:00) of inclusive days."""
-    return datetime.combine(first, time(), UTC), datetime.combine(last + timedelta(days=1), time(), UTC)
+    return day_start(first), day_start(last + timedelta(days=1))
 
 
 class _Tally:
