@@ -63,6 +63,7 @@ def test_dev_serves_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
             str(sandbox_port),
             "--mail-port",
             str(free_port()),
+            "--no-demo",  # the demo's connections are refreshed right after the banner (tests/test_seed.py)
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

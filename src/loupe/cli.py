@@ -254,6 +254,9 @@ def dev(
     sandbox_port: Annotated[int, typer.Option(help="Port of the platform sandbox.")] = 8100,
     seed: Annotated[int, typer.Option(help="Seed of the sandbox's synthetic world.")] = 42,
     mail_port: Annotated[int, typer.Option(help="SMTP port of the mail sink (its page: the next port).")] = 8025,
+    demo: Annotated[
+        bool, typer.Option(help="Connect the demo creators and make the demo campaign once the stack answers.")
+    ] = True,
 ) -> None:
     """Everything at once on the embedded default: servers, migrations, demo data, api, worker, sandbox."""
     import httpx
@@ -306,7 +309,8 @@ def dev(
                     )
                 )
                 try:
-                    seed_demo_activity(base, sandbox_url, api_key)
+                    if demo:
+                        seed_demo_activity(base, sandbox_url, api_key)
                 except httpx.HTTPError as exc:  # the demo is a convenience: the stack runs without it
                     console.print(f"[yellow]demo activity not created: {exc}[/yellow]")
                 children.settle()  # the banner goes last, after the children's startup lines
