@@ -186,3 +186,28 @@ async def test_the_sandbox_sends_signed_story_insights_that_loupe_accepts(
         assert call["sent"]["headers"]["X-Hub-Signature-256"] == sign(raw)
     finals = await stories(connect_ctx)
     assert len(finals) == len(live) and all("final_insights" in s.extras for s in finals)
+
+
+async def test_stored_story_media_is_served_to_the_workspace_only(
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    make_tenant: Any,
+    creator: Creator,
+    sandbox: Sandbox,
+    connect_ctx: ProcessContext,
+) -> None:
+    await connect_instagram(client, tenant, creator, sandbox, 2, "ada@example.com")
+    await poll_stories({"process": connect_ctx})
+    [account_row] = (await client.get("/v1/connected-accounts", headers=tenant.read)).json()["data"]
+    listed = await client.get(
+        f"/v1/connected-accounts/{account_row['id']}/contents", params={"type": "story"}, headers=tenant.read
+    )
+    story = listed.json()["data"][0]
+    assert story["media"][0]["stored"] is True and "path" not in story["media"][0]
+    media = await client.get(f"/v1/contents/{story['id']}/media/0", headers=tenant.read)
+    assert media.status_code == 200 and media.content.startswith(b"GIF8")
+    assert media.headers["content-type"] == "image/gif" and media.headers["x-content-type-options"] == "nosniff"
+    assert (await client.get(f"/v1/contents/{story['id']}/media/3", headers=tenant.read)).status_code == 404
+    other = await make_tenant("Rival")
+    assert (await client.get(f"/v1/contents/{story['id']}/media/0", headers=other.read)).status_code == 404
+    assert (await client.get(f"/v1/contents/{story['id']}/media/0")).status_code == 401

@@ -197,6 +197,9 @@ async def insert_connected_account(db: ProcessContext, workspace_id: str, invite
             influencer_id=uuid.UUID(invite["influencer_id"]),
         )
         session.add(grant)
+        key = f"contract/{new_uuid()}.png"  # a copied media file, as the story poll stores one
+        db.media.path_of(key).parent.mkdir(parents=True, exist_ok=True)
+        db.media.path_of(key).write_bytes(PNG)
         content = AccountContent(
             connection_id=connection.id,
             platform="tiktok",
@@ -204,6 +207,7 @@ async def insert_connected_account(db: ProcessContext, workspace_id: str, invite
             type="video",
             published_at=datetime.now(UTC) - timedelta(hours=1),
             metrics={"likes": 10, "views": 100},
+            media=[{"url": "https://cdn.example/v.png", "path": key, "content_type": "image/png", "size": len(PNG)}],
         )
         session.add(content)
     return str(grant.id), str(content.id)

@@ -49,6 +49,7 @@ FACTORIES: dict[str, Callable[[World], str]] = {
     "api_key_id": lambda a: a.ids["api_key_id"],
     "invite_id": lambda a: a.ids["invite_id"],
     "connected_account_id": lambda a: a.ids["connected_account_id"],
+    "index": lambda a: "0",
     "content_id": lambda a: a.ids["content_id"],
 }
 

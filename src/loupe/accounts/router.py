@@ -4,7 +4,8 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Path, Query, status
+from fastapi.responses import Response
 
 from loupe.accounts.schemas import (
     AccountProfileRead,
@@ -131,6 +132,30 @@ async def update_content(
     never overwritten by a refresh. Send only the fields to change; null clears one. Any content of an
     account connected to the workspace, stories included."""
     return await AccountDataService(session, principal).set_metrics(content_id, body)
+
+
+@router.get(
+    "/contents/{content_id}/media/{index}",
+    operation_id="contents_media_get",
+    summary="Download a content's stored media",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/*": {}, "video/*": {}}, "description": "The file (local media store)."},
+        307: {"description": "A signed URL of the file, valid for 5 minutes (object storage)."},
+        **problem_responses(404),
+    },
+)
+async def content_media(
+    content_id: uuid.UUID,
+    index: Annotated[int, Path(ge=0, le=50, description="The media's position in `media` (0 first).")],
+    principal: ReadPrincipal,
+    session: SessionDep,
+    ctx: ContextDep,
+) -> Response:
+    """A media file Loupe copied before the platform's URL expired (API stories: `media[i].stored` is true),
+    served with `X-Content-Type-Options: nosniff`."""
+    key, content_type = await AccountDataService(session, principal).stored_media(content_id, index)
+    return await ctx.media.response(key, content_type)
 
 
 @router.get(

@@ -170,8 +170,9 @@ class ContentRead(Schema):
     title: str | None
     permalink: str | None
     media: list[dict[str, Any]] = Field(
-        description="The content's media in order: the platform's `url`; carousel items add `type` and "
-        "`thumbnail_url`, API stories copied into Loupe's media store add `content_type` and `size`."
+        description="The content's media in order: the platform's `url` (it may expire) and `stored`; carousel "
+        "items add `type` and `thumbnail_url`. Files Loupe copied (API stories) have `stored: true`, "
+        "`content_type` and `size`, and are served by `GET /v1/contents/{content_id}/media/{index}`."
     )
     duration_seconds: float | None
     metrics: ContentMetrics = Field(description="The platform's latest values (null: the platform has no such metric).")
@@ -203,7 +204,7 @@ class ContentRead(Schema):
                     "caption": "Spring looks #ad",
                     "title": None,
                     "permalink": "https://www.instagram.com/reel/abc123/",
-                    "media": [{"url": "https://cdn.example/abc123.mp4"}],
+                    "media": [{"url": "https://cdn.example/abc123.mp4", "stored": False}],
                     "duration_seconds": 21.5,
                     "metrics": {
                         "likes": 1204,

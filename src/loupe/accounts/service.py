@@ -69,8 +69,12 @@ def content_read(view: ContentView) -> ContentRead:
         caption=content.caption,
         title=content.title,
         permalink=content.permalink,
-        # The media store's own path of a copied story file stays internal (no public URL serves it yet).
-        media=[{k: v for k, v in item.items() if k != "path"} for item in content.media if isinstance(item, dict)],
+        # A copied file's storage key stays internal; `stored` says GET .../media/{index} serves it.
+        media=[
+            {**{k: v for k, v in item.items() if k != "path"}, "stored": "path" in item}
+            for item in content.media
+            if isinstance(item, dict)
+        ],
         duration_seconds=content.duration_seconds,
         metrics=known,
         other_metrics=stored,
@@ -223,6 +227,16 @@ class AccountDataService:
         )
         views, cursor = await self.views.campaign_contents(campaign.id, filters, params)
         return [content_read(view) for view in views], cursor
+
+    async def stored_media(self, content_id: uuid.UUID, index: int) -> tuple[str, str]:
+        """(key, content type) of a media file Loupe copied (API stories: the platform's URL expires)."""
+        view = await self.views.content(content_id)
+        if view is None:
+            raise NotFound(f"Content {content_id} was not found.")
+        media = [item for item in view.content.media if isinstance(item, dict)]
+        if not 0 <= index < len(media) or not media[index].get("path"):
+            raise NotFound(f"Content {content_id} has no stored media file number {index}.")
+        return str(media[index]["path"]), str(media[index].get("content_type") or "application/octet-stream")
 
     async def set_metrics(self, content_id: uuid.UUID, data: ContentUpdate) -> ContentRead:
         if await self.views.content(content_id) is None:
