@@ -381,3 +381,52 @@ async def test_history_and_campaign_contents_refuse_bad_queries(
     assert [e["field"] for e in body["errors"]] == ["query.platform"]
     body = await get(client, f"/v1/campaigns/{cid}/contents", tenant, status=422, influencer_id="ada")
     assert [e["field"] for e in body["errors"]] == ["query.influencer_id"]
+
+
+async def test_campaign_timeline_holds_api_contents_and_stories_captured_by_hand(
+    client: httpx.AsyncClient, tenant: Tenant, creator: Creator, sandbox: Sandbox, connect_ctx: ProcessContext
+) -> None:
+    from datetime import UTC
+
+    from tests.contract.support import PNG
+
+    sent, account_id, _ = await refreshed(client, tenant, creator, sandbox, connect_ctx)
+    influencer_id = sent["influencer_id"]
+    everything = await every_page(client, f"/v1/connected-accounts/{account_id}/contents", tenant, limit=200)
+    made = await client.post(
+        "/v1/campaigns",
+        json={"name": "Stories", "starts_on": "2000-01-01", "story_capture": True},
+        headers=tenant.write,
+    )
+    cid = made.json()["id"]
+    await client.post(f"/v1/campaigns/{cid}/creators", json={"influencer_ids": [influencer_id]}, headers=tenant.write)
+    await client.patch(
+        f"/v1/campaigns/{cid}/creators/{influencer_id}", json={"stage": "approved"}, headers=tenant.write
+    )
+    captured = []
+    for views in ("80", "120"):  # captured while the toggle is on (capture is never retroactive)
+        posted = datetime.now(UTC).isoformat()
+        response = await client.post(
+            f"/v1/campaigns/{cid}/creators/{influencer_id}/stories",
+            data={"posted_at": posted, "views": views},
+            files={"media": ("story.png", PNG, "image/png")},
+            headers=tenant.write,
+        )
+        assert response.status_code == 201, response.text
+        captured.append(response.json()["id"])
+    url = f"/v1/campaigns/{cid}/contents"
+    timeline = await every_page(client, url, tenant, limit=3)  # pages cross both sources
+    assert len(timeline) == len(everything) + 2 and len({c["id"] for c in timeline}) == len(timeline)
+    assert [published(c) for c in timeline] == sorted((published(c) for c in timeline), reverse=True)
+    manual = [c for c in timeline if c["source"] == "manual"]
+    assert [c["id"] for c in manual] == captured[::-1]  # newest first
+    assert manual[0]["connected_account_id"] is None and manual[0]["manual_metrics"]["views"] == 120
+    assert manual[0]["type"] == "story" and manual[0]["metrics_source"] == "manual"
+    media = await client.get(manual[0]["media"][0]["url"], headers=tenant.read)
+    assert media.status_code == 200 and media.content == PNG
+    assert {c["source"] for c in timeline} == {"api", "manual"}
+    stories_only = await every_page(client, url, tenant, type="story")
+    assert {c["id"] for c in manual} <= {c["id"] for c in stories_only}
+    assert all(c["source"] == "api" for c in await every_page(client, url, tenant, type=everything[0]["type"]))
+    assert (await get(client, url, tenant, platform="tiktok"))["data"] == []
+    assert (await get(client, url, tenant, influencer_id=str(uuid.uuid4())))["data"] == []

@@ -173,9 +173,10 @@ async def list_campaign_contents(
     type_: Annotated[ContentType | None, Query(alias="type", description="Only this type of content.")] = None,
     platform: Annotated[Platform | None, Query(description="Only this platform.")] = None,
 ) -> ContentPage:
-    """What the campaign's creators (past `applied`: approved, active, completed) published on their connected
-    accounts within the campaign's dates (from `starts_on`, through `ends_on` when set), newest first, with API
-    and manual metrics. Stories captured by hand stay under `GET /v1/campaigns/{campaign_id}/stories`."""
+    """One timeline of the campaign, newest first: what its creators (past `applied`: approved, active,
+    completed) published on their connected accounts within the campaign's dates (from `starts_on`, through
+    `ends_on` when set), with API and manual metrics, and the stories captured by hand for it (`source:
+    manual`; they are edited under `/v1/campaigns/{campaign_id}/stories`)."""
     items, cursor = await AccountDataService(session, principal).campaign_contents(
         campaign_id,
         page,

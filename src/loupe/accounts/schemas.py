@@ -158,12 +158,21 @@ class MetricsSource(StrEnum):
     manual = "manual"
 
 
+class ContentSource(StrEnum):
+    api = "api"
+    manual = "manual"
+
+
 class ContentRead(Schema):
     id: uuid.UUID
-    connected_account_id: uuid.UUID
+    source: ContentSource = Field(
+        description="`api`: read from a connected account. `manual`: a story captured by hand for a campaign "
+        "(`/v1/campaigns/{campaign_id}/stories`; edit it there): no connected account, metrics entered by hand."
+    )
+    connected_account_id: uuid.UUID | None = Field(description="The connected account (null for `manual`).")
     influencer_id: uuid.UUID
     platform: Platform
-    platform_content_id: str
+    platform_content_id: str | None = Field(description="The platform's id of the content (null for `manual`).")
     type: ContentType
     published_at: datetime | None
     caption: str | None

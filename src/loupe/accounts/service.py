@@ -20,12 +20,14 @@ from loupe.accounts.schemas import (
     AudienceRead,
     AudienceShare,
     ContentRead,
+    ContentSource,
     ContentUpdate,
     MetricsSource,
     RefreshQueued,
 )
 from loupe.accounts.views import AccountViewRepository, ContentFilters, ContentView
 from loupe.campaigns.service import CampaignService
+from loupe.campaigns.stories.models import Story
 from loupe.connections.models import Connection, ConnectionStatus, Grant
 from loupe.connectors.models import OTHERS, top_n_with_others
 from loupe.kit.days import check_days, day_start
@@ -60,6 +62,7 @@ def content_read(view: ContentView) -> ContentRead:
     manual = dict(view.override.metrics) if view.override else {}
     return ContentRead(
         id=content.id,
+        source=ContentSource.api,
         connected_account_id=view.grant.id,
         influencer_id=view.grant.influencer_id,
         platform=content.platform,
@@ -82,6 +85,33 @@ def content_read(view: ContentView) -> ContentRead:
         metrics_at=content.metrics_at,
         manual_metrics={name: manual[name] for name in METRIC_NAMES if name in manual},
         metrics_source=MetricsSource.manual if manual else MetricsSource.api,
+    )
+
+
+def story_read(story: Story) -> ContentRead:
+    """A story captured by hand, in the shape of a content (one timeline for a campaign)."""
+    manual = {name: story.metrics[name] for name in METRIC_NAMES if name in (story.metrics or {})}
+    media_url = f"/v1/campaigns/{story.campaign_id}/stories/{story.id}/media"
+    return ContentRead(
+        id=story.id,
+        source=ContentSource.manual,
+        connected_account_id=None,
+        influencer_id=story.influencer_id,
+        platform="instagram",
+        platform_content_id=None,
+        type="story",
+        published_at=story.posted_at,
+        caption=story.text,
+        title=None,
+        permalink=None,
+        media=[{"url": media_url, "stored": True, "content_type": story.media_content_type, "size": story.media_size}],
+        duration_seconds=None,
+        metrics={},
+        other_metrics={k: v for k, v in (story.metrics or {}).items() if k not in METRIC_NAMES},
+        metrics_available=True,
+        metrics_at=None,
+        manual_metrics=manual,
+        metrics_source=MetricsSource.manual,
     )
 
 
@@ -225,8 +255,8 @@ class AccountDataService:
             not_before=campaign.starts_on,
             not_after=campaign.ends_on,
         )
-        views, cursor = await self.views.campaign_contents(campaign.id, filters, params)
-        return [content_read(view) for view in views], cursor
+        items, cursor = await self.views.campaign_feed(campaign.id, filters, params)
+        return [story_read(item) if isinstance(item, Story) else content_read(item) for item in items], cursor
 
     async def stored_media(self, content_id: uuid.UUID, index: int) -> tuple[str, str]:
         """(key, content type) of a media file Loupe copied (API stories: the platform's URL expires)."""

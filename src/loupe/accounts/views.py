@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, literal, literal_column, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, false, func, literal, literal_column, or_, select, union_all
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +28,7 @@ from loupe.accounts.models import (
 )
 from loupe.campaigns.creators.models import CampaignCreator
 from loupe.campaigns.creators.stages import PAST_APPLIED
+from loupe.campaigns.stories.models import Story
 from loupe.connections.models import Connection, Grant
 from loupe.kit.errors import ValidationFailed
 from loupe.kit.pagination import PageParams
@@ -54,14 +55,18 @@ def content_cursor(row: ContentView) -> str:
     return _encode(row.sort_at.isoformat(), str(row.content.id))
 
 
+def _cursor_values(cursor: str) -> tuple[datetime, uuid.UUID]:
+    at, last = _decode(cursor, 2)
+    try:
+        return datetime.fromisoformat(at), uuid.UUID(last)
+    except ValueError as exc:
+        raise ValidationFailed.on("query.cursor", "Not a cursor returned by this API.") from exc
+
+
 def published_keyset(stmt: Select[Any], params: PageParams) -> Select[Any]:
     """Newest published first, keyset on (published, id); one extra row tells `has_more`."""
     if params.cursor:
-        at, last = _decode(params.cursor, 2)
-        try:
-            at_value, last_id = datetime.fromisoformat(at), uuid.UUID(last)
-        except ValueError as exc:
-            raise ValidationFailed.on("query.cursor", "Not a cursor returned by this API.") from exc
+        at_value, last_id = _cursor_values(params.cursor)
         stmt = stmt.where(or_(published < at_value, and_(published == at_value, AccountContent.id < last_id)))
     return stmt.order_by(published.desc(), AccountContent.id.desc()).limit(params.limit + 1)
 
@@ -141,9 +146,8 @@ class AccountViewRepository:
             )
         )
 
-    async def _page(
-        self, stmt: Select[Any], filters: ContentFilters, params: PageParams
-    ) -> tuple[builtins.list[ContentView], str | None]:
+    @staticmethod
+    def _conditions(filters: ContentFilters) -> builtins.list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = []
         if filters.type:
             conditions.append(AccountContent.type == filters.type)
@@ -155,6 +159,12 @@ class AccountViewRepository:
             conditions.append(published >= filters.start)
         if filters.end:
             conditions.append(published < filters.end)
+        return conditions
+
+    async def _page(
+        self, stmt: Select[Any], filters: ContentFilters, params: PageParams
+    ) -> tuple[builtins.list[ContentView], str | None]:
+        conditions = self._conditions(filters)
         rows = (await self.session.execute(published_keyset(stmt.where(*conditions), params))).all()
         views = [ContentView(*row) for row in rows]
         items = views[: params.limit]
@@ -165,11 +175,9 @@ class AccountViewRepository:
     ) -> tuple[builtins.list[ContentView], str | None]:
         return await self._page(self._contents().where(Grant.id == grant_id), filters, params)
 
-    async def campaign_contents(
-        self, campaign_id: uuid.UUID, filters: ContentFilters, params: PageParams
-    ) -> tuple[builtins.list[ContentView], str | None]:
+    def _campaign_contents(self, campaign_id: uuid.UUID) -> Any:
         """Contents of the accounts of the campaign's creators past "applied" (approved, active, completed)."""
-        stmt = self._contents().join(
+        return self._contents().join(
             CampaignCreator,
             and_(
                 CampaignCreator.campaign_id == campaign_id,
@@ -178,7 +186,52 @@ class AccountViewRepository:
                 CampaignCreator.stage.in_([stage.value for stage in PAST_APPLIED]),
             ),
         )
-        return await self._page(stmt, filters, params)
+
+    async def campaign_feed(
+        self, campaign_id: uuid.UUID, filters: ContentFilters, params: PageParams
+    ) -> tuple[builtins.list[ContentView | Story], str | None]:
+        """The campaign's contents and its stories captured by hand in one timeline, newest first: one
+        UNION ALL of (id, source, time), keyset on (time, id), then the page's rows loaded by id."""
+        api = self._campaign_contents(campaign_id).with_only_columns(
+            AccountContent.id.label("id"), literal("api").label("source"), published.label("sort_at")
+        )
+        api = api.where(*self._conditions(filters))
+        manual = select(Story.id.label("id"), literal("manual").label("source"), Story.posted_at.label("sort_at"))
+        manual = manual.where(Story.workspace_id == self.workspace_id, Story.campaign_id == campaign_id)
+        if filters.type not in (None, "story") or filters.platform not in (None, "instagram"):
+            manual = manual.where(false())  # captured stories are Instagram stories
+        if filters.influencer_id:
+            manual = manual.where(Story.influencer_id == filters.influencer_id)
+        if filters.start:
+            manual = manual.where(Story.posted_at >= filters.start)
+        if filters.end:
+            manual = manual.where(Story.posted_at < filters.end)
+        feed = union_all(api, manual).subquery()
+        stmt = select(feed.c.id, feed.c.source, feed.c.sort_at)
+        if params.cursor:
+            at, last_id = _cursor_values(params.cursor)
+            stmt = stmt.where(or_(feed.c.sort_at < at, and_(feed.c.sort_at == at, feed.c.id < last_id)))
+        stmt = stmt.order_by(feed.c.sort_at.desc(), feed.c.id.desc()).limit(params.limit + 1)
+        rows = (await self.session.execute(stmt)).all()
+        page = rows[: params.limit]
+        contents = {v.content.id: v for v in await self._views_of([r.id for r in page if r.source == "api"])}
+        story_ids = [r.id for r in page if r.source == "manual"]
+        stories = {}
+        if story_ids:
+            found = await self.session.scalars(select(Story).where(Story.id.in_(story_ids)))
+            stories = {story.id: story for story in found}
+        items: builtins.list[ContentView | Story] = [
+            contents[r.id] if r.source == "api" else stories[r.id] for r in page
+        ]
+        last = page[-1] if page else None
+        more = len(rows) > params.limit and last is not None
+        return items, _encode(last.sort_at.isoformat(), str(last.id)) if more and last else None
+
+    async def _views_of(self, ids: builtins.list[uuid.UUID]) -> builtins.list[ContentView]:
+        if not ids:
+            return []
+        rows = (await self.session.execute(self._contents().where(AccountContent.id.in_(ids)))).all()
+        return [ContentView(*row) for row in rows]
 
     async def content(self, content_id: uuid.UUID) -> ContentView | None:
         stmt = self._contents().where(AccountContent.id == content_id).execution_options(populate_existing=True)
