@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,14 +28,21 @@ class AccountDataRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def _upsert(self, model: Any, keys: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        stmt = pg_insert(model).values(list(rows))
-        changing: dict[str, Any] = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
-        if "updated_at" in model.__table__.c:
+    @staticmethod
+    def _upsert_statement(model: Any, keys: Sequence[str], columns: Sequence[str]) -> Any:
+        """INSERT … ON CONFLICT DO UPDATE over the Core table, run as an executemany: one compiled statement
+        per shape, cached, however many rows (a multi-row VALUES is compiled anew for every row count, and
+        compiling was most of a refresh's CPU)."""
+        table = model.__table__
+        stmt = pg_insert(table)
+        changing: dict[str, Any] = {c: stmt.excluded[c] for c in columns if c not in keys}
+        if "updated_at" in table.c:
             changing["updated_at"] = func.now()
-        await self.session.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=changing))
+        return stmt.on_conflict_do_update(index_elements=list(keys), set_=changing)
+
+    async def _upsert(self, model: Any, keys: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            await self.session.execute(self._upsert_statement(model, keys, list(rows[0])), list(rows))
 
     async def save_profile(self, values: dict[str, Any], snapshot: dict[str, Any]) -> None:
         await self._upsert(AccountProfile, ["connection_id"], [values])
@@ -48,22 +55,23 @@ class AccountDataRepository:
         """Upserts by (connection, platform id); returns platform id → our id."""
         if not rows:
             return {}
-        insert = pg_insert(AccountContent).values([{"id": uuid.uuid4(), **row} for row in rows])
-        keys = ("connection_id", "platform_content_id")
-        changing: dict[str, Any] = {c: insert.excluded[c] for c in rows[0] if c not in keys}
-        stmt = insert.on_conflict_do_update(
-            index_elements=list(keys), set_={**changing, "updated_at": func.now()}
-        ).returning(AccountContent.platform_content_id, AccountContent.id)
-        return {pid: cid for pid, cid in (await self.session.execute(stmt)).all()}
+        table = AccountContent.__table__
+        stmt = self._upsert_statement(AccountContent, ("connection_id", "platform_content_id"), list(rows[0]))
+        stmt = stmt.returning(table.c.platform_content_id, table.c.id)
+        result = await self.session.execute(stmt, [{"id": uuid.uuid4(), **row} for row in rows])
+        return {pid: cid for pid, cid in result.all()}
 
     async def save_metrics(self, metrics: dict[uuid.UUID, dict[str, Any]], at: datetime, day: date) -> None:
-        """The latest metrics on each content, and today's snapshot of them."""
-        for content_id, values in metrics.items():
-            await self.session.execute(
-                update(AccountContent)
-                .where(AccountContent.id == content_id)
-                .values(metrics=values, metrics_at=at, updated_at=func.now())
-            )
+        """The latest metrics on each content (one executemany), and today's snapshot of them."""
+        if not metrics:
+            return
+        table = AccountContent.__table__  # Core: one executemany, not the ORM's per-row bulk path
+        stmt = (
+            update(table)  # type: ignore[arg-type]
+            .where(table.c.id == bindparam("content_id"))
+            .values(metrics=bindparam("values"), metrics_at=at, updated_at=func.now())
+        )
+        await self.session.execute(stmt, [{"content_id": k, "values": v} for k, v in metrics.items()])
         await self._upsert(
             ContentMetricSnapshot,
             ["content_id", "taken_on"],
