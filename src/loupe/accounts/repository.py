@@ -5,6 +5,7 @@ job that runs twice leaves the same rows."""
 from __future__ import annotations
 
 import builtins
+import functools
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -29,7 +30,8 @@ class AccountDataRepository:
         self.session = session
 
     @staticmethod
-    def _upsert_statement(model: Any, keys: Sequence[str], columns: Sequence[str]) -> Any:
+    @functools.cache
+    def _upsert_statement(model: Any, keys: tuple[str, ...], columns: tuple[str, ...]) -> Any:
         """INSERT … ON CONFLICT DO UPDATE over the Core table, run as an executemany: one compiled statement
         per shape, cached, however many rows (a multi-row VALUES is compiled anew for every row count, and
         compiling was most of a refresh's CPU)."""
@@ -42,7 +44,7 @@ class AccountDataRepository:
 
     async def _upsert(self, model: Any, keys: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
         if rows:
-            await self.session.execute(self._upsert_statement(model, keys, list(rows[0])), list(rows))
+            await self.session.execute(self._upsert_statement(model, tuple(keys), tuple(rows[0])), list(rows))
 
     async def save_profile(self, values: dict[str, Any], snapshot: dict[str, Any]) -> None:
         await self._upsert(AccountProfile, ["connection_id"], [values])
@@ -56,7 +58,7 @@ class AccountDataRepository:
         if not rows:
             return {}
         table = AccountContent.__table__
-        stmt = self._upsert_statement(AccountContent, ("connection_id", "platform_content_id"), list(rows[0]))
+        stmt = self._upsert_statement(AccountContent, ("connection_id", "platform_content_id"), tuple(rows[0]))
         stmt = stmt.returning(table.c.platform_content_id, table.c.id)
         result = await self.session.execute(stmt, [{"id": uuid.uuid4(), **row} for row in rows])
         return {pid: cid for pid, cid in result.all()}
