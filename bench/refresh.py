@@ -359,9 +359,9 @@ def notes(big: dict[str, Any]) -> str:
     return (
         "Real (documented) limits, unscaled, in the sandbox and in Loupe's limiter alike; 50 ms added to every "
         "platform data call. accounts_per_min counts every account the worker finished, refreshed or failed for "
-        f"good ({big['failed']} failed: Instagram auth_revoked and YouTube not_found in the worker's log; the world "
-        "has personal Instagram accounts and channel-less Google accounts, the failures were not checked one by "
-        "one), from the first job taken to the last one done. The ceiling is the shortest time the platforms' "
+        f"good ({big['failed']} failed: Instagram auth_revoked, because the sandbox mints Instagram Login tokens "
+        "for accounts without a Page and Loupe reads Instagram through Facebook Login; and YouTube not_found, "
+        "the world's channel-less Google accounts), from the first job taken to the last one done. The ceiling is the shortest time the platforms' "
         "windows allow "
         f"for the calls actually made ({big['binding_window']}); the hour- and day-long Meta, YouTube and X "
         "windows let a run of this size through at once, so only the minute windows (TikTok per endpoint, "
@@ -370,8 +370,8 @@ def notes(big: dict[str, Any]) -> str:
         "tokens, parsing answers and storing profiles, contents and metric snapshots), so the ratio measures "
         "the worker's own speed, not the limiter: no platform answered 429 (answers_429), and the limiter "
         "(tests/kit/test_ratelimit.py) keeps every window at its limit. More worker processes share the same "
-        "limiter and raise the achieved rate up to the ceiling. Other engineers' test servers ran on the same "
-        "machine during the run. The whole bench (1,000 then 5,000) took about 13 minutes, over the 10 aimed at."
+        "limiter and raise the achieved rate up to the ceiling. The refresh writes with cached executemany "
+        "statements (compiling multi-row VALUES was most of its CPU before)."
     )
 
 
