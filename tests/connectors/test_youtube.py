@@ -119,10 +119,7 @@ async def test_profile_counts_are_strings(yt, router: respx.MockRouter) -> None:
     router.get(f"{DATA}/channels").respond(json={"items": [CHANNEL]})
     playlists = router.get(f"{DATA}/playlists").respond(json={"pageInfo": {"totalResults": 6}, "items": []})
     reports = router.get(REPORTS).respond(
-        json={
-            "columnHeaders": [{"name": "day"}, {"name": "views"}, {"name": "estimatedMinutesWatched"}],
-            "rows": [["2024-01-01", 10, 100.5], ["2024-01-02", 20, 200]],
-        }
+        json={"columnHeaders": [{"name": "estimatedMinutesWatched"}], "rows": [[300.5]]}
     )
     profile = await yt.fetch_profile(token(), CH)
     assert (profile.followers, profile.content_count) == (7890, 42)
@@ -131,7 +128,8 @@ async def test_profile_counts_are_strings(yt, router: respx.MockRouter) -> None:
     assert profile.extras["total_watch_minutes"] == 300.5
     assert q(playlists.calls[0].request)["mine"] == "true"
     params = q(reports.calls[0].request)
-    assert (params["ids"], params["dimensions"], params["startDate"]) == ("channel==MINE", "day", "2020-01-01")
+    assert (params["ids"], params["startDate"]) == ("channel==MINE", "2020-01-01")
+    assert "dimensions" not in params  # lifetime totals in one row
     assert "estimatedMinutesWatched" in params["metrics"]
 
 

@@ -222,8 +222,13 @@ class YouTubeConnector(OAuth2Connector):
             "country": sn.get("country"),
         }
         try:
-            totals = await self.daily_totals(
-                token, published.date() if published else date(2005, 4, 23), utcnow().date()
+            # One row of lifetime totals (no dimension): a day-by-day report since the channel began was
+            # thousands of rows to sum on every refresh.
+            totals = await self.report(
+                token,
+                startDate=(published.date() if published else date(2005, 4, 23)).isoformat(),
+                endDate=utcnow().date().isoformat(),
+                metrics="estimatedMinutesWatched",
             )
             extras["total_watch_minutes"] = sum(float(r.get("estimatedMinutesWatched") or 0) for r in totals)
         except ConnectorError as exc:
@@ -244,16 +249,6 @@ class YouTubeConnector(OAuth2Connector):
             content_count=to_int(st.get("videoCount")),
             created_at=published,
             extras=extras,
-        )
-
-    async def daily_totals(self, token: TokenSet, start: date, end: date) -> list[dict[str, Any]]:
-        return await self.report(
-            token,
-            startDate=start.isoformat(),
-            endDate=end.isoformat(),
-            dimensions="day",
-            metrics="views,estimatedMinutesWatched,averageViewDuration,likes,subscribersGained,subscribersLost",
-            sort="day",
         )
 
     async def fetch_audience(self, token: TokenSet, account_id: str) -> Audience:
