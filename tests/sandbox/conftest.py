@@ -97,3 +97,21 @@ def live_server(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=5)
+
+
+# Modules testing what the sandbox sends out define `received`: (url of a live receiver, what it recorded).
+@pytest.fixture
+def seen(received: tuple[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    received[1].clear()
+    return received[1]
+
+
+@pytest.fixture
+def wired(received: tuple[str, list[dict[str, Any]]]) -> Any:
+    return create_app(seed=42, clock=Clock(frozen_at=T0), callback_base=received[0])
+
+
+@pytest.fixture
+async def admin(wired: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=wired), base_url="http://sandbox") as c:
+        yield c

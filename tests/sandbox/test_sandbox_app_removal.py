@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from loupe.sandbox import Clock, create_app
+from loupe.sandbox import create_app
 from loupe.sandbox.callbacks import meta_signed_request, tiktok_signature
 from loupe.sandbox.state import Sandbox
 
@@ -67,23 +67,6 @@ def received() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     seen: list[dict[str, Any]] = []
     with live_server(receiver(seen)) as url:
         yield url, seen
-
-
-@pytest.fixture
-def seen(received: tuple[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    received[1].clear()
-    return received[1]
-
-
-@pytest.fixture
-def wired(received: tuple[str, list[dict[str, Any]]]) -> Any:
-    return create_app(seed=42, clock=Clock(frozen_at=T0), callback_base=received[0])
-
-
-@pytest.fixture
-async def admin(wired: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=wired), base_url="http://sandbox") as c:
-        yield c
 
 
 async def mint(client: httpx.AsyncClient, **body: Any) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -16,12 +16,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from loupe.sandbox import Clock, create_app
 from loupe.sandbox.state import Sandbox
 from loupe.sandbox.webhooks import hub_signature
 from loupe.sandbox.world import STORY_LIFETIME
 
-from .conftest import T0, live_server
+from .conftest import live_server
 
 SECRET = "sandbox-secret-instagram"
 WINDOW = 6 * 3600
@@ -45,23 +44,6 @@ def received() -> Iterator[tuple[str, list[dict[str, Any]]]]:
 
     with live_server(Starlette(routes=[Route("/webhooks/meta", record, methods=["POST"])])) as url:
         yield url, seen
-
-
-@pytest.fixture
-def seen(received: tuple[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    received[1].clear()
-    return received[1]
-
-
-@pytest.fixture
-def wired(received: tuple[str, list[dict[str, Any]]]) -> Any:
-    return create_app(seed=42, clock=Clock(frozen_at=T0), callback_base=received[0])
-
-
-@pytest.fixture
-async def admin(wired: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=wired), base_url="http://sandbox") as c:
-        yield c
 
 
 def ig_with_stories(sandbox: Sandbox) -> Any:
