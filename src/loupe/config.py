@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from loupe.connectors.config import PlatformsConfig
@@ -98,6 +98,7 @@ class Settings(BaseSettings):
     # (`loupe tokens rotate` re-encrypts under the first). Required in production; elsewhere a key is
     # generated once into data_dir/token-keys.
     token_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    _sandbox_platforms: tuple[str, PlatformsConfig] | None = PrivateAttr(default=None)
 
     log_level: str = "INFO"
     log_json: bool = True
@@ -155,7 +156,14 @@ class Settings(BaseSettings):
         return self
 
     def platforms_config(self) -> PlatformsConfig:
-        return PlatformsConfig.for_sandbox(self.sandbox_url) if self.sandbox_url else self.platforms
+        """Built once (every refresh and every connect asks): keyed by what it is built from, so a copy of
+        these settings with another sandbox URL gets its own."""
+        if not self.sandbox_url:
+            return self.platforms
+        cached = self._sandbox_platforms
+        if cached is None or cached[0] != self.sandbox_url:
+            cached = self._sandbox_platforms = (self.sandbox_url, PlatformsConfig.for_sandbox(self.sandbox_url))
+        return cached[1]
 
     @property
     def embedded(self) -> bool:

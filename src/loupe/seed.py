@@ -74,9 +74,8 @@ BROWSERS = (
 )
 
 
-def _accounts(sandbox: httpx.Client, creator: str) -> list[tuple[str, str]]:
+def _accounts(world: dict[str, list[dict[str, Any]]], creator: str) -> list[tuple[str, str]]:
     """(platform, account to pick on the authorize page) of a creator's connectable accounts."""
-    world = sandbox.get("/_sandbox/accounts").json()
     out = []
     for platform, accounts in world.items():
         for account in accounts:
@@ -108,11 +107,12 @@ def seed_demo_activity(base: str, sandbox_url: str, api_key: str) -> dict[str, i
     connected = 0
     with httpx.Client(base_url=base, headers=headers, timeout=15) as api, httpx.Client(base_url=sandbox_url) as sandbox:
         influencers = []
+        world = sandbox.get("/_sandbox/accounts").json()
         for creator in DEMO_CREATORS:
             invite = _invite(api, creator)
             influencers.append(invite["influencer_id"])
             token = invite["link"].rsplit("/", 1)[1]
-            for platform, account in _accounts(sandbox, creator):
+            for platform, account in _accounts(world, creator):
                 connected += _connect(api, token, platform, account, creator)
         clicks = _campaign(api, influencers)
     log.info("demo.seeded", connected=connected, clicks=clicks)

@@ -42,6 +42,14 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)  # 256 random bits: unguessable, and unique in practice (and by index)
 
 
+def _wait_before_resend(invite: Invite) -> int:
+    """Seconds until the invite may be emailed again (0: now)."""
+    if invite.last_sent_at is None:
+        return 0
+    left = invite.last_sent_at + RESEND_INTERVAL - utcnow()
+    return int(left.total_seconds()) + 1 if left.total_seconds() > 0 else 0
+
+
 def _refuse(exc: TemplateError, field: str) -> ValidationFailed:
     errors = [FieldError(field=field, reason=problem) for problem in exc.problems]
     return ValidationFailed("The template cannot be used; see `errors`.", errors=errors)
@@ -182,17 +190,19 @@ class InviteService:
 
     async def resend(self, invite_id: uuid.UUID) -> Invite:
         invite = await self.get(invite_id, for_update=True)
-        now = utcnow()
-        if invite.last_sent_at is not None and now - invite.last_sent_at < RESEND_INTERVAL:
-            wait = int((invite.last_sent_at + RESEND_INTERVAL - now).total_seconds()) + 1
+        wait = _wait_before_resend(invite)
+        if wait:
             raise TooManyRequests(
                 f"This invite was sent less than 10 minutes ago; it can be sent again in {wait} seconds.",
                 headers={"Retry-After": str(wait)},
             )
-        invite.last_sent_at = now
+        await self._send_again(invite)
+        return invite
+
+    async def _send_again(self, invite: Invite) -> None:
+        invite.last_sent_at = utcnow()
         await self.session.flush()
         await self._queue_emails([{"name": invite.name, "email": invite.email, "token": invite.token}])
-        return invite
 
     async def set_statuses(self, statuses: dict[uuid.UUID, InviteStatus]) -> None:
         """Statuses follow the invite's connections (loupe.connections decides them)."""
@@ -204,10 +214,7 @@ class InviteService:
     async def resend_if_allowed(self, invite: Invite) -> bool:
         """The workspace connect link, given an email already invited: the link goes to that address (never to
         the person typing it), at most every 10 minutes."""
-        now = utcnow()
-        if invite.last_sent_at is not None and now - invite.last_sent_at < RESEND_INTERVAL:
+        if _wait_before_resend(invite):
             return False
-        invite.last_sent_at = now
-        await self.session.flush()
-        await self._queue_emails([{"name": invite.name, "email": invite.email, "token": invite.token}])
+        await self._send_again(invite)
         return True
