@@ -384,7 +384,12 @@ async def test_history_and_campaign_contents_refuse_bad_queries(
 
 
 async def test_campaign_timeline_holds_api_contents_and_stories_captured_by_hand(
-    client: httpx.AsyncClient, tenant: Tenant, creator: Creator, sandbox: Sandbox, connect_ctx: ProcessContext
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    creator: Creator,
+    sandbox: Sandbox,
+    connect_ctx: ProcessContext,
+    make_tenant: Any,
 ) -> None:
     from datetime import UTC
 
@@ -430,3 +435,19 @@ async def test_campaign_timeline_holds_api_contents_and_stories_captured_by_hand
     assert all(c["source"] == "api" for c in await every_page(client, url, tenant, type=everything[0]["type"]))
     assert (await get(client, url, tenant, platform="tiktok"))["data"] == []
     assert (await get(client, url, tenant, influencer_id=str(uuid.uuid4())))["data"] == []
+    # Metrics set by hand take the same route for both sources: a story's reach read off a screenshot.
+    story_id = manual[0]["id"]
+    changed = await client.patch(
+        f"/v1/contents/{story_id}", json={"metrics": {"reach": 95, "views": None}}, headers=tenant.write
+    )
+    assert changed.status_code == 200, changed.text
+
+    def figures(item: dict[str, Any]) -> dict[str, int]:
+        return {k: v for k, v in item["manual_metrics"].items() if v is not None}
+
+    assert changed.json()["source"] == "manual" and figures(changed.json()) == {"reach": 95}
+    again = [c for c in await every_page(client, url, tenant, type="story") if c["id"] == story_id]
+    assert figures(again[0]) == {"reach": 95}
+    rival: Tenant = await make_tenant("Rival")
+    other = await client.patch(f"/v1/contents/{story_id}", json={"metrics": {"reach": 1}}, headers=rival.write)
+    assert other.status_code == 404  # another workspace's story

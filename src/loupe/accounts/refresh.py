@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -69,19 +70,30 @@ def needs_refresh(token: TokenSet, platform: str, now: datetime) -> bool:
     return platform in ("instagram", "facebook") and token.expires_at - now < META_RENEW_AHEAD
 
 
+@dataclass(frozen=True)
+class Stored:
+    """What the refresh needs of the stored contents: the newest one's date (new contents are read from a day
+    before it) and the recent ones (platform id → our id), whose metrics are read again."""
+
+    latest: datetime | None
+    recent: dict[str, uuid.UUID]
+
+
 class AccountRefresh:
     def __init__(self, process: ProcessContext, connection: Connection) -> None:
         self.process = process
         self.connection = connection
         # Every HTTP request of this refresh takes a permit of the platform's limiter, shared by all workers.
         limiter = limiter_for(process.arq, process.settings.rate_limits)
-        self.transport = LimitedTransport(process.http, limiter, connection.platform)
+        self.transport = LimitedTransport(process.http_transport, limiter, connection.platform)
         self.connector: Connector = get_connector(
-            connection.platform, process.settings.platforms_config(), limited_client(self.transport)
+            connection.platform,
+            process.settings.platforms_config(),
+            limited_client(self.transport, process.http.timeout),
         )
         self.calls = 0
 
-    async def run(self) -> dict[str, Any]:
+    async def run(self, stored: Stored) -> dict[str, Any]:
         now = self.process.clock.now()
         token = token_of(self.process.vault, self.connection)
         if token is None:
@@ -91,11 +103,7 @@ class AccountRefresh:
         account_id = self.connection.platform_user_id
         profile, token = await self._call(token, lambda t: self.connector.fetch_profile(t, account_id))
         audience, token = await self._call(token, lambda t: self.connector.fetch_audience(t, account_id))
-        async with self.process.sessionmaker() as session:
-            data = AccountDataRepository(session)
-            latest = await data.latest_published(self.connection.id)
-            recent = await data.recent_contents(self.connection.id, now - METRICS_WINDOW)
-        since = latest - DAY if latest else None
+        since = stored.latest - DAY if stored.latest else None
         contents, token = await self._call(
             token,
             lambda t: self.connector.fetch_contents(
@@ -103,13 +111,13 @@ class AccountRefresh:
             ),
         )
         listed = {c.id for c in contents}
-        stale = [pid for pid in recent if pid not in listed]
+        stale = [pid for pid in stored.recent if pid not in listed]
         metrics: dict[str, Any] = {}
         if stale:
             metrics, token = await self._call(
                 token, lambda t: self.connector.fetch_content_metrics(t, account_id, stale)
             )
-        await self._store(now, profile, audience, contents, metrics)
+        await self._store(now, profile, audience, contents, metrics, stored.recent)
         return {
             "contents": len(contents),
             "metrics": len(listed) + len(metrics),
@@ -144,6 +152,7 @@ class AccountRefresh:
         audience: Audience,
         contents: list[Content],
         metrics: dict[str, Any],
+        known: dict[str, uuid.UUID],
     ) -> None:
         cid, day = self.connection.id, now.date()
         async with self.process.sessionmaker() as session, session.begin():
@@ -184,7 +193,6 @@ class AccountRefresh:
             )
             ids = await data.save_contents([content_row(cid, c) for c in contents])
             fresh = {ids[c.id]: dump_metrics(c.metrics) for c in contents if c.metrics is not None}
-            known = await data.recent_contents(cid, now - METRICS_WINDOW)
             fresh.update({known[pid]: dump_metrics(m) for pid, m in metrics.items() if pid in known})
             # An answer without a single figure (metrics unavailable) never replaces figures we have.
             await data.save_metrics({k: v for k, v in fresh.items() if has_figures(v)}, now, day)
@@ -246,12 +254,16 @@ async def refresh_connection(ctx: dict[str, Any], connection_id: str) -> dict[st
     if not await lock.acquire():
         return {"skipped": "another refresh of this account is running"}
     try:
-        async with process.sessionmaker() as session:
-            connection = await RefreshRepository(session).get(uuid.UUID(connection_id))
-        if connection is None or connection.status != ConnectionStatus.active.value:
-            return {"skipped": "not active"}
+        cid = uuid.UUID(connection_id)
+        async with process.reads() as session:  # one checkout, no transaction: the job's reads before any call
+            connection = await RefreshRepository(session).get(cid)
+            if connection is None or connection.status != ConnectionStatus.active.value:
+                return {"skipped": "not active"}
+            data = AccountDataRepository(session)
+            since = process.clock.now() - METRICS_WINDOW
+            stored = Stored(await data.latest_published(cid), await data.recent_contents(cid, since))
         try:
-            return await AccountRefresh(process, connection).run()
+            return await AccountRefresh(process, connection).run(stored)
         except ConnectorError as exc:
             return await _failed(ctx, process, connection, exc)
     finally:

@@ -130,7 +130,8 @@ async def update_content(
     """Metrics this workspace knows better than the API (a story's reach from a screenshot, impressions the
     platform does not share): kept beside the API's values as `manual_metrics`, `metrics_source: manual`, and
     never overwritten by a refresh. Send only the fields to change; null clears one. Any content of an
-    account connected to the workspace, stories included."""
+    account connected to the workspace, stories included, and any story captured by hand (`source: manual`
+    in a campaign's contents), whose metrics are all its own."""
     return await AccountDataService(session, principal).set_metrics(content_id, body)
 
 

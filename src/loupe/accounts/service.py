@@ -28,6 +28,7 @@ from loupe.accounts.schemas import (
 from loupe.accounts.views import AccountViewRepository, ContentFilters, ContentView
 from loupe.campaigns.service import CampaignService
 from loupe.campaigns.stories.models import Story
+from loupe.campaigns.stories.service import StoryService
 from loupe.connections.models import Connection, ConnectionStatus, Grant
 from loupe.connectors.models import OTHERS, top_n_with_others
 from loupe.kit.days import check_days, day_start
@@ -269,13 +270,19 @@ class AccountDataService:
         return str(media[index]["path"]), str(media[index].get("content_type") or "application/octet-stream")
 
     async def set_metrics(self, content_id: uuid.UUID, data: ContentUpdate) -> ContentRead:
-        if await self.views.content(content_id) is None:
-            raise NotFound(f"Content {content_id} was not found.")
+        """An API content gets this workspace's override; a story captured by hand (an id of the campaign's
+        timeline, `source: manual`) has its own metrics changed."""
         values = {name: getattr(data.metrics, name) for name in data.metrics.model_fields_set}
+        if await self.views.content(content_id) is None:
+            story = await StoryService(self.session, self.principal).set_metrics(content_id, values)
+            if story is None:
+                raise NotFound(f"Content {content_id} was not found.")
+            return story_read(story)
         if values:
             await self.views.set_manual_metrics(content_id, values)
         view = await self.views.content(content_id)
-        assert view is not None  # the content was there a moment ago, in this transaction
+        if view is None:  # deleted by a concurrent disconnect since the check above
+            raise NotFound(f"Content {content_id} was not found.")
         return content_read(view)
 
     async def refresh(self, grant_id: uuid.UUID, jobs: JobBuffer, arq: ArqRedis) -> RefreshQueued:

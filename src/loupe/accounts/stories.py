@@ -100,8 +100,10 @@ class StoryPoll:
         # Graph calls take permits of the instagram limiter shared by every worker (as the daily refresh does);
         # media downloads go to the CDN, outside the Graph limits, on the process's client.
         limiter = limiter_for(process.arq, process.settings.rate_limits)
-        transport = LimitedTransport(process.http, limiter, "instagram")
-        self.connector = get_connector("instagram", process.settings.platforms_config(), limited_client(transport))
+        transport = LimitedTransport(process.http_transport, limiter, "instagram")
+        self.connector = get_connector(
+            "instagram", process.settings.platforms_config(), limited_client(transport, process.http.timeout)
+        )
 
     async def run(self) -> dict[str, int]:
         token = token_of(self.process.vault, self.connection)

@@ -138,10 +138,10 @@ class RateLimiter:
 
 
 class LimitedTransport(httpx.AsyncBaseTransport):
-    """Sends through `inner` (the process's shared client and its connection pool) after taking a permit
-    of `platform` for every request; `calls` counts the requests sent."""
+    """Sends through `inner` (the process's shared connection pool, `ProcessContext.http_transport`) after
+    taking a permit of `platform` for every request; `calls` counts the requests sent."""
 
-    def __init__(self, inner: httpx.AsyncClient, limiter: RateLimiter | None, platform: str) -> None:
+    def __init__(self, inner: httpx.AsyncBaseTransport, limiter: RateLimiter | None, platform: str) -> None:
         self.inner = inner
         self.limiter = limiter
         self.platform = platform
@@ -151,15 +151,15 @@ class LimitedTransport(httpx.AsyncBaseTransport):
         if self.limiter is not None:
             await self.limiter.acquire(self.platform, request.url.path)
         self.calls += 1
-        return await self.inner.send(request, stream=True)
+        return await self.inner.handle_async_request(request)
 
     async def aclose(self) -> None:
-        """The inner client belongs to the process: closing this transport leaves it open."""
+        """The pool belongs to the process: closing this transport leaves it open."""
 
 
-def limited_client(transport: LimitedTransport) -> httpx.AsyncClient:
+def limited_client(transport: LimitedTransport, timeout: httpx.Timeout) -> httpx.AsyncClient:
     """A light client (no pool of its own) whose every request takes a permit first."""
-    return httpx.AsyncClient(transport=transport, trust_env=False, timeout=transport.inner.timeout)
+    return httpx.AsyncClient(transport=transport, trust_env=False, timeout=timeout)
 
 
 def limiter_for(redis: Redis, settings: RateLimitSettings) -> RateLimiter | None:

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import func, literal, select, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loupe.campaigns.stories.models import Story
@@ -25,6 +26,19 @@ class StoryRepository:
     async def get(self, campaign_id: uuid.UUID, story_id: uuid.UUID) -> Story | None:
         stmt = select(Story).where(
             Story.workspace_id == self.workspace_id, Story.campaign_id == campaign_id, Story.id == story_id
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def set_metrics(self, story_id: uuid.UUID, values: dict[str, int | None]) -> Story | None:
+        """Merge `values` into the story's metrics in one statement (null clears one); None when the story is
+        not this workspace's."""
+        merged = func.jsonb_strip_nulls(Story.metrics.op("||")(literal(values, JSONB)))
+        stmt = (
+            update(Story)
+            .where(Story.workspace_id == self.workspace_id, Story.id == story_id)
+            .values(metrics=merged)
+            .returning(Story)
+            .execution_options(populate_existing=True)
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 

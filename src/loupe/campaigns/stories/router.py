@@ -86,8 +86,8 @@ async def capture_story(
         }.items()
         if value is not None
     }
-    service = StoryService(session, principal, ctx.media)
-    story = await service.capture(campaign_id, influencer_id, media, posted_at, text, metrics)
+    service = StoryService(session, principal)
+    story = await service.capture(ctx.media, campaign_id, influencer_id, media, posted_at, text, metrics)
     return _read(story)
 
 
@@ -106,7 +106,7 @@ async def list_stories(
     influencer_id: Annotated[uuid.UUID | None, Query(description="Only this creator's stories.")] = None,
 ) -> StoryPage:
     """Stories captured by hand for the campaign, most recently captured first."""
-    items, cursor = await StoryService(session, principal, ctx.media).list(campaign_id, page, influencer_id)
+    items, cursor = await StoryService(session, principal).list(campaign_id, page, influencer_id)
     return StoryPage.of([_read(s) for s in items], cursor)
 
 
@@ -121,5 +121,5 @@ async def story_media(
     campaign_id: uuid.UUID, story_id: uuid.UUID, principal: ReadPrincipal, session: SessionDep, ctx: ContextDep
 ) -> Response:
     """The file itself, or (object storage) a 307 redirect to a signed URL valid for 5 minutes."""
-    story = await StoryService(session, principal, ctx.media).get(campaign_id, story_id)
+    story = await StoryService(session, principal).get(campaign_id, story_id)
     return await ctx.media.response(story.media_path, story.media_content_type)

@@ -42,15 +42,15 @@ def _check_posted_at(campaign: Campaign, posted_at: datetime) -> None:
 
 
 class StoryService:
-    def __init__(self, session: AsyncSession, principal: Principal, media: MediaStore) -> None:
+    def __init__(self, session: AsyncSession, principal: Principal) -> None:
         self.session = session
-        self.media = media
         self.campaigns = CampaignService(session, principal)
         self.creators = CreatorService(session, principal)
         self.stories = StoryRepository(session, principal.workspace_id)
 
     async def capture(
         self,
+        media: MediaStore,
         campaign_id: uuid.UUID,
         influencer_id: uuid.UUID,
         upload: UploadFile,
@@ -68,8 +68,8 @@ class StoryService:
                 f"The creator joined this campaign at {creator.created_at.isoformat()}; "
                 "stories posted before that are not part of it.",
             )
-        content_type = self.media.check_type(upload)
-        stored = await self.media.save(self.session, upload, content_type, f"{campaign.workspace_id}/{campaign.id}")
+        content_type = media.check_type(upload)
+        stored = await media.save(self.session, upload, content_type, f"{campaign.workspace_id}/{campaign.id}")
         story = Story(
             campaign_id=campaign.id,
             influencer_id=influencer_id,
@@ -88,6 +88,11 @@ class StoryService:
     ) -> tuple[list[Story], str | None]:
         campaign = await self.campaigns.get(campaign_id)
         return await self.stories.list(campaign.id, params, influencer_id)
+
+    async def set_metrics(self, story_id: uuid.UUID, values: dict[str, int | None]) -> Story | None:
+        """Metrics entered by hand (`PATCH /v1/contents/{id}` reaches manual stories too); None when the story
+        is not this workspace's."""
+        return await self.stories.set_metrics(story_id, values)
 
     async def get(self, campaign_id: uuid.UUID, story_id: uuid.UUID) -> Story:
         campaign = await self.campaigns.get(campaign_id)
