@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loupe.accounts.jobs import schedule_refreshes
-from loupe.accounts.refresh import refresh_connection
+from loupe.accounts.refresh import JOB_MAX_TRIES, refresh_connection
 from loupe.accounts.reminders import remind_expiring
 from loupe.accounts.stories import POLL_MINUTES, poll_stories
 from loupe.clicks.jobs import flush_clicks, maintain_clicks
@@ -65,7 +65,7 @@ FUNCTIONS: list[Any] = [
     schedule_refreshes,
     remind_expiring,
     poll_stories,
-    func(refresh_connection, keep_result=0, max_tries=5),  # type: ignore[arg-type,list-item]
+    func(refresh_connection, keep_result=0, max_tries=JOB_MAX_TRIES),  # type: ignore[arg-type,list-item]
 ]
 CRON_JOBS: list[Any] = [
     # Clicks reach PostgreSQL within seconds of the redirect; keep no results of these runs.

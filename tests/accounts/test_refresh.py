@@ -154,3 +154,30 @@ async def test_rate_limit_retries_after_the_platforms_reset(
     assert result == {"failed": "rate_limited"}
     after = await connection_of(connect_ctx)
     assert after.status == "active" and after.last_error and after.next_refresh_at
+
+
+async def test_a_job_the_limiter_cannot_serve_soon_waits_in_the_queue_without_counting_as_a_failure(
+    client: httpx.AsyncClient, tenant: Tenant, creator: Creator, sandbox: Sandbox, connect_ctx: ProcessContext
+) -> None:
+    from loupe.kit.ratelimit import PREFIX, RateLimiter
+
+    await connected(client, tenant, creator, sandbox, "twitch")
+    connection = await connection_of(connect_ctx)
+    rules = connect_ctx.settings.rate_limits
+    limiter = RateLimiter.of(connect_ctx.arq, rules)
+    for _ in range(rules.rules["twitch"].limit):  # other workers took this minute's whole Twitch budget
+        assert (await limiter.reserve("twitch")).granted
+    before = await connect_ctx.arq.zcard(PREFIX + "twitch")
+    try:
+        for job_try in (1, 5, 9):  # well past MAX_TRIES: deferrals are not failures
+            with pytest.raises(Retry) as retry:
+                await refresh_connection({"process": connect_ctx, "job_try": job_try}, str(connection.id))
+            assert retry.value.defer_score and retry.value.defer_score > 50_000  # until the window has room
+        # Nothing was sent and no permit reserved for the deferred job: its slot went to other accounts.
+        assert await connect_ctx.arq.zcard(PREFIX + "twitch") == before
+        assert (await connection_of(connect_ctx)).last_refreshed_at is None
+    finally:
+        await connect_ctx.arq.delete(PREFIX + "twitch")
+    result = await refresh_connection({"process": connect_ctx, "job_try": 10}, str(connection.id))
+    assert "failed" not in result and result["http_calls"] > 0
+    assert (await connection_of(connect_ctx)).last_refreshed_at is not None

@@ -30,7 +30,7 @@ from loupe.connections.tokens import token_columns, token_of
 from loupe.connectors import Audience, ConnectorError, Content, ErrorKind, Profile, TokenSet, get_connector
 from loupe.connectors.base import Connector
 from loupe.kit.context import ProcessContext
-from loupe.kit.ratelimit import LimitedTransport, limited_client, limiter_for
+from loupe.kit.ratelimit import LimitedTransport, NotYet, limited_client, limiter_for
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -40,7 +40,13 @@ METRICS_WINDOW = timedelta(days=30)  # contents younger than this get fresh metr
 FIRST_RUN_ITEMS = 200  # the first run reads at most this many of an account's past contents
 REFRESH_AHEAD = timedelta(hours=1)  # refresh a token expiring sooner than this before using it
 META_RENEW_AHEAD = timedelta(days=7)  # Meta long-lived tokens are exchanged again in their last week
-MAX_TRIES = 5
+MAX_TRIES = 5  # platform failures (429, 5xx) of one refresh before it waits for its next slot
+# A job whose first request would wait longer than this for Loupe's own limiter goes back to the queue until
+# its permit is near (a burst of thousands of accounts on one platform must not put every worker slot to sleep
+# while other platforms' accounts wait); it may do so this many times, none counted as a failure.
+FIRST_WAIT_SECONDS = 2.0
+MAX_DEFERRALS = 50
+JOB_MAX_TRIES = MAX_TRIES + MAX_DEFERRALS  # arq's own count includes the deferrals
 LOCK_SECONDS = 600  # longer than a refresh may take (the job timeout), so a lock never outlives its holder
 
 
@@ -85,7 +91,9 @@ class AccountRefresh:
         self.connection = connection
         # Every HTTP request of this refresh takes a permit of the platform's limiter, shared by all workers.
         limiter = limiter_for(process.arq, process.settings.rate_limits)
-        self.transport = LimitedTransport(process.http_transport, limiter, connection.platform)
+        self.transport = LimitedTransport(
+            process.http_transport, limiter, connection.platform, first_wait=FIRST_WAIT_SECONDS
+        )
         self.connector: Connector = get_connector(
             connection.platform,
             process.settings.platforms_config(),
@@ -275,8 +283,17 @@ async def _failed(
 ) -> dict[str, Any]:
     now = process.clock.now()
     fields = {"platform": connection.platform, "connection_id": str(connection.id), "kind": exc.kind.value}
-    if exc.kind in (ErrorKind.RATE_LIMITED, ErrorKind.TRANSIENT) and ctx.get("job_try", 1) < MAX_TRIES:
-        delay = exc.retry_after or 30 * ctx.get("job_try", 1)
+    deferrals_key = f"loupe:refresh-deferrals:{connection.id}"
+    if isinstance(exc, NotYet):
+        async with process.arq.pipeline(transaction=False) as pipe:
+            pipe.incr(deferrals_key)
+            pipe.expire(deferrals_key, 3600)
+            deferrals, _ = await pipe.execute()
+        if deferrals <= MAX_DEFERRALS:
+            raise Retry(defer=timedelta(seconds=exc.retry_after or FIRST_WAIT_SECONDS))
+    failures = ctx.get("job_try", 1) - int(await process.arq.get(deferrals_key) or 0)
+    if exc.kind in (ErrorKind.RATE_LIMITED, ErrorKind.TRANSIENT) and failures < MAX_TRIES:
+        delay = exc.retry_after or 30 * failures
         log.info("refresh.retry", delay_s=delay, **fields)
         raise Retry(defer=timedelta(seconds=delay))
     async with process.sessionmaker() as session, session.begin():

@@ -84,6 +84,11 @@ class RateLimited(ConnectorError):
         )
 
 
+class NotYet(RateLimited):
+    """Refused before the first request of a job: nothing was sent, so the whole job can wait in the queue
+    (arq `Retry`) instead of holding a worker slot asleep; no permit was reserved for it."""
+
+
 class RateLimiter:
     """`await limiter.acquire("tiktok", "/v2/video/list/")` returns once a permit is held."""
 
@@ -114,7 +119,7 @@ class RateLimiter:
             return None
         return f"{platform}:{endpoint}" if rule.per_endpoint and endpoint else platform
 
-    async def reserve(self, platform: str, endpoint: str | None = None) -> Permit:
+    async def reserve(self, platform: str, endpoint: str | None = None, max_wait: float | None = None) -> Permit:
         """One atomic try: a permit (granted or not) with its wait and its moment on Redis' clock."""
         key = self.key(platform, endpoint)
         if key is None:
@@ -122,16 +127,27 @@ class RateLimiter:
         rule = self.rules[platform]
         granted, wait, at = await self._script(
             keys=[self.prefix + key],
-            args=[rule.limit, rule.seconds + self.margin, self.max_wait, uuid.uuid4().hex],
+            args=[
+                rule.limit,
+                rule.seconds + self.margin,
+                self.max_wait if max_wait is None else max_wait,
+                uuid.uuid4().hex,
+            ],
         )
         return Permit(bool(int(granted)), max(0.0, float(wait)), float(at))
 
-    async def acquire(self, platform: str, endpoint: str | None = None) -> Permit:
-        """Wait (at most `max_wait`) for a permit; raise `RateLimited` with the wait when it is further off."""
-        permit = await self.reserve(platform, endpoint)
+    async def acquire(
+        self,
+        platform: str,
+        endpoint: str | None = None,
+        max_wait: float | None = None,
+        refused: type[RateLimited] = RateLimited,
+    ) -> Permit:
+        """Wait (at most `max_wait`) for a permit; raise `refused` with the wait when it is further off."""
+        permit = await self.reserve(platform, endpoint, max_wait)
         granted, wait = permit.granted, permit.wait
         if not granted:
-            raise RateLimited(self.key(platform, endpoint) or platform, wait)
+            raise refused(self.key(platform, endpoint) or platform, wait)
         if wait > 0:
             await asyncio.sleep(wait)
         return permit
@@ -141,15 +157,26 @@ class LimitedTransport(httpx.AsyncBaseTransport):
     """Sends through `inner` (the process's shared connection pool, `ProcessContext.http_transport`) after
     taking a permit of `platform` for every request; `calls` counts the requests sent."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport, limiter: RateLimiter | None, platform: str) -> None:
+    def __init__(
+        self,
+        inner: httpx.AsyncBaseTransport,
+        limiter: RateLimiter | None,
+        platform: str,
+        *,
+        first_wait: float | None = None,
+    ) -> None:
         self.inner = inner
         self.limiter = limiter
         self.platform = platform
+        self.first_wait = first_wait  # the first request waits at most this long, else `NotYet`
         self.calls = 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self.limiter is not None:
-            await self.limiter.acquire(self.platform, request.url.path)
+            if self.calls == 0 and self.first_wait is not None:
+                await self.limiter.acquire(self.platform, request.url.path, self.first_wait, NotYet)
+            else:
+                await self.limiter.acquire(self.platform, request.url.path)
         self.calls += 1
         return await self.inner.handle_async_request(request)
 
