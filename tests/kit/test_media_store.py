@@ -78,6 +78,7 @@ async def test_committed_files_are_served_by_signed_url_and_swept(store: MediaSt
     async with httpx.AsyncClient() as client:
         fetched = await client.get(signed)
     assert fetched.content == PNG and fetched.headers["content-type"] == "image/png"
+    assert fetched.headers["content-disposition"] == "attachment"  # stored with the object, served by S3
     async with db.engine.begin() as conn:
         await conn.execute(text("INSERT INTO media_trash (path) VALUES (:p)"), {"p": saved.path})
     assert await store.sweep_trash(db.sessionmaker) == 1

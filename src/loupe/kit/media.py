@@ -2,7 +2,7 @@
 kept in one store behind one interface: a folder under data_dir by default, or S3-compatible object storage
 (`LOUPE_MEDIA_URL=s3://bucket/prefix`, `LOUPE_MEDIA_OPTIONS` for endpoint and credentials, through obstore).
 Served as a streamed file, or as a redirect to a signed URL that expires in 5 minutes; either way with
-`X-Content-Type-Options: nosniff`.
+`X-Content-Type-Options: nosniff` and `Content-Disposition: attachment`.
 
 Files follow the transaction that refers to them: a file written for a row is removed again unless the
 transaction commits. Deleting a row that refers to a file (directly or by a cascade from its campaign,
@@ -13,8 +13,10 @@ domains keep files, and a crash between the commit and the unlink leaves a row t
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -49,8 +51,20 @@ EXTENSIONS = {
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"heif"}
 
 
+# Browsers sniff up to 1,445 bytes of a resource for markup (WHATWG MIME Sniffing); we read as many.
+SNIFF_BYTES = 1445
+_MARKUP = re.compile(
+    rb"<(?:!doctype|html|head|body|script|iframe|svg|object|embed|style|meta|link|form|\?xml)[\s/>]", re.IGNORECASE
+)
+
+
 def _looks_like(content_type: str, head: bytes) -> bool:
-    """Magic-number check: the bytes must be what the declared type says (no HTML posing as a PNG)."""
+    """Magic-number check: the bytes must be what the declared type says (no HTML posing as a PNG), and the
+    head must hold no markup a browser could be talked into rendering (a GIF header followed by HTML)."""
+    return _magic_matches(content_type, head) and _MARKUP.search(head) is None
+
+
+def _magic_matches(content_type: str, head: bytes) -> bool:
     box, brand = head[4:8], head[8:12]
     match content_type:
         case "image/jpeg":
@@ -154,26 +168,33 @@ class MediaStore:
         self, session: AsyncSession, upload: UploadFile, content_type: str, relative_dir: str
     ) -> StoredMedia:
         """Writes the file; it is removed again unless `session`'s transaction commits."""
-        head = await upload.read(16)
+        head = await upload.read(SNIFF_BYTES)
         if not _looks_like(content_type, head):
             raise ValidationFailed.on("body.media", f"The file's content is not {content_type}.")
         key = f"{relative_dir.strip('/')}/{uuid.uuid4()}{EXTENSIONS[content_type]}"
         target = self.root / key
-        target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(target.suffix + ".part")
         size = len(head)
+        if size > self.max_bytes:
+            raise PayloadTooLarge(f"The media file exceeds {self.max_bytes} bytes.")
+        # Disk writes go to a thread: a slow disk must not stall every other request of the process.
+        await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
         try:
-            with partial.open("wb") as out:
-                out.write(head)
+            out = await asyncio.to_thread(partial.open, "wb")
+            try:
+                await asyncio.to_thread(out.write, head)
                 while chunk := await upload.read(CHUNK):
                     size += len(chunk)
                     if size > self.max_bytes:
                         raise PayloadTooLarge(f"The media file exceeds {self.max_bytes} bytes.")
-                    out.write(chunk)
+                    await asyncio.to_thread(out.write, chunk)
+            finally:
+                await asyncio.to_thread(out.close)
             if self.objects is not None:
-                await obstore.put_async(self.objects, key, partial, attributes={"Content-Type": content_type})
+                attributes = {"Content-Type": content_type, "Content-Disposition": "attachment"}
+                await obstore.put_async(self.objects, key, partial, attributes=attributes)  # type: ignore[arg-type]
             else:
-                os.replace(partial, target)
+                await asyncio.to_thread(os.replace, partial, target)
         finally:
             partial.unlink(missing_ok=True)
         _pending(session, self).written.append(key)
@@ -208,12 +229,14 @@ class MediaStore:
         return self.root / relative
 
     async def response(self, key: str, content_type: str) -> Response:
-        """The file itself (local) or a redirect to a signed, expiring URL (object storage); never sniffed."""
+        """The file itself (local) or a redirect to a signed, expiring URL (object storage, which serves the
+        attributes stored with the object); never sniffed, always a download, never rendered in our origin."""
         headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=300"}
         if self.objects is None:
             path = self.path_of(key)
             if not path.is_file():
                 raise NotFound("The media file is missing from storage.")
+            headers["Content-Disposition"] = f'attachment; filename="{path.name}"'
             return FileResponse(path, media_type=content_type, headers=headers)
         try:
             await obstore.head_async(self.objects, key)

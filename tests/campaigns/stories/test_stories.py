@@ -119,6 +119,8 @@ async def test_stored_with_manual_metrics_listed_and_downloadable(client: httpx.
     download = await client.get(story["media"]["url"], headers=tenant.read)
     assert download.status_code == 200 and download.content == MP4
     assert download.headers["content-type"] == "video/mp4"
+    assert download.headers["x-content-type-options"] == "nosniff"
+    assert download.headers["content-disposition"].startswith("attachment")  # never rendered in our origin
 
     await _capture(client, tenant, camp["id"], grace["id"], _at())
     assert [s["id"] for s in await _stories(client, tenant, camp["id"])][1] == story["id"]
@@ -134,6 +136,16 @@ async def test_stored_with_manual_metrics_listed_and_downloadable(client: httpx.
         (("page.html", b"<html></html>", "text/html"), "Content type 'text/html' is not accepted"),
         (("fake.png", b"<script>alert(1)</script>", "image/png"), "content is not image/png"),
         (("fake.mp4", PNG, "video/mp4"), "content is not video/mp4"),
+        # A valid GIF header, then a page: the magic number alone would let it through.
+        (
+            (
+                "page.gif",
+                b"GIF89a\x01\x00\x01\x00\x00\x00\x00;" + b"x" * 600 + b"<html><script>alert(1)</script>",
+                "image/gif",
+            ),
+            "content is not image/gif",
+        ),
+        (("late.png", PNG + b"\x00" * 900 + b"<svg onload=alert(1)>", "image/png"), "content is not image/png"),
     ],
 )
 async def test_wrong_media_types_are_refused(
