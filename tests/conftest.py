@@ -6,10 +6,12 @@ Servers start lazily: tests that need no database (connectors, sandbox) never st
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -136,3 +138,16 @@ def make_tenant(db: ProcessContext):  # type: ignore[no-untyped-def]
 @pytest.fixture
 async def tenant(make_tenant) -> Tenant:  # type: ignore[no-untyped-def]
     return await make_tenant("Acme")  # type: ignore[no-any-return]
+
+
+async def until_a_lock_is_awaited(db: ProcessContext, unless_done: asyncio.Task[Any] | None = None) -> None:
+    """Returns once some transaction waits for a lock (a concurrent request is queued behind an open one):
+    races are proven to overlap, not widened with sleeps that pass whether or not they do."""
+    async with db.engine.connect() as conn:
+        for _ in range(1000):
+            if await conn.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted")):
+                return
+            if unless_done is not None and unless_done.done():
+                return
+            await asyncio.sleep(0.01)
+    raise AssertionError("the concurrent request never waited for the open transaction")

@@ -231,8 +231,12 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 configure_logging("INFO", json=True)
+logging.getLogger("httpx").setLevel(logging.INFO)  # as an operator debugging platform calls would
 app = RequestContextMiddleware(Starlette(routes=[Route("/x", lambda r: PlainTextResponse("ok"))]))
-logging.getLogger("httpx").info("GET https://graph.facebook.com/oauth/access_token?client_secret=s3cr3t")
+logging.getLogger("httpx").info("GET https://graph.facebook.com/oauth/access_token?client_id=1&client_secret=s3cr3t")
+logging.getLogger("loupe.test").warning("sent %s", "Authorization: Bearer tok3n-abcdefgh")
+import structlog
+structlog.get_logger("loupe.test").info("calling", url="https://x.test/?access_token=t0k3n&fields=id")
 
 async def main():
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
@@ -245,7 +249,12 @@ asyncio.run(main())
     request_lines = [line for line in lines if line.get("event") == "request"]
     assert request_lines and request_lines[0]["request_id"] == "req-42"
     assert request_lines[0]["status"] == 200 and "timestamp" in request_lines[0]
-    assert "s3cr3t" not in result.stderr
+    redacted = [line["event"] for line in lines if "graph.facebook.com" in line.get("event", "")]
+    assert redacted == ["GET https://graph.facebook.com/oauth/access_token?client_id=1&client_secret=***"]
+    assert any(line.get("event") == "sent Authorization: Bearer ***" for line in lines)
+    assert any(line.get("url") == "https://x.test/?access_token=***&fields=id" for line in lines)
+    for secret in ("s3cr3t", "tok3n-abcdefgh", "t0k3n"):
+        assert secret not in result.stderr
 
 
 def test_console_logs_are_readable_and_idle_cron_runs_stay_quiet() -> None:

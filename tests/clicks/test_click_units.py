@@ -79,7 +79,7 @@ async def test_client_address_from_the_trusted_header_counts_hops_from_the_right
     assert client_ip(scope, None, 1) == "10.0.0.2"
     assert client_ip(scope, b"1.1.1.1, 2.2.2.2, 3.3.3.3", 1) == "3.3.3.3"
     assert client_ip(scope, b"1.1.1.1, 2.2.2.2, 3.3.3.3", 2) == "2.2.2.2"
-    assert client_ip(scope, b"2.2.2.2", 3) == "2.2.2.2"
+    assert client_ip(scope, b"6.6.6.6, 2.2.2.2", 3) == "10.0.0.2"  # short: never the client-written left entry
     assert client_ip(scope, b" , ", 1) == "10.0.0.2"
 
 

@@ -9,28 +9,16 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 
 from loupe.kit.context import ProcessContext
 from loupe.links.schemas import LinkUpdate
 from loupe.links.service import LinkService
 from loupe.workspaces.auth import Principal
 from tests import factories
-from tests.conftest import Tenant
+from tests.conftest import Tenant, until_a_lock_is_awaited
 from tests.factories import SHOP, campaign_link, creator_link, links_of
 
 pytestmark = pytest.mark.asyncio
-
-
-async def _until_a_lock_is_awaited(db: ProcessContext, unless_done: asyncio.Task[Any] | None = None) -> None:
-    async with db.engine.connect() as conn:
-        for _ in range(500):
-            if await conn.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted")):
-                return
-            if unless_done is not None and unless_done.done():
-                return
-            await asyncio.sleep(0.01)
-    raise AssertionError("the concurrent request never waited for the open transaction")
 
 
 async def _promote_while(
@@ -41,7 +29,7 @@ async def _promote_while(
     async with db.sessionmaker() as session:
         await change(LinkService(session, principal))
         promotion = asyncio.create_task(factories.move(client, tenant, camp_id, ada_id, "approved"))
-        await _until_a_lock_is_awaited(db)
+        await until_a_lock_is_awaited(db)
         await session.commit()
     assert (await promotion).status_code == 200
 
@@ -76,7 +64,7 @@ async def test_a_promotion_racing_an_edit_copies_the_edited_link(
 
 
 async def test_two_links_created_at_once_cannot_share_a_name(
-    client: httpx.AsyncClient, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from loupe.links.repository import LinkRepository
 
@@ -84,9 +72,13 @@ async def test_two_links_created_at_once_cannot_share_a_name(
     ada = await factories.creator_in(client, tenant, camp["id"], "Ada", "approved")
     name_taken = LinkRepository.name_taken
 
+    first = asyncio.Event()
+
     async def slow_name_taken(*args: Any, **kwargs: Any) -> bool:
         taken = await name_taken(*args, **kwargs)
-        await asyncio.sleep(0.2)  # both requests check before either inserts, unless they are serialised
+        if not first.is_set():  # the first check holds on until the other request waits for its lock
+            first.set()
+            await until_a_lock_is_awaited(db)
         return taken
 
     monkeypatch.setattr(LinkRepository, "name_taken", slow_name_taken)
@@ -123,7 +115,7 @@ async def test_a_rename_racing_a_message_render_does_not_deadlock(
                 headers=tenant.write,
             )
         )
-        await _until_a_lock_is_awaited(db, unless_done=render)
+        await until_a_lock_is_awaited(db, unless_done=render)
         # ...then locks the link the render is copying.
         await service.update(uuid.UUID(parent["id"]), LinkUpdate(name="Spring"))
         await session.commit()

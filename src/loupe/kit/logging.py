@@ -4,9 +4,14 @@ human-readable console lines (`LOUPE_LOG_JSON=false`, what `loupe dev` runs its 
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
+
+from loupe.kit.security import KEY_PREFIX
 
 # arq's lines for a job's start and end (see arq.worker.Worker.run_job); a cron job's id starts "cron:".
 _ARQ_JOB_LINES = ("%6.2fs → %s(%s)%s", "%6.2fs ← %s ● %s")
@@ -29,6 +34,29 @@ class _QuietCronRuns(logging.Filter):
 
 _quiet_cron_runs = _QuietCronRuns()
 
+# Credentials that may reach a log line through a URL, a header or an error text: query parameters of OAuth
+# and platform calls, bearer tokens, and Loupe's own API keys.
+_SECRET_PARAMS = re.compile(
+    r"(?i)\b(access_token|refresh_token|client_secret|fb_exchange_token|input_token|code_verifier|code|token"
+    r"|password|api_key|hub\.verify_token)=([^&\s\"']+)"
+)
+_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
+_API_KEY = re.compile(re.escape(KEY_PREFIX) + r"[A-Za-z0-9_-]{8,}")
+
+
+def redact(text: str) -> str:
+    text = _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}=***", text)
+    text = _BEARER.sub(lambda m: f"{m.group(1)} ***", text)
+    return _API_KEY.sub(KEY_PREFIX + "***", text)
+
+
+def _redact_event(logger: Any, name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Every string of every line, ours or a library's, goes through `redact` before it is rendered."""
+    for key, value in event.items():
+        if isinstance(value, str):
+            event[key] = redact(value)
+    return event
+
 
 def configure_logging(level: str = "INFO", json: bool = True, colors: bool | None = None) -> None:
     """`colors` applies to console lines (`LOUPE_LOG_COLORS`); None: when stderr is a terminal."""
@@ -43,21 +71,24 @@ def configure_logging(level: str = "INFO", json: bool = True, colors: bool | Non
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty() if colors is None else colors)
     )
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        processors=[*shared, structlog.processors.format_exc_info, _redact_event, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=True,
     )
     # Route the standard library (uvicorn, arq, sqlalchemy) through the same renderer; uvicorn runs with
     # log_config=None so it installs no handlers of its own.
-    formatter = structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processor=renderer)
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, _redact_event, renderer],
+    )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("arq.worker").addFilter(_quiet_cron_runs)
-    # httpx logs full request URLs at INFO, and some platform token endpoints take secrets in the query.
+    # httpx logs full request URLs at INFO (redacted like every line, but one per platform call is noise).
     # The api logs each request itself (loupe.http), so uvicorn's access lines would only repeat it.
     for noisy in ("uvicorn.access", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

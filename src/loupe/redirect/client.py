@@ -7,10 +7,12 @@ from typing import Any
 
 def client_ip(scope: dict[str, Any], forwarded: bytes | None, hops: int) -> str:
     """The peer address, or, when a trusted proxy header is configured and present, the address our
-    `hops` trusted proxies saw: X-Forwarded-For grows to the right, so count from the right."""
+    `hops` trusted proxies saw: X-Forwarded-For grows to the right, so count from the right. A header with
+    fewer entries than hops did not pass all our proxies (its leftmost entry is the client's own words), so
+    the peer is used."""
     if forwarded:
         parts = [p.strip() for p in forwarded.decode("latin-1").split(",") if p.strip()]
-        if parts:
-            return parts[-hops] if len(parts) >= hops else parts[0]
+        if len(parts) >= hops > 0:
+            return parts[-hops]
     client = scope.get("client")
     return str(client[0]) if client else ""

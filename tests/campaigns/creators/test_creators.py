@@ -173,9 +173,12 @@ async def test_adding_the_same_creator_twice_at_once_reports_a_duplicate(
     ada = await factories.influencer(client, tenant, "Ada")
     member_ids = CreatorRepository.member_ids
 
+    both_looked = asyncio.Barrier(2)
+
     async def slow_member_ids(*args: Any, **kwargs: Any) -> list[uuid.UUID]:
         members = await member_ids(*args, **kwargs)
-        await asyncio.sleep(0.2)  # both requests look before either adds
+        # Neither adds before both have looked (a timeout, not a pass, if the requests never overlap).
+        await asyncio.wait_for(both_looked.wait(), 10)
         return members
 
     monkeypatch.setattr(CreatorRepository, "member_ids", slow_member_ids)
