@@ -180,3 +180,16 @@ def test_every_relationship_raises_instead_of_loading_lazily() -> None:
         if rel.lazy != "raise"
     ]
     assert lazy == [], "load in the repository instead (selectinload/joinedload):\n" + "\n".join(lazy)
+
+
+def test_no_assert_guards_a_production_path() -> None:
+    """`python -O` strips asserts, so a check that matters must raise. The sandbox (a stand-in for the
+    platforms, never deployed as one) may narrow types with them."""
+    found = [
+        f"{path.relative_to(SRC)}:{node.lineno}"
+        for path in SRC.rglob("*.py")
+        if "sandbox" not in path.relative_to(SRC).parts
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Assert)
+    ]
+    assert found == []

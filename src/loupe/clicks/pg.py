@@ -21,7 +21,8 @@ def engine_transaction(engine: AsyncEngine) -> Any:
         async with engine.connect() as conn:
             raw = await conn.get_raw_connection()
             driver = raw.driver_connection
-            assert driver is not None
+            if driver is None:
+                raise RuntimeError("the pool handed out a closed connection")
             async with driver.transaction():
                 yield driver
 

@@ -312,7 +312,8 @@ def connector_scopes(connector: Connector) -> list[str]:
 
 
 def _dump_token(token: TokenSet | None) -> str:
-    assert token is not None
+    if token is None:
+        raise ValueError("there is no token to keep")
     data = token.model_dump(mode="json")
     data["access_token"] = token.secret()
     data["refresh_token"] = token.refresh_secret()

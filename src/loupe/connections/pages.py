@@ -83,7 +83,8 @@ async def _failure(request: Request, session: SessionDep, outcome: Outcome) -> H
 
 
 async def _done(request: Request, session: SessionDep, ctx: ContextDep, outcome: Outcome) -> Response:
-    assert outcome.invite is not None
+    if outcome.invite is None:
+        raise RuntimeError("a finished connection always comes from an invite")
     context = {
         "title": "Connected",
         "invite": outcome.invite,

@@ -45,5 +45,6 @@ def get_connector(
             connector = TwitterConnector(config.twitter, http)
         case Platform.TWITCH:
             connector = TwitchConnector(config.twitch, http)
-    assert isinstance(connector, Connector)
+    if not isinstance(connector, Connector):
+        raise TypeError(f"{type(connector).__name__} does not implement the Connector protocol")
     return connector

@@ -46,7 +46,8 @@ class ConversionService:
         if existing is None:
             created = await self._insert(body)  # False: a concurrent call with this external id won
             existing = await self.conversions.by_external_id(body.external_id)
-            assert existing is not None
+            if existing is None:  # the concurrent call that won was rolled back, or the row deleted since
+                raise Conflict(f"external_id {body.external_id!r} is being recorded by another request; retry.")
         if created:
             return existing, True
         if not _same(existing, body):
