@@ -312,6 +312,7 @@ async def run(servers: BenchServers, sandbox: str, vault: TokenVault, env: dict[
         "peak_rss_mb": round(peak / 2**20, 1),
         "rss_mb_by_accounts_done": dict(rss_by_done[:: max(1, len(rss_by_done) // 10)]),
         "worker_exit_seconds": round(ended - started, 1),
+        "load_average_1min_at_end": round(os.getloadavg()[0], 2),  # other work on the machine during the run
         "worker_cpu_seconds": round(cpu.user + cpu.system, 1),
     }
 

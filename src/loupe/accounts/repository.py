@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import ARRAY, String, any_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -54,13 +54,21 @@ class AccountDataRepository:
         await self._upsert(AccountAudience, ["connection_id"], [values])
 
     async def save_contents(self, rows: builtins.list[dict[str, Any]]) -> dict[str, uuid.UUID]:
-        """Upserts by (connection, platform id); returns platform id → our id."""
+        """Upserts by (connection, platform id); returns platform id → our id.
+
+        A plain executemany, then one look-up by array: with RETURNING, SQLAlchemy batches an executemany
+        into a multi-row VALUES whose text differs with every row count, and the driver prepared (and kept,
+        per connection) one statement per count: the worker's memory grew with every account refreshed."""
         if not rows:
             return {}
-        table = AccountContent.__table__
-        stmt = self._upsert_statement(AccountContent, ("connection_id", "platform_content_id"), tuple(rows[0]))
-        stmt = stmt.returning(table.c.platform_content_id, table.c.id)
-        result = await self.session.execute(stmt, [{"id": uuid.uuid4(), **row} for row in rows])
+        keys = ("connection_id", "platform_content_id")
+        stmt = self._upsert_statement(AccountContent, keys, tuple(rows[0]))  # ids of new rows only
+        await self.session.execute(stmt, [{"id": uuid.uuid4(), **row} for row in rows])
+        found = select(AccountContent.platform_content_id, AccountContent.id).where(
+            AccountContent.connection_id == rows[0]["connection_id"],
+            AccountContent.platform_content_id == any_(bindparam("pids", type_=ARRAY(String))),
+        )
+        result = await self.session.execute(found, {"pids": [row["platform_content_id"] for row in rows]})
         return {pid: cid for pid, cid in result.all()}
 
     async def save_metrics(self, metrics: dict[uuid.UUID, dict[str, Any]], at: datetime, day: date) -> None:
