@@ -121,3 +121,32 @@ async def test_a_conversion_right_after_the_click_finds_it_in_the_buffer(
     created = await client.post("/v1/conversions", json=body, headers=tenant.write)  # no flush in between
     assert created.status_code == 201, created.text
     assert created.json()["link_id"] == link["id"]
+
+
+async def test_conversions_of_unknown_clicks_share_one_inline_flush(
+    client: httpx.AsyncClient, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each would otherwise hold a second connection for up to 3 s: a few dozen would drain the pool. (They
+    overlap at all only because a key's `last_used_at` is no longer written in the request's transaction,
+    whose row lock queued every request of the key behind the first.)"""
+    import asyncio
+
+    from loupe.clicks.flush import ClickFlusher
+
+    real = ClickFlusher.flush
+    running, most, flushes = 0, 0, 0
+
+    async def watched(self: ClickFlusher, **kwargs: object) -> object:
+        nonlocal running, most, flushes
+        running, flushes = running + 1, flushes + 1
+        most = max(most, running)
+        try:
+            await asyncio.sleep(0.3)  # a flush that takes a while, as under load
+            return await real(self, **kwargs)  # type: ignore[arg-type]
+        finally:
+            running -= 1
+
+    monkeypatch.setattr(ClickFlusher, "flush", watched)
+    reasons = await asyncio.gather(*(_refusal(client, tenant, f"{i:032x}") for i in range(12)))
+    assert all(reason.startswith("Unknown click") for reason in reasons)
+    assert most == 1 and flushes < 12

@@ -39,8 +39,29 @@ async def flush_clicks(ctx: dict[str, Any], max_seconds: float = 5.0) -> dict[st
     return asdict(stats)
 
 
+# At most one flush from requests per process at a time: every conversion whose click is not in PostgreSQL
+# yet waits for the same one (each would otherwise hold a connection for up to 3 s, and a few dozen unknown
+# click ids would take the whole pool from everyone else).
+_inline_flushes: dict[int, asyncio.Task[None]] = {}
+
+
 async def flush_buffered_clicks(process: ProcessContext, max_seconds: float = 2.0) -> None:
-    """A bounded flush from a request (a conversion whose click may still be buffered); never fails it."""
+    """A bounded flush from a request (a conversion whose click may still be buffered); never fails it.
+    Joins the flush already running in this process, if there is one."""
+    key = id(process)
+    running = _inline_flushes.get(key)
+    if running is None or running.done():
+        running = _inline_flushes[key] = asyncio.ensure_future(_inline_flush(process, max_seconds))
+
+        def forget(task: asyncio.Task[None]) -> None:
+            if _inline_flushes.get(key) is task:
+                del _inline_flushes[key]
+
+        running.add_done_callback(forget)
+    await asyncio.shield(running)  # a caller that gives up leaves the others their flush
+
+
+async def _inline_flush(process: ProcessContext, max_seconds: float) -> None:
     try:
         await asyncio.wait_for(
             flusher(process, process.arq, process.settings).flush(max_seconds=max_seconds), timeout=max_seconds + 1

@@ -4,8 +4,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from loupe.kit.pagination import PageParams, build_page, keyset
 from loupe.workspaces.models import ApiKey, Workspace
@@ -48,10 +49,27 @@ class CredentialRepository:
         stmt = select(ApiKey).where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def touch(self, key: ApiKey, at: datetime) -> None:
-        await self.session.execute(
-            update(ApiKey).where(ApiKey.workspace_id == key.workspace_id, ApiKey.id == key.id).values(last_used_at=at)
+    async def touch(self, key: ApiKey, at: datetime, older_than: datetime) -> None:
+        """Records the use on a connection of its own, committed at once: inside the request's transaction
+        the row lock would queue every other request of the key behind this one until it ends. Only one
+        of concurrent requests writes (the others find the fresh value and change nothing)."""
+        stmt = (
+            update(ApiKey)
+            .where(
+                ApiKey.workspace_id == key.workspace_id,
+                ApiKey.id == key.id,
+                or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < older_than),
+            )
+            .values(last_used_at=at, updated_at=ApiKey.updated_at)  # a use, not an edit of the key
         )
+        engine = self.session.bind
+        if not isinstance(engine, AsyncEngine):  # a session bound to one connection has no other to use
+            await self.session.execute(stmt)
+        else:
+            async with engine.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await conn.execute(stmt)
+        set_committed_value(key, "last_used_at", at)  # as stored; the request's flush leaves it alone
 
 
 class ApiKeyRepository:

@@ -71,7 +71,7 @@ class WorkspaceService:
         if key is not None:
             now = utcnow()
             if key.last_used_at is None or now - key.last_used_at > LAST_USED_GRANULARITY:
-                await self.credentials.touch(key, now)
+                await self.credentials.touch(key, now, older_than=now - LAST_USED_GRANULARITY)
         return key
 
     async def list_keys(self, workspace_id: uuid.UUID, params: PageParams) -> tuple[list[ApiKey], str | None]:
