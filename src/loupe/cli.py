@@ -105,7 +105,9 @@ def redirect(
 def worker(
     data_dir: DataDir = None,
     burst: Annotated[bool, typer.Option(help="Run queued jobs, then exit.")] = False,
-    check: Annotated[bool, typer.Option(help="Exit 0 if a worker reported healthy recently.")] = False,
+    check: Annotated[
+        bool, typer.Option(help="Exit 0 if a worker reported healthy recently (and reached PostgreSQL and Redis).")
+    ] = False,
 ) -> None:
     """Run the background worker (arq)."""
     from loupe.kit.logging import configure_logging
@@ -114,15 +116,27 @@ def worker(
 
     settings = _settings(data_dir)
     configure_logging(settings.log_level, settings.log_json, settings.log_colors)
+    if check:
+        _check_worker(settings)
     with resolve_service_urls(settings) as (database_url, redis_url):
-        if check:
-            from arq.worker import async_check_health
-
-            from loupe.kit.jobs import QUEUE_NAME, redis_settings
-
-            code = asyncio.run(async_check_health(redis_settings(redis_url), queue_name=QUEUE_NAME))
-            raise typer.Exit(code)
         create_worker(settings, database_url, redis_url, burst=burst).run()
+
+
+def _check_worker(settings: Settings) -> None:
+    """The probe never starts a server: it reads the configured Redis, or the embedded one if it runs."""
+    from loupe.kit.embedded import EmbeddedRedis
+    from loupe.worker import check_health
+
+    if settings.redis_url is not None:
+        redis_url = settings.redis_url.get_secret_value()
+    elif (port := EmbeddedRedis(settings.data_dir.resolve()).running_port()) is not None:
+        redis_url = EmbeddedRedis(settings.data_dir).url(port)
+    else:
+        sys.stderr.write(f"unhealthy: the embedded Redis of {settings.data_dir} is not running\n")
+        raise typer.Exit(1)
+    healthy, message = asyncio.run(check_health(redis_url))
+    sys.stderr.write(message + "\n")
+    raise typer.Exit(0 if healthy else 1)
 
 
 @app.command()
@@ -267,6 +281,7 @@ def dev(
     from loupe.seed import ensure_demo_workspace, seed_demo_activity
 
     settings = _settings(data_dir)
+    _refuse_taken_ports({"--port": [port], "--sandbox-port": [sandbox_port], "--mail-port": [mail_port, mail_port + 1]})
     previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops us like Ctrl-C does
     try:
         with embedded_servers(settings.data_dir) as servers:
@@ -325,14 +340,30 @@ def dev(
                     f"  Try          : curl -H 'Authorization: Bearer {api_key}' {base}/v1/reports\n"
                     "Press Ctrl-C to stop.\n\n"
                 )
-                name, code = children.wait_for_exit()
-                console.print(f"[red]{name} exited with code {code}; stopping[/red]")
+                children.supervise(servers)
             except KeyboardInterrupt:
                 pass
             finally:
                 children.stop()
     finally:
         signal.signal(signal.SIGTERM, previous_sigterm)
+
+
+def _refuse_taken_ports(ports: dict[str, list[int]]) -> None:
+    """Before anything starts: a port in use would only show as a child failing later, less clearly."""
+    import socket
+
+    for option, numbers in ports.items():
+        for number in numbers:
+            with socket.socket() as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+                try:
+                    sock.bind(("127.0.0.1", number))
+                except OSError:
+                    sys.stderr.write(
+                        f"Port {number} is already in use (another `loupe dev`?); choose another with {option}.\n"
+                    )
+                    raise typer.Exit(1) from None
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -360,29 +391,41 @@ def _worker_is_healthy(redis_url: str) -> bool:
 
 
 class _Children:
-    """The processes of `loupe dev`. Each line they print reaches our stdout behind its name (`api    | `)."""
+    """The processes of `loupe dev`, supervised: one that dies is started again with backoff (and a
+    one-line notice). Each line they print reaches our stdout behind its name (`api    | `)."""
+
+    STEADY_SECONDS = 60.0  # a child up this long starts its backoff afresh when it dies
 
     def __init__(self, commands: dict[str, list[str]], env: dict[str, str]) -> None:
-        width = max(map(len, commands))
+        from loupe.kit.outages import Backoff
+
+        self._commands = commands
+        self._env = env
+        self._width = max(map(len, commands))
         self._lock = threading.Lock()
         self._last_output = time.monotonic()
         self._procs: dict[str, subprocess.Popen[str]] = {}
+        self._started: dict[str, float] = {}
+        self._backoff = {name: Backoff(first=0.5, cap=30) for name in commands}
         self._relays: list[threading.Thread] = []
-        for name, command in commands.items():
-            # Each child leads its own process group so Ctrl-C reaches it once, through us.
-            proc = subprocess.Popen(
-                command,
-                env=env,
-                start_new_session=True,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                errors="replace",
-            )
-            relay = threading.Thread(target=self._relay, args=(f"{name:<{width}}| ", proc.stdout), daemon=True)
-            relay.start()
-            self._procs[name] = proc
-            self._relays.append(relay)
+        for name in commands:
+            self._start(name)
+
+    def _start(self, name: str) -> None:
+        # Each child leads its own process group so Ctrl-C reaches it once, through us.
+        proc = subprocess.Popen(
+            self._commands[name],
+            env=self._env,
+            start_new_session=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        )
+        relay = threading.Thread(target=self._relay, args=(f"{name:<{self._width}}| ", proc.stdout), daemon=True)
+        relay.start()
+        self._procs[name], self._started[name] = proc, time.monotonic()
+        self._relays = [r for r in self._relays if r.is_alive()] + [relay]
 
     def _relay(self, prefix: str, stream: IO[str]) -> None:
         for line in stream:  # until the child (and anything it spawned) closes its end
@@ -404,6 +447,7 @@ class _Children:
         return None
 
     def wait_until(self, ready: Callable[[], bool], timeout: float = 60) -> None:
+        """Startup: a child that exits now has a problem a restart would not fix (its last lines say which)."""
         deadline = time.monotonic() + timeout
         while not ready():
             if exited := self._exited():
@@ -418,10 +462,32 @@ class _Children:
         while time.monotonic() - self._last_output < quiet and time.monotonic() < deadline:
             time.sleep(0.1)
 
-    def wait_for_exit(self) -> tuple[str, int]:
-        while (exited := self._exited()) is None:
-            time.sleep(0.5)
-        return exited
+    def supervise(self, servers: Any) -> None:
+        """Until Ctrl-C or SIGTERM: restart dead children with backoff, and the embedded servers we
+        started on their port from their folder."""
+        due: dict[str, float] = {}
+        while True:
+            try:
+                for name in servers.restart_dead():
+                    self.write(f"{name} stopped; started it again on the same port from {servers.data_dir}\n")
+            except (OSError, subprocess.SubprocessError) as exc:
+                self.write(f"an embedded server stopped and could not be started again ({exc}); retrying\n")
+                time.sleep(2)
+            now = time.monotonic()
+            for name, proc in self._procs.items():
+                if name in due or proc.poll() is None:
+                    continue
+                backoff = self._backoff[name]
+                if now - self._started[name] > self.STEADY_SECONDS:
+                    backoff.reset()
+                delay = backoff.next_delay()
+                due[name] = now + delay
+                self.write(f"{name} exited with code {proc.returncode}; restarting it in {delay:.1f} s\n")
+            for name, at in list(due.items()):
+                if now >= at:
+                    del due[name]
+                    self._start(name)
+            time.sleep(0.2)
 
     def stop(self) -> None:
         for proc in self._procs.values():

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import os
-from collections.abc import AsyncIterator
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC
 from typing import Any
 
 import structlog
-from arq import Worker, cron, func
+from arq import Retry, Worker, cron, func
+from arq.constants import health_check_key_suffix
 from pydantic import SecretStr
 from sqlalchemy import text
+from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loupe.accounts.jobs import schedule_refreshes
@@ -22,15 +28,17 @@ from loupe.clicks.jobs import flush_clicks, maintain_clicks
 from loupe.config import Settings, get_settings
 from loupe.connections.jobs import purge_connect_attempts
 from loupe.kit.context import ProcessContext
-from loupe.kit.jobs import QUEUE_NAME, JobBuffer, deserialize, redis_settings, serialize
+from loupe.kit.jobs import QUEUE_NAME, JobBuffer, create_job_pool, deserialize, redis_settings, serialize
 from loupe.kit.media import sweep_media
 from loupe.kit.migrations import current_heads
+from loupe.kit.outages import Dependency, outage_of, wait_until_up
 from loupe.kit.outbox import deliver_outbox
 from loupe.runtime import normalize_database_url
 
 log = structlog.get_logger("loupe.worker")
 
 HEALTH_CHECK_INTERVAL = 10  # seconds; `loupe worker --check` reads the key arq refreshes
+DOWN = "down="  # how the health key says which dependency the worker cannot reach
 
 
 @asynccontextmanager
@@ -89,9 +97,27 @@ async def _schema_is_current(process: ProcessContext) -> bool:
     async with process.engine.connect() as conn:
         try:
             rows = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars().all()
-        except Exception:
+        except ProgrammingError:  # no alembic_version: never migrated
             return False
     return set(rows) == current_heads()
+
+
+async def database_answers(process: ProcessContext) -> None:
+    async with process.engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
+async def _until_up(
+    dependency: Dependency, attempt: Callable[[], Awaitable[Any]], probe: Callable[[], Awaitable[Any]]
+) -> Any:
+    """`attempt()`, waiting out outages of `dependency` (anything else is raised)."""
+    while True:
+        try:
+            return await attempt()
+        except Exception as exc:
+            if outage_of(exc) != dependency:
+                raise
+            await wait_until_up(dependency, probe, error=exc)
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -99,7 +125,9 @@ async def startup(ctx: dict[str, Any]) -> None:
     database_url = ctx.get("database_url") or _configured(settings.database_url, "LOUPE_DATABASE_URL")
     redis_url = ctx.get("redis_url") or _configured(settings.redis_url, "LOUPE_REDIS_URL")
     process = await ProcessContext.create(settings, normalize_database_url(database_url), redis_url)
-    if not await _schema_is_current(process):
+    # A PostgreSQL that is down (or still starting) is waited for; only a schema behind the code stops us.
+    current = await _until_up("database", lambda: _schema_is_current(process), lambda: database_answers(process))
+    if not current:
         await process.close()
         raise RuntimeError("The database schema is behind the code: run `loupe migrate` first.")
     ctx["process"] = process
@@ -118,6 +146,111 @@ def _configured(value: SecretStr | None, name: str) -> str:
     if value is None:
         raise RuntimeError(f"{name} must be set (or start the worker with `loupe worker`)")
     return value.get_secret_value()
+
+
+def retry_delay(job_try: int) -> float:
+    """Seconds before a job that met an outage runs again: 1, 2, 4… up to 30, with jitter."""
+    ceiling = min(30.0, 2.0 ** max(0, job_try - 1))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+class LoupeWorker(Worker):
+    """arq's worker, riding out outages instead of exiting on them.
+
+    Redis lost in the poll loop: logged once, probed with capped backoff and jitter, then the loop goes
+    on. PostgreSQL lost in a job: the job is retried later (arq's at-least-once; jobs are idempotent),
+    and no new job is picked until PostgreSQL answers again, so an outage costs each job one try at most.
+    While a dependency is down the health key says so, and `loupe worker --check` reports unhealthy."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.down: Dependency | None = None
+        self._recovery: asyncio.Task[None] | None = None
+        self.functions = {
+            name: dataclasses.replace(f, coroutine=self._guard(f.coroutine)) for name, f in self.functions.items()
+        }
+
+    def _guard(self, coroutine: Any) -> Any:
+        async def guarded(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+            try:
+                return await coroutine(ctx, *args, **kwargs)
+            except Exception as exc:
+                dependency = outage_of(exc)
+                if dependency is None:
+                    raise
+                if dependency == "database":
+                    self._database_lost(exc)
+                raise Retry(defer=retry_delay(ctx.get("job_try") or 1)) from exc
+
+        return guarded
+
+    def _database_lost(self, exc: BaseException) -> None:
+        if self._recovery is not None:
+            return  # logged and being probed already
+        self.down, self.allow_pick_jobs = "database", False
+        self._last_health_check = 0  # publish it at the next poll
+        process: ProcessContext = self.ctx["process"]
+        self._recovery = asyncio.create_task(self._recover(process, exc))
+
+    async def _recover(self, process: ProcessContext, exc: BaseException) -> None:
+        await wait_until_up("database", lambda: database_answers(process), error=exc)
+        self.down, self.allow_pick_jobs, self._recovery = None, True, None
+        self._last_health_check = 0
+
+    async def main(self) -> None:
+        if self._pool is None and self.ctx.get("redis_url"):  # Redis down at start: wait for it, don't exit
+            pool = await create_job_pool(self.ctx["redis_url"])
+            await _until_up("redis", pool.ping, pool.ping)
+            self._pool = pool
+        await super().main()
+
+    async def _poll_iteration(self) -> None:
+        try:
+            await super()._poll_iteration()
+        except Exception as exc:
+            if outage_of(exc) != "redis":
+                raise
+            self.down = "redis"
+            await wait_until_up("redis", self.pool.ping, error=exc)
+            self.down = None if self._recovery is None else "database"
+            self._last_health_check = 0  # say we are back at once, the old key has expired
+
+    async def record_health(self) -> None:
+        if time.time() - self._last_health_check < self.health_check_interval:
+            return
+        if self.down is None and "process" in self.ctx:
+            try:  # an idle worker notices a PostgreSQL outage too
+                await asyncio.wait_for(database_answers(self.ctx["process"]), timeout=2)
+            except Exception as exc:
+                if outage_of(exc) is None:
+                    raise
+                self._database_lost(exc)
+        if self.down is None:
+            await super().record_health()
+            return
+        self._last_health_check = time.time()
+        ttl_ms = int((self.health_check_interval + 1) * 1000)
+        await self.pool.psetex(self.health_check_key, ttl_ms, f"{DOWN}{self.down}".encode())  # type: ignore[no-untyped-call]
+
+
+async def check_health(redis_url: str) -> tuple[bool, str]:
+    """What `loupe worker --check` says: healthy only if a worker recorded health within the last
+    interval and reached every dependency when it did."""
+    redis = await create_job_pool(redis_url)
+    try:
+        value = await redis.get(QUEUE_NAME + health_check_key_suffix)
+    except Exception as exc:
+        if outage_of(exc) != "redis":
+            raise
+        return False, f"unhealthy: Redis is unreachable ({type(exc).__name__})"
+    finally:
+        await redis.aclose()
+    if value is None:
+        return False, f"unhealthy: no worker recorded its health in the last {HEALTH_CHECK_INTERVAL + 1} s"
+    info = value.decode()
+    if info.startswith(DOWN):
+        return False, f"unhealthy: the worker cannot reach {info.removeprefix(DOWN)}"
+    return True, f"healthy: {info}"
 
 
 class WorkerSettings:
@@ -169,4 +302,4 @@ def create_worker(
         # A burst worker runs what is queued and exits; periodic jobs would keep it alive (enqueue them).
         options["cron_jobs"] = []
     options.update(overrides)
-    return Worker(**options)
+    return LoupeWorker(**options)

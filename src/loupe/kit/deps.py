@@ -26,13 +26,17 @@ def get_jobs(request: Request) -> JobBuffer:
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request: committed after the endpoint returns, rolled back on any error.
 
-    Services only flush. Jobs buffered during the request are enqueued after the commit.
+    Services only flush. Jobs buffered during the request are enqueued after the commit; Redis is asked
+    first, so while it is down the request answers 503 with nothing saved rather than a change whose
+    jobs never run.
     """
     ctx = get_context(request)
     jobs = get_jobs(request)
     async with ctx.sessionmaker() as session:
         try:
             yield session
+            if jobs.required:
+                await ctx.arq.ping()
         except BaseException:
             await session.rollback()
             jobs.discard()

@@ -29,6 +29,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psutil
 
@@ -205,20 +206,20 @@ class EmbeddedPostgres:
     def url(self, port: int, database: str = PG_DATABASE) -> str:
         return f"postgresql+asyncpg://{PG_USER}@127.0.0.1:{port}/{database}"
 
-    def start(self) -> tuple[int, bool]:
-        """Start the server unless it runs already. Returns (port, started_here)."""
+    def start(self, port: int | None = None) -> tuple[int, bool]:
+        """Start the server unless it runs already (on `port`, else a free one). Returns (port, started_here)."""
         if self.cluster is not None:
             _prepare_system(system_dir())  # refuse an unsafe system folder before trusting a pid file in it
-        port = self.running_port()
-        if port is not None:
-            return port, False
+        running = self.running_port()
+        if running is not None:
+            return running, False
         if self.cluster is None:
             self.pgdata.mkdir(parents=True, exist_ok=True)
         else:
             self._make_cluster(self.cluster)
         if not (self.pgdata / "PG_VERSION").exists():
             self._pg("initdb", "--auth=trust", "--encoding=utf8", "--locale=C", "-U", PG_USER, timeout=120)
-        port = free_port()
+        port = port or free_port()
         # No unix socket (path-length limits), loopback only; fast shutdown on stop.
         options = f"-h 127.0.0.1 -p {port} -k '' -c max_connections=200 -c shared_buffers=128MB"
         self._pg("pg_ctl", "-w", "-t", "60", "-o", options, "-l", str(self.pgdata / "server.log"), "start", timeout=90)
@@ -321,12 +322,14 @@ class EmbeddedRedis:
     def url(self, port: int) -> str:
         return f"redis://127.0.0.1:{port}/0"
 
-    def start(self) -> tuple[int, bool]:
-        port = self.running_port()
-        if port is not None:
-            return port, False
+    def start(self, port: int | None = None) -> tuple[int, bool]:
+        """Start the server unless it runs already (on `port`, else a free one). Returns (port, started_here).
+        The append-only file in its folder brings back what it acknowledged before it stopped."""
+        running = self.running_port()
+        if running is not None:
+            return running, False
         self.dir.mkdir(parents=True, exist_ok=True)
-        port = free_port()
+        port = port or free_port()
         # AOF with fsync every second: what Redis acknowledged survives a restart (clicks, jobs).
         conf = "\n".join(
             [
@@ -344,6 +347,7 @@ class EmbeddedRedis:
             ]
         )
         (self.dir / "redis.conf").write_text(conf)
+        (self.dir / "redis.pid").unlink(missing_ok=True)  # a killed server's: we wait for the new one below
         subprocess.run([self._executable(), str(self.dir / "redis.conf")], check=True)
         _wait_for_port(port, timeout=30)
         # The pid file is written by the daemonised child; wait for it before recording the port.
@@ -394,6 +398,19 @@ class EmbeddedServers:
             if started:
                 self.started.append("redis")
         return self
+
+    def restart_dead(self) -> list[str]:
+        """Start again, on the same port from the same folder, the servers this process started that died.
+        Returns their names."""
+        restarted = []
+        for name, server, url in (
+            ("postgres", self.postgres, self.database_url),
+            ("redis", self.redis, self.redis_url),
+        ):
+            if name in self.started and server.running_port() is None:
+                server.start(port=urlsplit(url).port)
+                restarted.append(name)
+        return restarted
 
     def stop_started(self) -> None:
         if "redis" in self.started:

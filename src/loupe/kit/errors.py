@@ -8,10 +8,13 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
+from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
+from loupe.kit.outages import outage_of
 from loupe.kit.schemas import NUL_REASON
 
 PROBLEM_JSON = "application/problem+json"
@@ -187,8 +190,34 @@ def install_error_handlers(app: FastAPI) -> None:
             detail=CONSTRAINT_CONFLICTS.get(constraint or "", GENERIC_CONFLICT),
         )
 
+    def _unavailable(request: Request, exc: Exception) -> JSONResponse | None:
+        """A 503 the client may retry when `exc` says PostgreSQL or Redis is unreachable (logged, no trace)."""
+        dependency = outage_of(exc)
+        if dependency is None:
+            return None
+        log.warning("dependency_unavailable", dependency=dependency, error=type(exc).__name__, path=request.url.path)
+        name = "PostgreSQL" if dependency == "database" else "Redis"
+        return problem_response(
+            503,
+            "Service Unavailable",
+            slug="service-unavailable",
+            instance=request.url.path,
+            detail=f"{name} is unreachable for a moment; the request did not complete. Retry after a few seconds.",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+    # Handled here rather than by the catch-all: that one is Starlette's last resort, which logs a trace.
+    @app.exception_handler(RedisError)
+    @app.exception_handler(PoolTimeout)
+    @app.exception_handler(ConnectionError)
+    @app.exception_handler(TimeoutError)
+    async def _outage(request: Request, exc: Exception) -> JSONResponse:
+        return _unavailable(request, exc) or await _unexpected(request, exc)
+
     @app.exception_handler(DBAPIError)
     async def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        if (unavailable := _unavailable(request, exc)) is not None:
+            return unavailable
         # Deadlocks and serialisation failures: the transaction was rolled back whole, so the client
         # may simply try again. Anything else is a server error.
         if _sqlstate(exc) in RETRYABLE_SQLSTATES:
@@ -232,6 +261,7 @@ def explain_conflict(constraint: str, detail: str) -> None:
     CONSTRAINT_CONFLICTS[constraint] = detail
 
 
+RETRY_AFTER_SECONDS = 5  # what a 503 for an unreachable PostgreSQL or Redis asks the client to wait
 RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
 UNSTORABLE_TEXT_SQLSTATES = {"22021", "22P05"}  # character not in repertoire (NUL in text), untranslatable (in JSON)
 
@@ -254,6 +284,6 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         415: "The uploaded file is not of an accepted type or encoding.",
         422: "The payload is not valid; `errors` lists each field and the reason.",
         429: "Too many requests; retry after the number of seconds in `Retry-After`.",
-        503: "A backing service is unavailable.",
+        503: "PostgreSQL or Redis is unreachable for a moment; retry after the seconds in `Retry-After`.",
     }
     return {status: {"model": Problem, "description": descriptions[status]} for status in statuses}

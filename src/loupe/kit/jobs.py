@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
+from redis.asyncio import ConnectionPool
+from redis.exceptions import RedisError
 
 from loupe.kit.metrics import JOBS_ENQUEUED
 
@@ -31,12 +32,10 @@ def redis_settings(url: str) -> RedisSettings:
 
 
 async def create_job_pool(url: str) -> ArqRedis:
-    return await create_pool(
-        redis_settings(url),
-        job_serializer=serialize,
-        job_deserializer=deserialize,
-        default_queue_name=QUEUE_NAME,
-    )
+    """The queue's client. It connects on first use (not here), so a process starts while Redis is down
+    and its calls succeed again once Redis is back; every call is time-bounded, never hung on a dead peer."""
+    pool = ConnectionPool.from_url(url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=15)
+    return ArqRedis(pool, job_serializer=serialize, job_deserializer=deserialize, default_queue_name=QUEUE_NAME)
 
 
 @dataclass
@@ -45,6 +44,7 @@ class PendingJob:
     kwargs: dict[str, Any]
     job_id: str | None = None
     defer_by: float | None = None
+    nudge: bool = False  # only hastens work a periodic job does anyway: may be dropped while Redis is down
 
 
 @dataclass
@@ -58,14 +58,30 @@ class JobBuffer:
     pending: list[PendingJob] = field(default_factory=list)
 
     def enqueue(
-        self, function: str, *, job_id: str | None = None, defer_by: float | None = None, **kwargs: Any
+        self,
+        function: str,
+        *,
+        job_id: str | None = None,
+        defer_by: float | None = None,
+        nudge: bool = False,
+        **kwargs: Any,
     ) -> None:
-        self.pending.append(PendingJob(function, kwargs, job_id, defer_by))
+        self.pending.append(PendingJob(function, kwargs, job_id, defer_by, nudge))
+
+    @property
+    def required(self) -> bool:
+        """Whether a job must reach Redis for the change to be complete."""
+        return any(not job.nudge for job in self.pending)
 
     async def flush(self, pool: ArqRedis) -> None:
         pending, self.pending = self.pending, []
         for job in pending:
-            await pool.enqueue_job(job.function, _job_id=job.job_id, _defer_by=job.defer_by, **job.kwargs)
+            try:
+                await pool.enqueue_job(job.function, _job_id=job.job_id, _defer_by=job.defer_by, **job.kwargs)
+            except RedisError:
+                if not job.nudge:
+                    raise
+                continue  # its periodic run does the work a little later
             JOBS_ENQUEUED.labels(job.function).inc()
 
     def discard(self) -> None:

@@ -17,6 +17,14 @@ BODY_REFUSALS = {
 }
 
 
+UNAVAILABLE = {
+    "description": "PostgreSQL or Redis is unreachable for a moment and the request did not complete; "
+    "retry after the seconds in `Retry-After`.",
+    "headers": {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}},
+    "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}},
+}
+
+
 def build_openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
@@ -41,8 +49,10 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                     operation["responses"].setdefault(
                         status, {"description": description, "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}}
                     )
-            # Every authenticated operation may answer 401; write operations 403 too.
+            # Every authenticated operation may answer 401; write operations 403 too. Every one reads
+            # PostgreSQL (the key at least), so it answers 503 while PostgreSQL or Redis is unreachable.
             if operation.get("security"):
+                operation["responses"].setdefault("503", UNAVAILABLE)
                 operation["responses"].setdefault(
                     "401",
                     {"description": "Missing or invalid API key.", "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}},

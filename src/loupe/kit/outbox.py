@@ -97,7 +97,7 @@ class Outbox:
         ]
         await self.session.execute(pg_insert(OutboxMessage), rows)
         if self.jobs is not None and not any(job.function == JOB for job in self.jobs.pending):
-            self.jobs.enqueue(JOB)
+            self.jobs.enqueue(JOB, nudge=True)  # the cron run every few seconds sends them anyway
 
 
 # Sends one message; raises on failure. Replaceable in tests.
