@@ -63,6 +63,14 @@ def test_bad_plan_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "unused").exists()
 
 
+def test_bad_configuration_stops_a_process_with_a_sentence_per_setting(tmp_path: Path) -> None:
+    for command in (["worker"], ["serve"]):
+        result = _run(command, tmp_path / "unused", LOUPE_CLICK_FLUSH_BATCH="-3")
+        assert result.returncode == 2, result.stderr
+        assert result.stderr == "Invalid configuration: LOUPE_CLICK_FLUSH_BATCH: Input should be greater than 0\n"
+    assert not (tmp_path / "unused").exists()
+
+
 def test_openapi_command_prints_the_contract(tmp_path: Path) -> None:
     result = subprocess.run([*LOUPE, "openapi"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0

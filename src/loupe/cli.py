@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO, Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from loupe.config import Settings, get_settings
@@ -29,6 +30,11 @@ class _Typer(typer.Typer):
             # Not a bug: the message says what to do, so no traceback.
             sys.stderr.write(f"{exc}\n")
             sys.exit(1)
+        except ValidationError as exc:  # bad configuration: a restart would not fix it either
+            for error in exc.errors():
+                name = "LOUPE_" + "__".join(str(part) for part in error["loc"]).upper()
+                sys.stderr.write(f"Invalid configuration: {name}: {error['msg']}\n")
+            sys.exit(2)
 
 
 app = _Typer(help="Loupe: measure influencer marketing.", no_args_is_help=True, add_completion=False)
@@ -118,8 +124,14 @@ def worker(
     configure_logging(settings.log_level, settings.log_json, settings.log_colors)
     if check:
         _check_worker(settings)
+    from loupe.worker import SchemaBehind
+
     with resolve_service_urls(settings) as (database_url, redis_url):
-        create_worker(settings, database_url, redis_url, burst=burst).run()
+        try:
+            create_worker(settings, database_url, redis_url, burst=burst).run()
+        except SchemaBehind as exc:  # what a restart cannot fix ends the process, in one sentence
+            sys.stderr.write(f"{exc}\n")
+            raise typer.Exit(1) from None
 
 
 def _check_worker(settings: Settings) -> None:

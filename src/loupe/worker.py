@@ -93,6 +93,10 @@ CRON_JOBS: list[Any] = [
 ]
 
 
+class SchemaBehind(RuntimeError):
+    """A restart cannot fix it: the worker exits with this sentence."""
+
+
 async def _schema_is_current(process: ProcessContext) -> bool:
     async with process.engine.connect() as conn:
         try:
@@ -129,7 +133,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     current = await _until_up("database", lambda: _schema_is_current(process), lambda: database_answers(process))
     if not current:
         await process.close()
-        raise RuntimeError("The database schema is behind the code: run `loupe migrate` first.")
+        raise SchemaBehind("The database schema is behind the code: run `loupe migrate` first.")
     ctx["process"] = process
     log.info(
         "worker_started", functions=[getattr(f, "name", None) or getattr(f, "__name__", repr(f)) for f in FUNCTIONS]

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -169,6 +170,12 @@ class Process:
         self.proc.kill()
         self.proc.wait(10)
 
+    def __enter__(self) -> Process:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def stop(self) -> None:
         if self.alive:
             self.proc.send_signal(signal.SIGTERM)
@@ -199,8 +206,12 @@ def click_id(response: httpx.Response) -> str:
 
 def serve_api(stack: Stack, tmp: Path, port: int) -> Process:
     api = Process(["serve", "--port", str(port)], stack.env(), tmp / "api.log")
-    wait_for(lambda: _answers(f"http://127.0.0.1:{port}/healthz") or not api.alive, 60, "the api never answered")
-    assert api.alive, api.output()[-2000:]
+    try:
+        wait_for(lambda: _answers(f"http://127.0.0.1:{port}/healthz") or not api.alive, 60, "the api never answered")
+        assert api.alive, api.output()[-2000:]
+    except BaseException:
+        api.stop()
+        raise
     return api
 
 
@@ -209,3 +220,44 @@ def _answers(url: str) -> bool:
         return httpx.get(url, timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+class RedirectLoad(threading.Thread):
+    """`connections` visitors hitting the redirect back to back, in a thread with its own event loop.
+    Keeps the click id of every 302 (an acknowledged click) and every failure (an error or another status)."""
+
+    def __init__(self, base: str, code: str, connections: int = 8) -> None:
+        super().__init__(daemon=True)
+        self.base, self.code, self.connections = base, code, connections
+        self.clicks: list[str] = []
+        self.failures: list[str] = []
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        asyncio.run(self._visitors())
+
+    async def _visitors(self) -> None:
+        limits = httpx.Limits(max_connections=self.connections)
+        async with httpx.AsyncClient(base_url=self.base, timeout=10, limits=limits) as client:
+            await asyncio.gather(*(self._visitor(client) for _ in range(self.connections)))
+
+    async def _visitor(self, client: httpx.AsyncClient) -> None:
+        while not self._done.is_set():
+            try:
+                response = await client.get(f"/l/{self.code}", headers={"user-agent": BROWSER})
+                self.clicks.append(click_id(response))
+            except (httpx.HTTPError, AssertionError, KeyError) as exc:
+                self.failures.append(repr(exc)[:200])
+                await asyncio.sleep(0.05)
+
+    def finish(self) -> None:
+        self._done.set()
+        if self.is_alive():
+            self.join(30)
+
+    def __enter__(self) -> RedirectLoad:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.finish()

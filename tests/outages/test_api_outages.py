@@ -36,10 +36,11 @@ def _status(client: httpx.Client, path: str, key: str) -> int:
 def test_the_api_serves_through_postgresql_and_redis_outages(tmp_path: Path) -> None:
     with private_stack(tmp_path) as stack:
         port = free_port()
-        api = serve_api(stack, tmp_path, port)
-        worker = Process(["worker"], stack.env(), tmp_path / "worker.log")
         auth = {"Authorization": f"Bearer {stack.api_key}"}
-        try:
+        with (
+            serve_api(stack, tmp_path, port) as api,
+            Process(["worker"], stack.env(), tmp_path / "worker.log"),
+        ):
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
                 assert client.get("/v1/reports", headers=auth).status_code == 200
                 sent = _redirects(client, stack, 1)  # the link is cached now
@@ -73,9 +74,6 @@ def test_the_api_serves_through_postgresql_and_redis_outages(tmp_path: Path) -> 
 
             stored = asyncio.run(all_stored(stack, sent))
             assert len(stored) == len(set(stored)) == len(sent)  # every acknowledged click once
-        finally:
-            worker.stop()
-            api.stop()
         log = api.output()
         assert "Traceback" not in log and "unhandled_error" not in log, log[-3000:]
         assert "dependency_unavailable" in log  # the 503s are logged, in one line each

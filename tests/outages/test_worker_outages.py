@@ -11,7 +11,16 @@ from pathlib import Path
 from arq.connections import ArqRedis
 
 from loupe.kit.jobs import QUEUE_NAME, create_job_pool, deserialize
-from tests.outages.support import Process, Stack, all_stored, private_stack, push_clicks, wait_for, worker_check
+from tests.outages.support import (
+    Process,
+    Stack,
+    all_stored,
+    private_stack,
+    push_clicks,
+    stored_clicks,
+    wait_for,
+    worker_check,
+)
 
 
 def _healthy(stack: Stack) -> bool:
@@ -44,8 +53,7 @@ async def _results(stack: Stack, job_ids: list[str]) -> list[str]:
 
 def test_the_worker_rides_out_redis_killed_and_postgresql_stopped(tmp_path: Path) -> None:
     with private_stack(tmp_path) as stack:
-        worker = Process(["worker"], stack.env(), tmp_path / "worker.log")
-        try:
+        with Process(["worker"], stack.env(), tmp_path / "worker.log") as worker:
             wait_for(lambda: _healthy(stack), 60, "the worker never reported healthy")
             sent = asyncio.run(push_clicks(stack, 10))
             asyncio.run(all_stored(stack, sent))
@@ -71,6 +79,19 @@ def test_the_worker_rides_out_redis_killed_and_postgresql_stopped(tmp_path: Path
             assert len(stored) == len(set(stored)) == len(sent)  # every click once
             wait_for(lambda: _healthy(stack), 30, "not healthy again after PostgreSQL came back")
             assert (_lost(worker, "redis"), _lost(worker, "database")) == (1, 1), worker.output()[-3000:]
-        finally:
-            worker.stop()
         assert worker.proc.returncode == 0, worker.output()[-2000:]
+
+
+def test_a_worker_killed_mid_flush_leaves_the_rest_to_another_worker_exactly_once(tmp_path: Path) -> None:
+    with private_stack(tmp_path) as stack:
+        sent = asyncio.run(push_clicks(stack, 400))  # 20,000 clicks: seconds of flushing
+        env = stack.env(LOUPE_CLICK_RECLAIM_IDLE_MS="2000")
+        with Process(["worker"], env, tmp_path / "first.log") as first:
+            count = wait_for(lambda: len(asyncio.run(stored_clicks(stack))), 60, "the first worker stored nothing")
+            first.kill()  # mid-job: its batch may be stored and not acknowledged, or read and not stored
+        partial = len(asyncio.run(stored_clicks(stack)))
+        assert 0 < count <= partial < len(sent)
+        with Process(["worker"], env, tmp_path / "second.log") as second:
+            stored = asyncio.run(all_stored(stack, sent, timeout=120))
+            assert len(stored) == len(set(stored)) == len(sent)
+        assert second.proc.returncode == 0
