@@ -16,7 +16,8 @@ from loupe.accounts.refresh import refresh_connection
 from loupe.accounts.service import percentages
 from loupe.connections.models import Connection, Grant
 from loupe.kit.context import ProcessContext
-from loupe.kit.jobs import QUEUE_NAME, deserialize
+from loupe.kit.embedded import free_port
+from loupe.kit.jobs import QUEUE_NAME, create_job_pool, deserialize
 from loupe.sandbox.state import Sandbox
 from tests.accounts.test_refresh import connected, connection_of
 from tests.conftest import Tenant
@@ -316,6 +317,33 @@ async def test_refresh_on_demand_is_queued_once(
         response = await client.post(url, headers=tenant.write)
         assert response.status_code == 202 and response.json() == {"queued": False}, response.text
     finally:
+        await connect_ctx.arq.delete(f"arq:job:{job_id}")
+        await connect_ctx.arq.zrem(QUEUE_NAME, job_id)
+
+
+async def test_refresh_on_demand_answers_503_while_redis_is_unreachable(
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    creator: Creator,
+    sandbox: Sandbox,
+    connect_ctx: ProcessContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, account_id = await connected(client, tenant, creator, sandbox, "youtube")
+    url = f"/v1/connected-accounts/{account_id}/refresh"
+    nothing_there = await create_job_pool(f"redis://127.0.0.1:{free_port()}/0")  # a Redis that went away
+    monkeypatch.setattr(connect_ctx, "arq", nothing_there)
+    response = await client.post(url, headers=tenant.write)
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"] == "5"
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "Redis is unreachable" in response.json()["detail"]
+    monkeypatch.undo()  # Redis is back
+    try:
+        response = await client.post(url, headers=tenant.write)
+        assert response.status_code == 202 and response.json() == {"queued": True}, response.text
+    finally:
+        job_id = refresh_job_id((await connection_of(connect_ctx)).id)
         await connect_ctx.arq.delete(f"arq:job:{job_id}")
         await connect_ctx.arq.zrem(QUEUE_NAME, job_id)
 

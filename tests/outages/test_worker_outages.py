@@ -11,6 +11,7 @@ from pathlib import Path
 from arq.connections import ArqRedis
 
 from loupe.kit.jobs import QUEUE_NAME, create_job_pool, deserialize
+from loupe.worker import check_health
 from tests.outages.support import (
     Process,
     Stack,
@@ -24,7 +25,12 @@ from tests.outages.support import (
 
 
 def _healthy(stack: Stack) -> bool:
-    return worker_check(stack)[0] == 0
+    """What `loupe worker --check` answers (the same function), without a process per poll."""
+    return asyncio.run(check_health(stack.redis_url))[0]
+
+
+def _says(stack: Stack, text: str) -> bool:
+    return text in asyncio.run(check_health(stack.redis_url))[1]
 
 
 def _lost(worker: Process, dependency: str) -> int:
@@ -70,7 +76,9 @@ def test_the_worker_rides_out_redis_killed_and_postgresql_stopped(tmp_path: Path
             stack.stop_postgres()
             sent += asyncio.run(push_clicks(stack, 10))  # buffered in Redis while PostgreSQL is down
             jobs = asyncio.run(_heartbeats(stack, 3))
-            wait_for(lambda: "cannot reach database" in worker_check(stack)[1], 30, "healthy with PostgreSQL down")
+            wait_for(lambda: _says(stack, "cannot reach database"), 30, "healthy with PostgreSQL down")
+            code, message = worker_check(stack)  # the probe docker-compose runs
+            assert code == 1 and message == "unhealthy: the worker cannot reach database", message
             time.sleep(2)
             assert worker.alive, worker.output()[-2000:]
             stack.restart()
@@ -78,6 +86,8 @@ def test_the_worker_rides_out_redis_killed_and_postgresql_stopped(tmp_path: Path
             stored = asyncio.run(all_stored(stack, sent))
             assert len(stored) == len(set(stored)) == len(sent)  # every click once
             wait_for(lambda: _healthy(stack), 30, "not healthy again after PostgreSQL came back")
+            code, message = worker_check(stack)
+            assert code == 0 and message.startswith("healthy: "), message
             assert (_lost(worker, "redis"), _lost(worker, "database")) == (1, 1), worker.output()[-3000:]
         assert worker.proc.returncode == 0, worker.output()[-2000:]
 

@@ -51,7 +51,9 @@ def outage_of(exc: BaseException) -> Dependency | None:
             return "database"
         if isinstance(current, OSError) and current.errno is not None and "Connect call failed" in str(current):
             return "database"
-        current = current.__cause__ or getattr(current, "orig", None)
+        # Explicit causes, SQLAlchemy's wrapped driver error, or what was being handled when it was raised
+        # (redis turns a connection lost during WATCH into a WatchError).
+        current = current.__cause__ or getattr(current, "orig", None) or current.__context__
     return None
 
 
