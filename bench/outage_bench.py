@@ -175,6 +175,7 @@ def main() -> None:
         raise SystemExit("bench-outage kills its own embedded Redis: unset LOUPE_DATABASE_URL and LOUPE_REDIS_URL")
 
     logs = Path(tempfile.mkdtemp(prefix="loupe-outage-logs-"))
+    load_before = os.getloadavg()[0]
     with bench_servers() as servers:
         baseline = run_once(servers, args, outage=False, logs=logs)
         outage = run_once(servers, args, outage=True, logs=logs)
@@ -188,6 +189,9 @@ def main() -> None:
         "connections": args.connections,
         "load_generator": "asyncio + httpx in the bench process, keep-alive connections",
         "server": "loupe serve (api + redirect, 1 uvicorn worker) and loupe worker, embedded PostgreSQL and Redis",
+        # A shared machine makes rps and latencies vary a lot; the counts do not depend on it.
+        "load_average_1m": {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)},
+        "cpus": os.cpu_count(),
         "logs": str(logs),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

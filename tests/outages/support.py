@@ -77,14 +77,14 @@ def private_stack(tmp: Path) -> Iterator[Stack]:
     servers = EmbeddedServers(tmp / "data").start()
     try:
         upgrade(servers.database_url)
-        yield Stack(servers, *asyncio.run(_link(servers.database_url)))
+        yield Stack(servers, *asyncio.run(make_link(servers.database_url)))
     finally:
         servers.stop_started()
         if servers.postgres.cluster is not None:
             servers.postgres.destroy()
 
 
-async def _link(database_url: str) -> tuple[str, str, str, str]:
+async def make_link(database_url: str) -> tuple[str, str, str, str]:
     from loupe.seed import create_workspace
     from loupe.workspaces.models import Plan
 

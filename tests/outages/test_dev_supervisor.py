@@ -20,7 +20,7 @@ import httpx
 import psutil
 
 from loupe.kit.embedded import EmbeddedServers, free_port
-from tests.outages.support import Stack, _link, all_stored, click_id, wait_for
+from tests.outages.support import Stack, all_stored, click_id, make_link, wait_for
 
 LOUPE = [sys.executable, "-m", "loupe"]
 
@@ -36,18 +36,17 @@ def test_a_taken_port_fails_at_once_naming_the_option(tmp_path: Path) -> None:
         busy = taken.getsockname()[1]
         for option in ("--port", "--sandbox-port"):
             others = {"--port": free_port(), "--sandbox-port": free_port(), option: busy}
-            started = time.monotonic()
             result = subprocess.run(
                 [*LOUPE, "dev", "--data-dir", str(tmp_path / "dev"), "--mail-port", str(free_port()),
                  *[f"{name}={value}" for name, value in others.items()]],
                 capture_output=True, text=True, env=_env(), timeout=60,
             )  # fmt: skip
-            assert result.returncode == 1 and time.monotonic() - started < 10
+            assert result.returncode == 1
             assert (
                 f"Port {busy} is already in use" in result.stderr and f"choose another with {option}." in result.stderr
             )
             assert "Traceback" not in result.stderr
-    assert not (tmp_path / "dev" / "redis").exists()  # nothing was started
+    assert not (tmp_path / "dev" / "redis").exists()  # at once: before any server was started
 
 
 class _Lines:
@@ -114,7 +113,7 @@ def test_dev_restarts_a_killed_worker_and_redis_while_the_api_keeps_answering(tm
         servers = EmbeddedServers(data_dir)
         servers.database_url = database_url = servers.postgres.url(servers.postgres.running_port() or 0)
         redis_port = servers.redis.running_port()
-        link_id, workspace_id, code, _ = asyncio.run(_link(database_url))
+        link_id, workspace_id, code, _ = asyncio.run(make_link(database_url))
         prober = _Prober(f"http://127.0.0.1:{port}", code)
         prober.start()
         wait_for(lambda: len(prober.clicks) > 20, 20, "no redirects")

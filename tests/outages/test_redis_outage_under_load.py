@@ -29,7 +29,7 @@ def test_redis_killed_under_load_and_down_for_30_s_loses_and_duplicates_nothing(
             time.sleep(5)
             load.finish()
             assert load.failures == [], load.failures[:5]
-            assert during > 500  # the redirect kept answering while Redis was gone
+            assert during > 100  # the redirect kept answering while Redis was gone (and none failed)
             stored = asyncio.run(all_stored(stack, load.clicks, timeout=90))
             assert len(stored) == len(set(stored)) == len(load.clicks)
             assert api.alive and worker.alive
