@@ -216,6 +216,9 @@ class LoupeWorker(Worker):
                 raise
             self.down = "redis"
             await wait_until_up("redis", self.pool.ping, error=exc)
+            # The other pooled connections are to the server that went away: drop them all now, rather
+            # than let each fail (and be reported) once on its next use.
+            await self.pool.connection_pool.disconnect()
             self.down = None if self._recovery is None else "database"
             self._last_health_check = 0  # say we are back at once, the old key has expired
 

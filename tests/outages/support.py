@@ -180,7 +180,7 @@ class Process:
         if self.alive:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(20)
+                self.proc.wait(60)  # a loaded machine: shutting down closes pools, waits for jobs
             except subprocess.TimeoutExpired:
                 self.kill()
         self._out.close()
