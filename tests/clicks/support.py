@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from loupe.clicks.flush import ClickFlusher, FlushStats
 from loupe.clicks.pg import engine_transaction
+from loupe.clicks.rollups import insert_clicks
 from loupe.config import Settings
 from loupe.kit.context import ProcessContext
 
@@ -121,22 +122,23 @@ async def insert_click(
     bot: bool = False,
     unique: bool = True,
 ) -> str:
-    """A click as the flush would have stored it (for stats and conversion tests that need exact times)."""
+    """A click as the flush stores it, roll-ups included (for stats and conversion tests that need exact times)."""
     click_id = uuid.uuid4().hex
-    await sql(
-        db,
-        "INSERT INTO clicks (id, clicked_at, workspace_id, link_id, country, device, os, browser, referrer_host, "
-        "bot, bot_reason, visitor_hash, unique_visitor) VALUES (:id, :at, :ws, :link, :country, "
-        ":device, 'iOS', 'Mobile Safari', :referrer, :bot, CASE WHEN :bot THEN 'crawler' END, :hash, :unique)",
-        id=click_id,
-        at=datetime.fromisoformat(at),
-        ws=workspace_id,
-        link=link["id"],
-        country=country,
-        device=device if not bot else "bot",
-        referrer=referrer,
-        bot=bot,
-        hash=uuid.uuid4().hex,
-        unique=unique and not bot,
-    )
+    row: list[Any] = [
+        uuid.UUID(click_id),
+        datetime.fromisoformat(at),
+        uuid.UUID(workspace_id),
+        uuid.UUID(link["id"]),
+        country,
+        device if not bot else "bot",
+        "iOS",
+        "Mobile Safari",
+        referrer,
+        bot,
+        "crawler" if bot else None,
+        uuid.uuid4().hex,
+        unique and not bot,
+    ]
+    async with engine_transaction(db.engine)() as conn:
+        assert await insert_clicks(conn, [[value] for value in row]) == 1
     return click_id

@@ -22,6 +22,7 @@ from loupe.config import Settings
 from loupe.kit.context import ProcessContext
 from loupe.kit.embedded import EmbeddedServers, _wait_for_port
 from loupe.worker import create_worker
+from tests.clicks.rollup_support import click_recount, click_rollups
 from tests.clicks.support import BROWSER, flush, make_link, redirect_client, sql
 from tests.conftest import Tenant
 
@@ -194,6 +195,7 @@ async def test_worker_killed_mid_batch_then_a_real_arq_worker_finishes_exactly_o
     stored = await _clicks_in_postgres(db)
     assert len(stored) == len(set(stored)) == len(sent)
     assert set(stored) == set(sent)
+    assert await click_rollups(db) == await click_recount(db)  # the killed batch was not summed twice
     assert (await redis.xpending(settings.click_stream, settings.click_group))["pending"] == 0
     await redis.aclose()
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -10,6 +12,7 @@ import pytest
 
 from loupe.config import Settings
 from loupe.kit.context import ProcessContext
+from tests.clicks.rollup_support import conversion_recount, conversion_rollups
 from tests.clicks.support import BROWSER, flush, insert_click, make_link, redirect_client
 from tests.conftest import Tenant
 
@@ -150,3 +153,26 @@ async def test_conversions_of_unknown_clicks_share_one_inline_flush(
     reasons = await asyncio.gather(*(_refusal(client, tenant, f"{i:032x}") for i in range(12)))
     assert all(reason.startswith("Unknown click") for reason in reasons)
     assert most == 1 and flushes < 12
+
+
+async def test_conversions_add_to_their_roll_ups_once_even_when_replayed_concurrently(
+    db: ProcessContext, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    link = await make_link(db, tenant.workspace_id)
+    paid = await insert_click(db, link, tenant.workspace_id, _ago(1), country="DE", referrer=None)
+    free = await insert_click(db, link, tenant.workspace_id, _ago(2), country=None)
+    bodies = [
+        {"click_id": paid, "event": "purchase", "value": "10.5", "currency": "EUR", "external_id": "o-1"},
+        {"click_id": paid, "event": "purchase", "value": "4", "currency": "USD", "external_id": "o-2"},
+        {"click_id": free, "event": "signup", "external_id": "s-1"},  # no value, no currency
+        {"click_id": free, "event": "purchase", "currency": "EUR", "external_id": "o-3"},  # a currency, no value
+    ]
+    for body in bodies:
+        answers = await asyncio.gather(
+            *(client.post("/v1/conversions", json=body, headers=tenant.write) for _ in range(3))
+        )
+        assert sorted(a.status_code for a in answers) == [200, 200, 201], [a.text for a in answers]
+    rollups = await conversion_rollups(db)
+    assert rollups == await conversion_recount(db)
+    totals = {k[-1]: v for k, v in rollups.items() if k[2] == "total" and k[3] == "day"}
+    assert sum(n for n, _ in totals.values()) == 4 and totals["USD"] == (1, Decimal("4.0000"))

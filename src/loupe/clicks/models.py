@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, Index, LargeBinary, Text
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Index, LargeBinary, Text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -79,3 +79,23 @@ class VisitorSalt(Base):
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     salt: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ClickRollup(Base):
+    """Clicks summed per link, UTC hour or UTC day, and one breakdown key (rollups.py says how they stay exact).
+
+    `dimension` is `total` (key `total`), `country`, `device` or `referrer`; `grain` is `hour` or `day`.
+    Day rows make long ranges cheap to read; hour rows make any whole-hour time zone's days exact.
+    """
+
+    __tablename__ = "click_rollups"
+
+    link_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    dimension: Mapped[str] = mapped_column(Text, primary_key=True)
+    grain: Mapped[str] = mapped_column(Text, primary_key=True)
+    bucket: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    clicks: Mapped[int] = mapped_column(BigInteger)
+    unique_clicks: Mapped[int] = mapped_column(BigInteger)
+    bot_clicks: Mapped[int] = mapped_column(BigInteger)

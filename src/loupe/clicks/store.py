@@ -1,7 +1,8 @@
 """Writes enriched clicks and orphan visits to PostgreSQL: one statement per table per batch.
 
 Exactly once on top of at-least-once delivery: every click carries its id and time, the primary key
-is (id, clicked_at), and inserts skip conflicts. The unique-visitor flag comes from `click_visitors`,
+is (id, clicked_at), and inserts skip conflicts; the same statement adds the clicks it inserted to
+their roll-ups (rollups.py). The unique-visitor flag comes from `click_visitors`,
 whose key (link, day, visitor hash) admits one first visit; it is written in the same transaction.
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 
 from loupe.clicks.enrich import EnrichedClick, enrich
 from loupe.clicks.events import CLICK, RawClick
+from loupe.clicks.rollups import insert_clicks
 from loupe.clicks.visitor import daily_salts
 
 INSERT_VISITORS = """
@@ -21,14 +23,6 @@ INSERT INTO click_visitors (link_id, day, visitor_hash)
 SELECT * FROM unnest($1::uuid[], $2::date[], $3::text[])
 ON CONFLICT DO NOTHING
 RETURNING link_id, day, visitor_hash
-"""
-
-INSERT_CLICKS = """
-INSERT INTO clicks (id, clicked_at, workspace_id, link_id, country, device, os, browser,
-                    referrer_host, bot, bot_reason, visitor_hash, unique_visitor)
-SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[],
-                     $8::text[], $9::text[], $10::bool[], $11::text[], $12::text[], $13::bool[])
-ON CONFLICT DO NOTHING
 """
 
 INSERT_ORPHANS = """
@@ -66,21 +60,21 @@ async def _first_visits(conn: Any, clicks: list[EnrichedClick]) -> set[str]:
     return {keys[(row["link_id"], row["day"], row["visitor_hash"])] for row in rows}
 
 
-async def store_raw(conn: Any, raws: list[RawClick]) -> StoreResult:
+async def store_raw(conn: Any, raws: list[RawClick], *, rollups: bool = True) -> StoreResult:
     """Enrich (with each day's visitor salt) and insert, inside the caller's transaction."""
     salts = await daily_salts(conn, (raw.at.date() for raw in raws))
-    return await store(conn, [enrich(raw, salts[raw.at.date()]) for raw in raws])
+    return await store(conn, [enrich(raw, salts[raw.at.date()]) for raw in raws], rollups=rollups)
 
 
-async def store(conn: Any, batch: list[EnrichedClick]) -> StoreResult:
-    """Insert a batch inside the caller's transaction (`conn` is an asyncpg connection)."""
+async def store(conn: Any, batch: list[EnrichedClick], *, rollups: bool = True) -> StoreResult:
+    """Insert a batch inside the caller's transaction (`conn` is an asyncpg connection), with the clicks'
+    roll-ups (`rollups=False` is the benchmark's baseline only)."""
     clicks = [c for c in batch if c.raw.kind == CLICK and c.raw.link_id and c.raw.workspace_id]
     orphans = [c for c in batch if c.raw.kind != CLICK]
     result = StoreResult()
     if clicks:
         first = await _first_visits(conn, clicks)
-        status = await conn.execute(
-            INSERT_CLICKS,
+        columns = [
             [uuid.UUID(c.raw.id) for c in clicks],
             [c.raw.at for c in clicks],
             [c.raw.workspace_id for c in clicks],
@@ -94,8 +88,8 @@ async def store(conn: Any, batch: list[EnrichedClick]) -> StoreResult:
             [c.bot_reason for c in clicks],
             [c.visitor_hash for c in clicks],
             [c.raw.id in first for c in clicks],
-        )
-        result.clicks = _inserted(status)
+        ]
+        result.clicks = await insert_clicks(conn, columns, rollups=rollups)
     if orphans:
         status = await conn.execute(
             INSERT_ORPHANS,

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -29,3 +29,20 @@ class Conversion(IdMixin, TimestampMixin, Base):
     value: Mapped[Decimal | None] = mapped_column(Numeric(18, 4))
     currency: Mapped[str | None] = mapped_column(String(3))
     external_id: Mapped[str] = mapped_column(String(200))
+
+
+class ConversionRollup(Base):
+    """Conversions and revenue summed per link, UTC hour or day of receipt, breakdown key and currency
+    (`''` when the conversion has none); kept like `click_rollups` (clicks/rollups.py)."""
+
+    __tablename__ = "conversion_rollups"
+
+    link_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    dimension: Mapped[str] = mapped_column(Text, primary_key=True)
+    grain: Mapped[str] = mapped_column(Text, primary_key=True)
+    bucket: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    currency: Mapped[str] = mapped_column(Text, primary_key=True)
+    conversions: Mapped[int] = mapped_column(BigInteger)
+    revenue: Mapped[Decimal | None] = mapped_column(Numeric(24, 4))

@@ -4,12 +4,14 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loupe.clicks.models import Click
+from loupe.clicks.rollups import HOLD_SHARED
 from loupe.conversions.models import Conversion
+from loupe.conversions.rollups import ADD_CONVERSION
 
 
 class ConversionRepository:
@@ -33,14 +35,19 @@ class ConversionRepository:
         return (await self.session.execute(stmt)).one_or_none()
 
     async def insert(self, values: dict[str, Any]) -> bool:
-        """Insert unless the external id is taken (a concurrent twin); True if this call inserted it."""
+        """Insert unless the external id is taken (a concurrent twin), and add it to its roll-ups in the
+        same transaction; True if this call inserted it."""
+        await self.session.execute(text(HOLD_SHARED))
         stmt = (
             insert(Conversion)
             .values(id=uuid.uuid4(), workspace_id=self.workspace_id, **values)
             .on_conflict_do_nothing(index_elements=["workspace_id", "external_id"])
             .returning(Conversion.id)
         )
-        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+        inserted = (await self.session.execute(stmt)).scalar_one_or_none()
+        if inserted is not None:
+            await self.session.execute(text(ADD_CONVERSION), {"id": inserted})
+        return inserted is not None
 
     async def now(self) -> datetime:
         return (await self.session.execute(select(func.now()))).scalar_one()

@@ -27,6 +27,8 @@ class Workspace(IdMixin, TimestampMixin, Base):
     plan: Mapped[Plan] = mapped_column(Enum(Plan, name="workspace_plan"), default=Plan.staging)
     # The secret of the brand-wide connect link (GET /v1/workspace/connect-link makes it on first use).
     connect_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # IANA name; the stats' days are this zone's days (whole-hour offsets only: roll-ups are hourly).
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
 
     api_keys: Mapped[list[ApiKey]] = relationship(back_populates="workspace", lazy="raise")
 

@@ -1,0 +1,138 @@
+"""The flush keeps the click roll-ups equal to a recount of the raw clicks, whatever the delivery does."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from loupe.clicks.events import CLICK, RawClick, encode_batch, new_click_id
+from loupe.clicks.flush import ClickFlusher
+from loupe.clicks.pg import engine_transaction
+from loupe.config import Settings
+from loupe.kit.context import ProcessContext
+from tests.clicks.rollup_support import click_recount, click_rollups
+from tests.clicks.support import BROWSER, DESKTOP, make_link, sql
+from tests.conftest import Tenant
+
+pytestmark = pytest.mark.asyncio
+
+# Moments that cut days apart differently: a month's end, and Paris's spring-forward hour (01:00 UTC).
+MONTH_END = datetime(2026, 3, 31, 23, 0, tzinfo=UTC)
+DST_CHANGE = datetime(2026, 3, 29, 0, 0, tzinfo=UTC)
+AGENTS = [BROWSER, DESKTOP, "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"]
+ADDRESSES = ["81.2.69.160", "2.16.0.1", "5.39.0.1", "203.0.113.7"]  # few visitors: repeat clicks happen
+REFERRERS = ["", "https://www.instagram.com/p/x", "https://t.co/abc"]
+
+
+def _clicks(links: list[dict[str, Any]], count: int, rng: random.Random) -> list[RawClick]:
+    """Clicks over the three hours around each of the two moments, on every link, by few visitors."""
+    out = []
+    for _ in range(count):
+        link = rng.choice(links)
+        moment = rng.choice([MONTH_END, DST_CHANGE]) + timedelta(seconds=rng.randrange(3 * 3600))
+        at_us = int(moment.timestamp()) * 1_000_000 + rng.randrange(1_000_000)
+        out.append(
+            RawClick(
+                new_click_id(), at_us, CLICK, link["code"], link["id"].replace("-", ""),
+                link["workspace_id"].replace("-", ""), rng.choice(ADDRESSES), rng.choice(AGENTS),
+                rng.choice(REFERRERS), rng.random() < 0.05,
+            )
+        )  # fmt: skip
+    return out
+
+
+async def _enqueue(redis: Redis, settings: Settings, clicks: list[RawClick], per_entry: int) -> None:
+    for i in range(0, len(clicks), per_entry):
+        await redis.xadd(settings.click_stream, {"b": encode_batch([c.wire() for c in clicks[i : i + per_entry]])})
+
+
+def _flusher(redis: Redis, db: ProcessContext, settings: Settings, name: str, **options: Any) -> ClickFlusher:
+    options = {"batch_entries": 2, "consumer": name, **options}
+    transaction = options.pop("transaction", engine_transaction(db.engine))
+    return ClickFlusher(redis, transaction, stream=settings.click_stream, group=settings.click_group, **options)
+
+
+@pytest.fixture
+async def links(db: ProcessContext, make_tenant: Any, tenant: Tenant) -> list[dict[str, Any]]:
+    other = await make_tenant("Other")
+    made = [await make_link(db, tenant.workspace_id) for _ in range(3)] + [await make_link(db, other.workspace_id)]
+    for link, ws in zip(made, [tenant.workspace_id] * 3 + [other.workspace_id], strict=True):
+        link["workspace_id"] = ws
+    return made
+
+
+async def _stored_ids(db: ProcessContext) -> list[str]:
+    return [row["id"].hex for row in await sql(db, "SELECT id FROM clicks")]
+
+
+async def test_concurrent_flushes_and_redelivered_entries_add_up_to_a_recount(
+    db: ProcessContext, settings: Settings, redis_url: str, links: list[dict[str, Any]]
+) -> None:
+    clicks = _clicks(links, 1200, random.Random(15))
+    redis = Redis.from_url(redis_url)
+    try:
+        await _enqueue(redis, settings, clicks, per_entry=40)
+        await _enqueue(redis, settings, clicks[:200], per_entry=40)  # the same batches again (a spool replay)
+        flushers = [_flusher(redis, db, settings, f"flusher-{i}") for i in range(3)]
+        await flushers[0].ensure_group()
+        results = await asyncio.gather(*(f.flush(max_seconds=60) for f in flushers))
+    finally:
+        await redis.aclose()
+    assert all(r.entries for r in results), "every flusher took part"
+    assert sum(r.duplicates for r in results) == 200
+    assert sorted(await _stored_ids(db)) == sorted(c.id for c in clicks)
+    recount = await click_recount(db)
+    assert await click_rollups(db) == recount
+    months = {bucket.month for (_, _, _, grain, bucket, _) in recount if grain == "day"}
+    assert months == {3, 4}  # the month's end was crossed
+    people = sum(n for (_, _, dim, grain, _, _), (n, _, _) in recount.items() if dim == "total" and grain == "day")
+    uniques = sum(u for (_, _, dim, grain, _, _), (_, u, _) in recount.items() if dim == "total" and grain == "day")
+    assert 0 < uniques < people  # repeat visitors were not counted as unique
+
+
+async def test_a_flush_that_dies_before_its_commit_or_before_its_ack_counts_each_click_once(
+    db: ProcessContext, settings: Settings, redis_url: str, links: list[dict[str, Any]]
+) -> None:
+    clicks = _clicks(links, 300, random.Random(7))
+    redis = Redis.from_url(redis_url)
+    inner = engine_transaction(db.engine)
+
+    @asynccontextmanager
+    async def dies_before_commit() -> AsyncIterator[Any]:
+        async with inner() as conn:
+            yield conn  # the clicks and their roll-ups are inserted here…
+            raise ConnectionError("worker killed")  # …and rolled back together
+
+    class DiesBeforeAck(ClickFlusher):
+        async def acknowledge(self, ids: list[Any]) -> None:
+            raise ConnectionError("worker killed after the commit")
+
+    try:
+        await _enqueue(redis, settings, clicks, per_entry=50)
+        with pytest.raises(ConnectionError):
+            await _flusher(redis, db, settings, "a", transaction=dies_before_commit).flush()
+        assert await _stored_ids(db) == [] and await click_rollups(db) == {}
+
+        doomed = DiesBeforeAck(
+            redis, inner, stream=settings.click_stream, group=settings.click_group, consumer="b", batch_entries=2
+        )
+        with pytest.raises(ConnectionError):
+            await doomed.flush()
+        stored = len(await _stored_ids(db))
+        assert 0 < stored < len(clicks)
+        assert await click_rollups(db) == await click_recount(db)
+
+        survivor = _flusher(redis, db, settings, "c", reclaim_idle_ms=0, batch_entries=10)
+        result = await survivor.flush()
+        assert result.reclaimed >= 1 and result.duplicates == stored  # replayed, stored once
+    finally:
+        await redis.aclose()
+    assert sorted(await _stored_ids(db)) == sorted(c.id for c in clicks)
+    assert await click_rollups(db) == await click_recount(db)
