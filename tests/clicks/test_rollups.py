@@ -6,51 +6,20 @@ import asyncio
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
-from loupe.clicks.events import CLICK, RawClick, encode_batch, new_click_id
 from loupe.clicks.flush import ClickFlusher
 from loupe.clicks.pg import engine_transaction
 from loupe.config import Settings
 from loupe.kit.context import ProcessContext
-from tests.clicks.rollup_support import click_recount, click_rollups
-from tests.clicks.support import BROWSER, DESKTOP, make_link, sql
+from tests.clicks.rollup_support import click_recount, click_rollups, enqueue, raw_clicks
+from tests.clicks.support import make_link, sql
 from tests.conftest import Tenant
 
 pytestmark = pytest.mark.asyncio
-
-# Moments that cut days apart differently: a month's end, and Paris's spring-forward hour (01:00 UTC).
-MONTH_END = datetime(2026, 3, 31, 23, 0, tzinfo=UTC)
-DST_CHANGE = datetime(2026, 3, 29, 0, 0, tzinfo=UTC)
-AGENTS = [BROWSER, DESKTOP, "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"]
-ADDRESSES = ["81.2.69.160", "2.16.0.1", "5.39.0.1", "203.0.113.7"]  # few visitors: repeat clicks happen
-REFERRERS = ["", "https://www.instagram.com/p/x", "https://t.co/abc"]
-
-
-def _clicks(links: list[dict[str, Any]], count: int, rng: random.Random) -> list[RawClick]:
-    """Clicks over the three hours around each of the two moments, on every link, by few visitors."""
-    out = []
-    for _ in range(count):
-        link = rng.choice(links)
-        moment = rng.choice([MONTH_END, DST_CHANGE]) + timedelta(seconds=rng.randrange(3 * 3600))
-        at_us = int(moment.timestamp()) * 1_000_000 + rng.randrange(1_000_000)
-        out.append(
-            RawClick(
-                new_click_id(), at_us, CLICK, link["code"], link["id"].replace("-", ""),
-                link["workspace_id"].replace("-", ""), rng.choice(ADDRESSES), rng.choice(AGENTS),
-                rng.choice(REFERRERS), rng.random() < 0.05,
-            )
-        )  # fmt: skip
-    return out
-
-
-async def _enqueue(redis: Redis, settings: Settings, clicks: list[RawClick], per_entry: int) -> None:
-    for i in range(0, len(clicks), per_entry):
-        await redis.xadd(settings.click_stream, {"b": encode_batch([c.wire() for c in clicks[i : i + per_entry]])})
 
 
 def _flusher(redis: Redis, db: ProcessContext, settings: Settings, name: str, **options: Any) -> ClickFlusher:
@@ -75,11 +44,11 @@ async def _stored_ids(db: ProcessContext) -> list[str]:
 async def test_concurrent_flushes_and_redelivered_entries_add_up_to_a_recount(
     db: ProcessContext, settings: Settings, redis_url: str, links: list[dict[str, Any]]
 ) -> None:
-    clicks = _clicks(links, 1200, random.Random(15))
+    clicks = raw_clicks(links, 1200, random.Random(15))
     redis = Redis.from_url(redis_url)
     try:
-        await _enqueue(redis, settings, clicks, per_entry=40)
-        await _enqueue(redis, settings, clicks[:200], per_entry=40)  # the same batches again (a spool replay)
+        await enqueue(redis, settings, clicks, per_entry=40)
+        await enqueue(redis, settings, clicks[:200], per_entry=40)  # the same batches again (a spool replay)
         flushers = [_flusher(redis, db, settings, f"flusher-{i}") for i in range(3)]
         await flushers[0].ensure_group()
         results = await asyncio.gather(*(f.flush(max_seconds=60) for f in flushers))
@@ -100,7 +69,7 @@ async def test_concurrent_flushes_and_redelivered_entries_add_up_to_a_recount(
 async def test_a_flush_that_dies_before_its_commit_or_before_its_ack_counts_each_click_once(
     db: ProcessContext, settings: Settings, redis_url: str, links: list[dict[str, Any]]
 ) -> None:
-    clicks = _clicks(links, 300, random.Random(7))
+    clicks = raw_clicks(links, 300, random.Random(7))
     redis = Redis.from_url(redis_url)
     inner = engine_transaction(db.engine)
 
@@ -115,7 +84,7 @@ async def test_a_flush_that_dies_before_its_commit_or_before_its_ack_counts_each
             raise ConnectionError("worker killed after the commit")
 
     try:
-        await _enqueue(redis, settings, clicks, per_entry=50)
+        await enqueue(redis, settings, clicks, per_entry=50)
         with pytest.raises(ConnectionError):
             await _flusher(redis, db, settings, "a", transaction=dies_before_commit).flush()
         assert await _stored_ids(db) == [] and await click_rollups(db) == {}

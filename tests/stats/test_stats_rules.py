@@ -12,7 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
+from loupe.clicks.pg import engine_transaction
 from loupe.kit.context import ProcessContext
+from loupe.stats.rebuild import rebuild
 from tests.clicks.support import insert_click, make_campaign, make_link, sql
 from tests.conftest import Tenant
 
@@ -37,7 +39,9 @@ async def _convert(client: httpx.AsyncClient, tenant: Tenant, click_id: str, ref
 
 
 async def _received(db: ProcessContext, conversion_id: str, at: datetime) -> None:
+    """As if received at `at`: the raw row moved, then the roll-ups recounted (`loupe stats rebuild`)."""
     await sql(db, "UPDATE conversions SET created_at = :at WHERE id = :id", at=at, id=conversion_id)
+    await rebuild(engine_transaction(db.engine))
 
 
 async def test_the_range_is_both_days_whole_and_nothing_around_them(

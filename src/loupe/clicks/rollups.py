@@ -82,6 +82,11 @@ INSERT_CLICKS_ONLY = _INSERT
 _RECOUNT_SOURCE = "(SELECT * FROM clicks WHERE link_id = $1 AND clicked_at >= $2 AND clicked_at < $3)"
 DELETE_RANGE = "DELETE FROM click_rollups WHERE link_id = $1 AND bucket >= $2 AND bucket < $3"
 RECOUNT_RANGE = _ADD.format(facts=_FACTS.format(source=_RECOUNT_SOURCE))
+RANGE = """
+SELECT least(c.first, r.first), greatest(c.last, r.last)
+FROM (SELECT min(clicked_at) AS first, max(clicked_at) AS last FROM clicks WHERE link_id = $1) AS c,
+     (SELECT min(bucket) AS first, max(bucket) AS last FROM click_rollups WHERE link_id = $1) AS r
+"""
 
 
 async def insert_clicks(conn: Any, columns: list[list[Any]], *, rollups: bool = True) -> int:
@@ -96,7 +101,6 @@ async def insert_clicks(conn: Any, columns: list[list[Any]], *, rollups: bool = 
 
 async def rebuild_link(conn: Any, link_id: uuid.UUID, start: datetime, end: datetime) -> None:
     """Recount one link's click roll-ups over [start, end) (whole UTC days) from its clicks, inside the
-    caller's transaction; flushes wait for this chunk only."""
-    await conn.execute(HOLD_EXCLUSIVE)
+    caller's transaction, which holds `HOLD_EXCLUSIVE`: flushes wait for this chunk only."""
     await conn.execute(DELETE_RANGE, link_id, start, end)
     await conn.execute(RECOUNT_RANGE, link_id, start, end)

@@ -74,7 +74,7 @@ async def store(conn: Any, batch: list[EnrichedClick], *, rollups: bool = True) 
     result = StoreResult()
     if clicks:
         first = await _first_visits(conn, clicks)
-        columns = [
+        columns: list[list[Any]] = [
             [uuid.UUID(c.raw.id) for c in clicks],
             [c.raw.at for c in clicks],
             [c.raw.workspace_id for c in clicks],

@@ -7,6 +7,10 @@ is not stored counts in `total` only, as a raw join on the click would count it.
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+from typing import Any
+
 _FACTS = """
 SELECT v.workspace_id, v.link_id, d.dimension, g.grain, g.bucket, d.key, coalesce(v.currency, ''),
        count(*), sum(v.value)
@@ -37,6 +41,18 @@ SET conversions = r.conversions + excluded.conversions,
 
 ADD_CONVERSION = _ADD.format(facts=_FACTS.format(source="(SELECT * FROM conversions WHERE id = :id)"))
 
-_RECOUNT_SOURCE = "(SELECT * FROM conversions WHERE link_id = :link AND created_at >= :start AND created_at < :end)"
-DELETE_RANGE = "DELETE FROM conversion_rollups WHERE link_id = :link AND bucket >= :start AND bucket < :end"
+_RECOUNT_SOURCE = "(SELECT * FROM conversions WHERE link_id = $1 AND created_at >= $2 AND created_at < $3)"
+DELETE_RANGE = "DELETE FROM conversion_rollups WHERE link_id = $1 AND bucket >= $2 AND bucket < $3"
 RECOUNT_RANGE = _ADD.format(facts=_FACTS.format(source=_RECOUNT_SOURCE))
+RANGE = """
+SELECT least(v.first, r.first), greatest(v.last, r.last)
+FROM (SELECT min(created_at) AS first, max(created_at) AS last FROM conversions WHERE link_id = $1) AS v,
+     (SELECT min(bucket) AS first, max(bucket) AS last FROM conversion_rollups WHERE link_id = $1) AS r
+"""
+
+
+async def rebuild_link(conn: Any, link_id: uuid.UUID, start: datetime, end: datetime) -> None:
+    """Recount one link's conversion roll-ups over [start, end) (whole UTC days), inside the caller's
+    transaction, which holds the roll-ups' exclusive lock (clicks/rollups.py `rebuild_link`)."""
+    await conn.execute(DELETE_RANGE, link_id, start, end)
+    await conn.execute(RECOUNT_RANGE, link_id, start, end)

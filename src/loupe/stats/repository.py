@@ -1,65 +1,63 @@
-"""Aggregates of clicks and conversions, always within one workspace and a time range.
+"""Aggregates of clicks and conversions, always within one workspace and a time range, read from the
+roll-ups (clicks/rollups.py), never from the raw rows.
 
+A range [start, end) of whole UTC hours reads its whole UTC days from the `day` rows and the hours left at its
+two ends from the `hour` rows (`_span`): a 90-day range of a link reads about 90 rows per breakdown key.
 Every statement is a SQLAlchemy Core expression on the tables of the models, every value a bound parameter.
-Clicks are filtered on `clicked_at` with the half-open range, so PostgreSQL prunes the monthly partitions and
-can use `ix_clicks_workspace_time` or `ix_clicks_link_time`; conversions use their `*_time` indexes the same way.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Select, Text, and_, cast, exists, func, literal, or_, select
+from sqlalchemy import BigInteger, FromClause, Select, Text, and_, cast, exists, func, literal, or_, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from loupe.campaigns.models import Campaign
-from loupe.clicks.models import Click
-from loupe.conversions.models import Conversion
+from loupe.clicks.models import ClickRollup
+from loupe.conversions.models import ConversionRollup
 from loupe.links.models import LinkKind, TrackingLink
 
-CLICKS = Click.__table__
-CONVERSIONS = Conversion.__table__
+CLICKS = ClickRollup.__table__
+CONVERSIONS = ConversionRollup.__table__
 LINKS = TrackingLink.__table__
 CAMPAIGNS = Campaign.__table__
+DAY = timedelta(days=1)
 
 # What a row of figures is keyed by: everything at once, or one breakdown.
 Dimension = Literal["total", "day", "country", "device", "referrer", "link"]
-# Breakdowns a conversion takes from its click (joined); its day and link are its own.
-FROM_CLICK: frozenset[Dimension] = frozenset({"country", "device", "referrer"})
 
 
-def _utc_day(moment: ColumnElement[Any]) -> ColumnElement[str]:
-    """The UTC day of a timestamptz as YYYY-MM-DD (`to_char(moment AT TIME ZONE 'UTC', 'YYYY-MM-DD')`)."""
-    return func.to_char(func.timezone("UTC", moment), "YYYY-MM-DD")
+def _stored_dimension(dimension: Dimension) -> str:
+    """The roll-up rows a breakdown sums: by day or link, the `total` rows of each hour, day or link."""
+    return "total" if dimension in ("day", "link") else dimension
 
 
-def _click_key(dimension: Dimension) -> ColumnElement[str]:
-    match dimension:
-        case "total":
-            return literal("total")
-        case "day":
-            return _utc_day(CLICKS.c.clicked_at)
-        case "country":
-            return func.coalesce(CLICKS.c.country, "unknown")
-        case "device":
-            return CLICKS.c.device
-        case "referrer":
-            return func.coalesce(CLICKS.c.referrer_host, "direct")
-        case "link":
-            return cast(CLICKS.c.link_id, Text)
+def _day_floor(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _conversion_key(dimension: Dimension) -> ColumnElement[str]:
-    if dimension == "day":  # the day the conversion was received, not the day of its click
-        return _utc_day(CONVERSIONS.c.created_at)
-    if dimension == "link":
-        return cast(CONVERSIONS.c.link_id, Text)
-    return _click_key(dimension)
+def _span(table: FromClause, start: datetime, end: datetime) -> ColumnElement[bool]:
+    """The roll-up rows that make up [start, end) (whole UTC hours): whole UTC days, then the hours around."""
+    first_day = _day_floor(start) if start == _day_floor(start) else _day_floor(start) + DAY
+    last_day = _day_floor(end)
+    hours = table.c.grain == "hour"
+    if first_day >= last_day:  # no whole day inside
+        return and_(hours, table.c.bucket >= start, table.c.bucket < end)
+    days = and_(table.c.grain == "day", table.c.bucket >= first_day, table.c.bucket < last_day)
+    before = and_(table.c.bucket >= start, table.c.bucket < first_day)
+    after = and_(table.c.bucket >= last_day, table.c.bucket < end)
+    return or_(days, and_(hours, or_(before, after)))
+
+
+def _total(column: Any) -> ColumnElement[int]:
+    """A sum of counts as an integer, 0 over no row."""
+    return cast(func.coalesce(func.sum(column), 0), BigInteger)
 
 
 @dataclass(frozen=True)
@@ -71,9 +69,10 @@ class Scope:
 
 
 class StatsRepository:
-    def __init__(self, session: AsyncSession, workspace_id: uuid.UUID) -> None:
+    def __init__(self, session: AsyncSession, workspace_id: uuid.UUID, time_zone: str = "UTC") -> None:
         self.session = session
         self.workspace_id = workspace_id
+        self.time_zone = time_zone
 
     async def link_exists(self, link_id: uuid.UUID) -> bool:
         query = select(exists().where(LINKS.c.id == link_id, LINKS.c.workspace_id == self.workspace_id))
@@ -98,49 +97,52 @@ class StatsRepository:
         links = self._links_of(scope)
         return [] if links is None else [link_id.in_(links)]
 
+    def _rows(self, table: FromClause, scope: Scope, dimension: Dimension, start: datetime, end: datetime) -> Any:
+        """The WHERE of a breakdown's roll-up rows; by day, hour rows unless the days are UTC days."""
+        if dimension == "day" and self.time_zone != "UTC":
+            span = and_(table.c.grain == "hour", table.c.bucket >= start, table.c.bucket < end)
+        else:
+            span = _span(table, start, end)
+        return and_(
+            table.c.workspace_id == self.workspace_id,
+            table.c.dimension == _stored_dimension(dimension),
+            span,
+            *self._in_scope(table.c.link_id, scope),
+        )
+
+    def _key(self, table: FromClause, dimension: Dimension) -> ColumnElement[str]:
+        if dimension == "total":
+            return literal("total")
+        if dimension == "day":  # the workspace's day of the hour (or UTC day)
+            return func.to_char(func.timezone(self.time_zone, table.c.bucket), "YYYY-MM-DD")
+        if dimension == "link":
+            return cast(table.c.link_id, Text)
+        return table.c.key
+
     async def clicks(self, scope: Scope, dimension: Dimension, start: datetime, end: datetime) -> list[RowMapping]:
         """`key, clicks, unique_clicks, bot_clicks` per key: people and bots apart, clicks in [start, end)."""
-        key = _click_key(dimension)
-        people = ~CLICKS.c.bot
+        key = self._key(CLICKS, dimension)
         query = select(
             key.label("key"),
-            func.count().filter(people).label("clicks"),
-            func.count().filter(and_(people, CLICKS.c.unique_visitor)).label("unique_clicks"),
-            func.count().filter(CLICKS.c.bot).label("bot_clicks"),
-        ).where(
-            CLICKS.c.workspace_id == self.workspace_id,
-            CLICKS.c.clicked_at >= start,
-            CLICKS.c.clicked_at < end,
-            *self._in_scope(CLICKS.c.link_id, scope),
-        )
+            *(_total(CLICKS.c[name]).label(name) for name in ("clicks", "unique_clicks", "bot_clicks")),
+        ).where(self._rows(CLICKS, scope, dimension, start, end))
         if dimension != "total":  # the total is one row (of zeros when there is no click)
             query = query.group_by(key)
         return list((await self.session.execute(query)).mappings())
 
     async def conversions(self, scope: Scope, dimension: Dimension, start: datetime, end: datetime) -> list[RowMapping]:
         """`key, currency, conversions, revenue` per key and currency, for conversions received in [start, end).
-        A breakdown by a click's property counts only the conversions whose click is still stored."""
-        key = _conversion_key(dimension)
-        source = CONVERSIONS
-        if dimension in FROM_CLICK:  # by the click's key (id, clicked_at): not pruned by the range
-            source = CONVERSIONS.join(
-                CLICKS,
-                and_(CLICKS.c.id == CONVERSIONS.c.click_id, CLICKS.c.clicked_at == CONVERSIONS.c.clicked_at),
-            )
+        A breakdown by a click's property counts only the conversions whose click was stored."""
+        key = self._key(CONVERSIONS, dimension)
+        currency = func.nullif(CONVERSIONS.c.currency, "")
         query = (
             select(
                 key.label("key"),
-                CONVERSIONS.c.currency,
-                func.count().label("conversions"),
-                func.sum(CONVERSIONS.c.value).label("revenue"),
+                currency.label("currency"),
+                _total(CONVERSIONS.c.conversions).label("conversions"),
+                func.sum(CONVERSIONS.c.revenue).label("revenue"),
             )
-            .select_from(source)
-            .where(
-                CONVERSIONS.c.workspace_id == self.workspace_id,
-                CONVERSIONS.c.created_at >= start,
-                CONVERSIONS.c.created_at < end,
-                *self._in_scope(CONVERSIONS.c.link_id, scope),
-            )
+            .where(self._rows(CONVERSIONS, scope, dimension, start, end))
             .group_by(*([] if dimension == "total" else [key]), CONVERSIONS.c.currency)
         )
         return list((await self.session.execute(query)).mappings())

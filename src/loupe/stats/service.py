@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loupe.kit.days import check_days, day_start
+from loupe.kit.days import check_days
 from loupe.kit.errors import NotFound, ValidationFailed
 from loupe.stats.repository import Dimension, Scope, StatsRepository
 from loupe.stats.schemas import (
@@ -19,20 +20,24 @@ from loupe.stats.schemas import (
     LinkStats,
     LinkStatsRow,
     Revenue,
+    Stats,
     StatsRow,
     WorkspaceLinkStats,
 )
 from loupe.workspaces.auth import Principal
+from loupe.workspaces.service import WorkspaceService
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 BREAKDOWNS: tuple[Dimension, ...] = ("day", "country", "device", "referrer")
 
 
-def resolve_range(start: date | None, end: date | None, today: date | None = None) -> tuple[date, date]:
-    """Inclusive UTC days; defaults to the last 30 days ending today."""
+def resolve_range(
+    start: date | None, end: date | None, today: date | None = None, zone: tzinfo = UTC
+) -> tuple[date, date]:
+    """Inclusive days of the zone; defaults to the last 30 days ending today."""
     check_days(start, end)
-    end = end or today or datetime.now(UTC).date()
+    end = end or today or datetime.now(zone).date()
     start = start or end - timedelta(days=DEFAULT_DAYS - 1)
     check_days(start, end)
     if (end - start).days >= MAX_DAYS:
@@ -40,9 +45,10 @@ def resolve_range(start: date | None, end: date | None, today: date | None = Non
     return start, end
 
 
-def _bounds(first: date, last: date) -> tuple[datetime, datetime]:
-    """The half-open UTC interval [first 00:00, the day after last 00:00) of inclusive days."""
-    return day_start(first), day_start(last + timedelta(days=1))
+def _bounds(first: date, last: date, zone: tzinfo) -> tuple[datetime, datetime]:
+    """The half-open interval [first 00:00, the day after last 00:00) of inclusive days of the zone, in UTC."""
+    start = datetime.combine(first, time(), zone).astimezone(UTC)
+    return start, datetime.combine(last + timedelta(days=1), time(), zone).astimezone(UTC)
 
 
 class _Tally:
@@ -82,20 +88,31 @@ def _ranked(rows: dict[str, _Tally]) -> list[StatsRow]:
 
 
 class StatsService:
-    def __init__(self, session: AsyncSession, principal: Principal) -> None:
-        self.repo = StatsRepository(session, principal.workspace_id)
+    def __init__(
+        self, session: AsyncSession, principal: Principal, source: type[StatsRepository] = StatsRepository
+    ) -> None:
+        self.session = session
+        self.workspace_id = principal.workspace_id
+        self.source = source  # the tests' raw-scan reference is another source
 
-    async def _stats(self, scope: Scope, first: date, last: date) -> dict[str, Any]:
-        start, end = _bounds(first, last)
+    async def _open(self) -> tuple[StatsRepository, ZoneInfo]:
+        """The repository, in the workspace's time zone."""
+        time_zone = (await WorkspaceService(self.session).get_workspace(self.workspace_id)).time_zone
+        return self.source(self.session, self.workspace_id, time_zone), ZoneInfo(time_zone)
+
+    async def _stats(self, scope: Scope, first: date | None, last: date | None) -> dict[str, Any]:
+        repo, zone = await self._open()
+        first, last = resolve_range(first, last, zone=zone)
+        start, end = _bounds(first, last, zone)
         total = _merge(
-            await self.repo.clicks(scope, "total", start, end), await self.repo.conversions(scope, "total", start, end)
+            await repo.clicks(scope, "total", start, end), await repo.conversions(scope, "total", start, end)
         ).get("total", _Tally())
         result: dict[str, Any] = {"from": first, "to": last, "totals": Counts(**total.counts())}
         days = [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
         for dimension in BREAKDOWNS:
             merged = _merge(
-                await self.repo.clicks(scope, dimension, start, end),
-                await self.repo.conversions(scope, dimension, start, end),
+                await repo.clicks(scope, dimension, start, end),
+                await repo.conversions(scope, dimension, start, end),
                 days if dimension == "day" else None,
             )
             ranked = _ranked(merged)
@@ -103,26 +120,27 @@ class StatsService:
         return result
 
     async def link(self, link_id: uuid.UUID, first: date | None, last: date | None) -> LinkStats:
-        if not await self.repo.link_exists(link_id):
+        repo = self.source(self.session, self.workspace_id)
+        if not await repo.link_exists(link_id):
             raise NotFound(f"Link {link_id} was not found.")
-        first, last = resolve_range(first, last)
-        scope = Scope(link_id=link_id)
-        return LinkStats(link_id=link_id, **await self._stats(scope, first, last))
+        return LinkStats(link_id=link_id, **await self._stats(Scope(link_id=link_id), first, last))
 
     async def campaign(self, campaign_id: uuid.UUID, first: date | None, last: date | None) -> CampaignStats:
-        if not await self.repo.campaign_exists(campaign_id):
+        repo = self.source(self.session, self.workspace_id)
+        if not await repo.campaign_exists(campaign_id):
             raise NotFound(f"Campaign {campaign_id} was not found.")
-        first, last = resolve_range(first, last)
-        scope = Scope(campaign_id=campaign_id)
-        return CampaignStats(campaign_id=campaign_id, **await self._stats(scope, first, last))
+        return CampaignStats(campaign_id=campaign_id, **await self._stats(Scope(campaign_id=campaign_id), first, last))
+
+    async def workspace(self, first: date | None, last: date | None) -> Stats:
+        """Every link of the workspace together."""
+        return Stats.model_validate(await self._stats(Scope(), first, last))
 
     async def links(self, first: date | None, last: date | None) -> WorkspaceLinkStats:
-        first, last = resolve_range(first, last)
-        start, end = _bounds(first, last)
+        repo, zone = await self._open()
+        first, last = resolve_range(first, last, zone=zone)
+        start, end = _bounds(first, last, zone)
         scope = Scope()
-        merged = _merge(
-            await self.repo.clicks(scope, "link", start, end), await self.repo.conversions(scope, "link", start, end)
-        )
+        merged = _merge(await repo.clicks(scope, "link", start, end), await repo.conversions(scope, "link", start, end))
         rows = [
             LinkStatsRow(
                 link_id=link["id"],
@@ -133,7 +151,7 @@ class StatsService:
                 archived=link["archived"],
                 **merged.get(str(link["id"]), _Tally()).counts(),
             )
-            for link in await self.repo.links()
+            for link in await repo.links()
         ]
         rows.sort(key=lambda r: (-r.clicks, -r.bot_clicks, -r.conversions, r.name, str(r.link_id)))
         return WorkspaceLinkStats.model_validate({"from": first, "to": last, "data": rows})

@@ -3,33 +3,59 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from loupe.kit.deps import ContextDep, SessionDep
 from loupe.kit.errors import problem_responses
 from loupe.kit.pagination import PageParamsDep
 from loupe.workspaces.auth import ReadPrincipal, WritePrincipal
-from loupe.workspaces.models import Plan
-from loupe.workspaces.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPage, ApiKeyRead, ConnectLink, WorkspaceRead
+from loupe.workspaces.models import Plan, Workspace
+from loupe.workspaces.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyPage,
+    ApiKeyRead,
+    ConnectLink,
+    WorkspaceRead,
+    WorkspaceUpdate,
+)
 from loupe.workspaces.service import STAGING_CONNECTED_ACCOUNTS, WorkspaceService, connected_accounts
 
 router = APIRouter(tags=["workspace"])
 
 
-@router.get("/workspace", operation_id="workspace_get", summary="The caller's workspace")
-async def get_workspace(principal: ReadPrincipal, session: SessionDep) -> WorkspaceRead:
-    """The workspace the API key belongs to, with its plan and how many accounts are connected of how many
-    the plan allows."""
-    workspace = await WorkspaceService(session).get_workspace(principal.workspace_id)
+async def _read(session: AsyncSession, workspace: Workspace) -> WorkspaceRead:
     count = await connected_accounts(session, workspace.id)
     limit = STAGING_CONNECTED_ACCOUNTS if workspace.plan is Plan.staging else None
     return WorkspaceRead(
         id=workspace.id,
         name=workspace.name,
         plan=workspace.plan,
+        time_zone=workspace.time_zone,
         created_at=workspace.created_at,
         connected_accounts=count,
         connected_accounts_limit=limit,
     )
+
+
+@router.get("/workspace", operation_id="workspace_get", summary="The caller's workspace")
+async def get_workspace(principal: ReadPrincipal, session: SessionDep) -> WorkspaceRead:
+    """The workspace the API key belongs to, with its plan, its time zone and how many accounts are connected
+    of how many the plan allows."""
+    return await _read(session, await WorkspaceService(session).get_workspace(principal.workspace_id))
+
+
+@router.patch(
+    "/workspace",
+    operation_id="workspace_update",
+    summary="Change the workspace's settings",
+    responses=problem_responses(422),
+)
+async def update_workspace(body: WorkspaceUpdate, principal: WritePrincipal, session: SessionDep) -> WorkspaceRead:
+    """Set the time zone of the stats' days. Past and future stats follow it at once (nothing is recounted:
+    the figures are kept by the UTC hour)."""
+    workspace = await WorkspaceService(session).set_time_zone(principal.workspace_id, body.time_zone)
+    return await _read(session, workspace)
 
 
 @router.get("/workspace/connect-link", operation_id="workspace_connect_link", summary="The workspace's connect link")

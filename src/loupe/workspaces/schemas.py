@@ -19,7 +19,21 @@ class WorkspaceRead(Schema):
         description="The plan's limit: 25 on `staging`, null (none) on `production`. A connection beyond it is "
         "refused on the creator page and recorded as a `limit_reached` connection failure."
     )
+    time_zone: str = Field(
+        description="IANA time zone of the stats' days (`from`, `to`, `by_day`). Default `UTC`.",
+        examples=["Europe/Paris"],
+    )
     created_at: datetime
+
+
+class WorkspaceUpdate(Schema):
+    time_zone: str = Field(
+        min_length=1,
+        max_length=64,
+        description="IANA time zone of the stats' days. Zones whose offset from UTC is not a whole number of hours "
+        "(Asia/Kolkata, America/St_Johns…) are refused for now: the stats are summed by the UTC hour.",
+        examples=["Europe/Paris"],
+    )
 
 
 class ConnectLink(Schema):

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from loupe.kit.days import check_time_zone
 from loupe.kit.db import utcnow
 from loupe.kit.errors import Conflict, NotFound
 from loupe.kit.hooks import Ask
@@ -41,6 +42,12 @@ class WorkspaceService:
         workspace = await self.workspaces.get(workspace_id)
         if workspace is None:
             raise NotFound("Workspace not found.")
+        return workspace
+
+    async def set_time_zone(self, workspace_id: uuid.UUID, time_zone: str) -> Workspace:
+        workspace = await self.get_workspace(workspace_id)
+        workspace.time_zone = check_time_zone(time_zone)
+        await self.session.flush()
         return workspace
 
     async def by_connect_token(self, token: str) -> Workspace | None:
