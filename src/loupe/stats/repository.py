@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import BigInteger, FromClause, Select, Text, and_, cast, exists, func, literal, or_, select
+from sqlalchemy import BigInteger, Float, FromClause, Select, Text, and_, cast, exists, func, literal, or_, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -21,12 +21,14 @@ from sqlalchemy.sql.elements import ColumnElement
 from loupe.campaigns.models import Campaign
 from loupe.clicks.models import ClickRollup
 from loupe.conversions.models import ConversionRollup
+from loupe.influencers.models import Influencer
 from loupe.links.models import LinkKind, TrackingLink
 
 CLICKS = ClickRollup.__table__
 CONVERSIONS = ConversionRollup.__table__
 LINKS = TrackingLink.__table__
 CAMPAIGNS = Campaign.__table__
+INFLUENCERS = Influencer.__table__
 DAY = timedelta(days=1)
 
 # What a row of figures is keyed by: everything at once, or one breakdown.
@@ -144,6 +146,93 @@ class StatsRepository:
             )
             .where(self._rows(CONVERSIONS, scope, dimension, start, end))
             .group_by(*([] if dimension == "total" else [key]), CONVERSIONS.c.currency)
+        )
+        return list((await self.session.execute(query)).mappings())
+
+    def _per_link(self, table: FromClause, columns: list[str], start: datetime, end: datetime) -> Any:
+        """The `total` sums of each link over [start, end), as a subquery keyed by `link_id`."""
+        return (
+            select(table.c.link_id, *(_total(table.c[name]).label(name) for name in columns))
+            .where(self._rows(table, Scope(), "total", start, end))
+            .group_by(table.c.link_id)
+            .subquery()
+        )
+
+    def _creators(self, start: datetime, end: datetime) -> Any:
+        """Per influencer with creator links: `id, name, links, campaigns, clicks, unique_clicks, bot_clicks,
+        conversions, conversion_rate` (conversion_rate: None without clicks), as a subquery to sort and page."""
+        clicks = self._per_link(CLICKS, ["clicks", "unique_clicks", "bot_clicks"], start, end)
+        conversions = self._per_link(CONVERSIONS, ["conversions"], start, end)
+        per = (
+            select(
+                LINKS.c.influencer_id,
+                func.count(LINKS.c.id).label("links"),
+                func.count(func.distinct(LINKS.c.campaign_id)).label("campaigns"),
+                *(_total(clicks.c[name]).label(name) for name in ("clicks", "unique_clicks", "bot_clicks")),
+                _total(conversions.c.conversions).label("conversions"),
+            )
+            .select_from(
+                LINKS.outerjoin(clicks, clicks.c.link_id == LINKS.c.id).outerjoin(
+                    conversions, conversions.c.link_id == LINKS.c.id
+                )
+            )
+            .where(
+                LINKS.c.workspace_id == self.workspace_id,
+                LINKS.c.kind == LinkKind.creator,
+                LINKS.c.influencer_id.is_not(None),
+            )
+            .group_by(LINKS.c.influencer_id)
+            .subquery()
+        )
+        rate = cast(per.c.conversions, Float) / func.nullif(per.c.clicks, 0)
+        return (
+            select(INFLUENCERS.c.id, INFLUENCERS.c.name, *[c for c in per.c if c.name != "influencer_id"],
+                   rate.label("conversion_rate"))
+            .join_from(INFLUENCERS, per, per.c.influencer_id == INFLUENCERS.c.id)
+            .where(INFLUENCERS.c.workspace_id == self.workspace_id)
+            .subquery()
+        )  # fmt: skip
+
+    async def creators(
+        self,
+        start: datetime,
+        end: datetime,
+        sort: str,
+        descending: bool,
+        after: tuple[Any, uuid.UUID] | None,
+        limit: int,
+    ) -> list[RowMapping]:
+        """A page of `_creators` ordered by `sort` (a rate without clicks sorts as -1), then id, after `after`
+        (the previous page's last sort value and id)."""
+        rows = self._creators(start, end)
+        value = func.coalesce(rows.c.conversion_rate, -1.0) if sort == "conversion_rate" else rows.c[sort]
+        query = select(rows, value.label("sort_value"))
+        if after is not None:
+            beyond = value < after[0] if descending else value > after[0]
+            query = query.where(or_(beyond, and_(value == after[0], rows.c.id > after[1])))
+        query = query.order_by(value.desc() if descending else value.asc(), rows.c.id).limit(limit)
+        return list((await self.session.execute(query)).mappings())
+
+    async def creator_revenue(
+        self, influencer_ids: list[uuid.UUID], start: datetime, end: datetime
+    ) -> list[RowMapping]:
+        """`influencer_id, currency, revenue` of those influencers' creator links over [start, end)."""
+        query = (
+            select(
+                LINKS.c.influencer_id,
+                CONVERSIONS.c.currency,
+                func.sum(CONVERSIONS.c.revenue).label("revenue"),
+            )
+            .join_from(CONVERSIONS, LINKS, LINKS.c.id == CONVERSIONS.c.link_id)
+            .where(
+                self._rows(CONVERSIONS, Scope(), "total", start, end),
+                LINKS.c.workspace_id == self.workspace_id,
+                LINKS.c.kind == LinkKind.creator,
+                LINKS.c.influencer_id.in_(influencer_ids),
+                CONVERSIONS.c.currency != "",
+                CONVERSIONS.c.revenue.is_not(None),
+            )
+            .group_by(LINKS.c.influencer_id, CONVERSIONS.c.currency)
         )
         return list((await self.session.execute(query)).mappings())
 

@@ -3,32 +3,47 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import Response
+from fastapi.responses import StreamingResponse
 
-from loupe.kit.deps import SessionDep
+from loupe.kit.deps import ContextDep, SessionDep
 from loupe.kit.errors import problem_responses
-from loupe.stats.export import links_csv, stats_csv
-from loupe.stats.schemas import CampaignStats, LinkStats, WorkspaceLinkStats
-from loupe.stats.service import StatsService
-from loupe.workspaces.auth import ReadPrincipal
+from loupe.kit.pagination import PageParamsDep
+from loupe.stats.export import (
+    CREATOR_COLUMNS,
+    LINK_COLUMNS,
+    STATS_COLUMNS,
+    creator_rows,
+    csv_lines,
+    link_rows,
+    stats_rows,
+)
+from loupe.stats.schemas import CampaignStats, CreatorSort, CreatorStats, LinkStats, Stats, WorkspaceLinkStats
+from loupe.stats.service import StatsService, resolve_range
+from loupe.workspaces.auth import Principal, ReadPrincipal
 
 router = APIRouter(tags=["stats"])
 
-From = Annotated[date | None, Query(alias="from", description="First UTC day (default: 29 days before `to`).")]
-To = Annotated[date | None, Query(description="Last UTC day, included (default: today).")]
-Format = Annotated[Literal["json", "csv"], Query(description="`csv` answers text/csv.")]
+From = Annotated[
+    date | None,
+    Query(alias="from", description="First day, in the workspace's time zone (default: 29 days before `to`)."),
+]
+To = Annotated[date | None, Query(description="Last day, included, in the workspace's time zone (default: today).")]
+Format = Annotated[Literal["json", "csv"], Query(description="`csv` answers text/csv, streamed.")]
+Sort = Annotated[CreatorSort, Query(description="The figure creators are ordered by (then their id).")]
+Order = Annotated[Literal["desc", "asc"], Query(description="`desc` (default): largest first.")]
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The stats (JSON or CSV)."}
 }
 
 
-def _csv(body: str, name: str) -> Response:
+def _csv(lines: AsyncIterator[str], name: str) -> StreamingResponse:
     headers = {"Content-Disposition": f'attachment; filename="{name}.csv"'}
-    return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
+    return StreamingResponse(lines, media_type="text/csv; charset=utf-8", headers=headers)
 
 
 @router.get(
@@ -50,7 +65,7 @@ async def link_stats(
     conversion rate, with breakdowns by day, country, device and referrer. For a campaign-level link,
     the figures of the creators' copies generated from it."""
     stats = await StatsService(session, principal).link(link_id, from_, to)
-    return _csv(stats_csv(stats), f"link-{link_id}-stats") if format == "csv" else stats
+    return _csv(csv_lines(STATS_COLUMNS, stats_rows(stats)), f"link-{link_id}-stats") if format == "csv" else stats
 
 
 @router.get(
@@ -70,7 +85,9 @@ async def campaign_stats(
 ) -> Any:
     """The same figures over all the campaign's links (its creators' links included)."""
     stats = await StatsService(session, principal).campaign(campaign_id, from_, to)
-    return _csv(stats_csv(stats), f"campaign-{campaign_id}-stats") if format == "csv" else stats
+    if format == "csv":
+        return _csv(csv_lines(STATS_COLUMNS, stats_rows(stats)), f"campaign-{campaign_id}-stats")
+    return stats
 
 
 @router.get(
@@ -85,4 +102,56 @@ async def workspace_link_stats(
 ) -> Any:
     """Each creator link of the workspace with its figures, most clicked first."""
     stats = await StatsService(session, principal).links(from_, to)
-    return _csv(links_csv(stats), "links-stats") if format == "csv" else stats
+    return _csv(csv_lines(LINK_COLUMNS, link_rows(stats)), "links-stats") if format == "csv" else stats
+
+
+@router.get(
+    "/stats",
+    operation_id="stats_workspace",
+    summary="Stats of the whole workspace",
+    response_model=Stats,
+    responses=CSV_RESPONSE | problem_responses(422),
+)
+async def workspace_stats(
+    principal: ReadPrincipal, session: SessionDep, from_: From = None, to: To = None, format: Format = "json"
+) -> Any:
+    """The figures of every link of the workspace together, with the same breakdowns as a campaign."""
+    stats = await StatsService(session, principal).workspace(from_, to)
+    return _csv(csv_lines(STATS_COLUMNS, stats_rows(stats)), "workspace-stats") if format == "csv" else stats
+
+
+@router.get(
+    "/stats/creators",
+    operation_id="stats_creators",
+    summary="Stats per creator",
+    response_model=CreatorStats,
+    responses=CSV_RESPONSE | problem_responses(422),
+)
+async def creator_stats(
+    principal: ReadPrincipal,
+    session: SessionDep,
+    ctx: ContextDep,
+    page: PageParamsDep,
+    from_: From = None,
+    to: To = None,
+    sort: Sort = CreatorSort.clicks,
+    order: Order = "desc",
+    format: Format = "json",
+) -> Any:
+    """Each creator (influencer) with links: clicks, unique clicks, bot clicks, conversions, revenue per
+    currency and conversion rate summed over all their links in every campaign; sorted, a page at a time.
+    With `format=csv`, every creator in that order (no pages), streamed as it is read."""
+    if format == "csv":
+        resolve_range(from_, to)  # a bad range is a 422, not a stream cut short
+        return _csv(_creator_lines(ctx.sessionmaker, principal, from_, to, sort, order), "creators-stats")
+    return await StatsService(session, principal).creators(from_, to, sort, order, page)
+
+
+async def _creator_lines(
+    sessionmaker: Any, principal: Principal, first: date | None, last: date | None, sort: CreatorSort, order: str
+) -> AsyncIterator[str]:
+    """The stream reads in a session of its own: the request's closes when the endpoint returns."""
+    async with sessionmaker() as session:
+        rows = StatsService(session, principal).all_creators(first, last, sort, order)
+        async for line in csv_lines(CREATOR_COLUMNS, creator_rows(rows)):
+            yield line

@@ -3,9 +3,11 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from decimal import Decimal
+from enum import StrEnum
 
 from pydantic import ConfigDict, Field
 
+from loupe.kit.pagination import Page
 from loupe.kit.schemas import Schema
 
 
@@ -28,7 +30,7 @@ class StatsRow(Counts):
 
 
 class Stats(Schema):
-    """Totals and breakdowns over a date range (UTC days, both ends included)."""
+    """Totals and breakdowns over a date range (days of the workspace's time zone, both ends included)."""
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -66,3 +68,27 @@ class WorkspaceLinkStats(Schema):
     from_: date = Field(alias="from")
     to: date
     data: list[LinkStatsRow]
+
+
+class CreatorSort(StrEnum):
+    clicks = "clicks"
+    unique_clicks = "unique_clicks"
+    conversions = "conversions"
+    conversion_rate = "conversion_rate"
+    name = "name"
+
+
+class CreatorStatsRow(Counts):
+    influencer_id: uuid.UUID
+    name: str
+    links: int = Field(description="The creator's links, in every campaign (archived ones included).")
+    campaigns: int = Field(description="Campaigns those links belong to.")
+
+
+class CreatorStats(Page[CreatorStatsRow]):
+    """Each creator with links, their figures summed over all their links and campaigns; a page of them."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: date = Field(alias="from")
+    to: date

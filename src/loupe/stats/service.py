@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import uuid
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
@@ -13,10 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from loupe.kit.days import check_days
 from loupe.kit.errors import NotFound, ValidationFailed
+from loupe.kit.pagination import PageParams
 from loupe.stats.repository import Dimension, Scope, StatsRepository
 from loupe.stats.schemas import (
     CampaignStats,
     Counts,
+    CreatorSort,
+    CreatorStats,
+    CreatorStatsRow,
     LinkStats,
     LinkStatsRow,
     Revenue,
@@ -87,6 +95,28 @@ def _ranked(rows: dict[str, _Tally]) -> list[StatsRow]:
     return [StatsRow(key=key, **acc.counts()) for key, acc in ordered]
 
 
+CSV_PAGE = 500  # creators fetched per query while a CSV export streams
+
+
+def _encode_cursor(sort: CreatorSort, order: str, value: Any, id_: uuid.UUID) -> str:
+    raw = json.dumps([sort.value, order, value, str(id_)], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, sort: CreatorSort, order: str) -> tuple[Any, uuid.UUID]:
+    try:
+        kind, direction, value, id_ = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        last = uuid.UUID(id_)
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise ValidationFailed.on("query.cursor", "Not a cursor returned by this API.") from exc
+    if (kind, direction) != (sort.value, order):
+        raise ValidationFailed.on("query.cursor", "This cursor belongs to another `sort` or `order`.")
+    expected = str if sort is CreatorSort.name else (float if sort is CreatorSort.conversion_rate else int)
+    if not isinstance(value, expected) or isinstance(value, bool):
+        raise ValidationFailed.on("query.cursor", "Not a cursor returned by this API.")
+    return value, last
+
+
 class StatsService:
     def __init__(
         self, session: AsyncSession, principal: Principal, source: type[StatsRepository] = StatsRepository
@@ -155,3 +185,63 @@ class StatsService:
         ]
         rows.sort(key=lambda r: (-r.clicks, -r.bot_clicks, -r.conversions, r.name, str(r.link_id)))
         return WorkspaceLinkStats.model_validate({"from": first, "to": last, "data": rows})
+
+    async def creators(
+        self, first: date | None, last: date | None, sort: CreatorSort, order: str, params: PageParams
+    ) -> CreatorStats:
+        repo, zone = await self._open()
+        first, last = resolve_range(first, last, zone=zone)
+        after = _decode_cursor(params.cursor, sort, order) if params.cursor else None
+        rows = await self._creator_rows(repo, zone, first, last, sort, order, after, params.limit + 1)
+        more = len(rows) > params.limit
+        page = rows[: params.limit]
+        cursor = _encode_cursor(sort, order, page[-1][1], page[-1][0].influencer_id) if more else None
+        data = [row for row, _ in page]
+        return CreatorStats.model_validate(
+            {"from": first, "to": last, "data": data, "next_cursor": cursor, "has_more": more}
+        )
+
+    async def all_creators(
+        self, first: date | None, last: date | None, sort: CreatorSort, order: str
+    ) -> AsyncIterator[CreatorStatsRow]:
+        """Every creator in order, fetched a page at a time (the CSV export streams them)."""
+        repo, zone = await self._open()
+        first, last = resolve_range(first, last, zone=zone)
+        after: tuple[Any, uuid.UUID] | None = None
+        while True:
+            rows = await self._creator_rows(repo, zone, first, last, sort, order, after, CSV_PAGE)
+            for row, _ in rows:
+                yield row
+            if len(rows) < CSV_PAGE:
+                return
+            after = (rows[-1][1], rows[-1][0].influencer_id)
+
+    async def _creator_rows(
+        self,
+        repo: StatsRepository,
+        zone: ZoneInfo,
+        first: date,
+        last: date,
+        sort: CreatorSort,
+        order: str,
+        after: tuple[Any, uuid.UUID] | None,
+        limit: int,
+    ) -> list[tuple[CreatorStatsRow, Any]]:
+        """(row, its sort value) of one page; revenue per currency fetched for that page only."""
+        start, end = _bounds(first, last, zone)
+        found = await repo.creators(start, end, sort.value, order == "desc", after, limit)
+        revenue: dict[uuid.UUID, dict[str, Decimal]] = defaultdict(dict)
+        for row in await repo.creator_revenue([r["id"] for r in found], start, end) if found else []:
+            revenue[row["influencer_id"]][row["currency"]] = row["revenue"]
+        out = []
+        for row in found:
+            tally = _Tally()
+            tally.clicks, tally.unique, tally.bots = row["clicks"], row["unique_clicks"], row["bot_clicks"]
+            tally.conversions = row["conversions"]
+            tally.revenue.update(revenue[row["id"]])
+            counts = tally.counts()
+            item = CreatorStatsRow(
+                influencer_id=row["id"], name=row["name"], links=row["links"], campaigns=row["campaigns"], **counts
+            )
+            out.append((item, row["sort_value"]))
+        return out
