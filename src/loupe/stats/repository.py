@@ -2,7 +2,7 @@
 roll-ups (clicks/rollups.py), never from the raw rows.
 
 A range [start, end) of whole UTC hours reads its whole UTC days from the `day` rows and the hours left at its
-two ends from the `hour` rows (`_span`): a 90-day range of a link reads about 90 rows per breakdown key.
+two ends from the `hour` rows (`_pieces`): a 90-day range of a link reads about 90 rows per breakdown key.
 Every statement is a SQLAlchemy Core expression on the tables of the models, every value a bound parameter.
 """
 
@@ -13,7 +13,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import BigInteger, Float, FromClause, Select, Text, and_, cast, exists, func, literal, or_, select
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    FromClause,
+    Select,
+    Text,
+    and_,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -44,17 +58,19 @@ def _day_floor(moment: datetime) -> datetime:
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _span(table: FromClause, start: datetime, end: datetime) -> ColumnElement[bool]:
-    """The roll-up rows that make up [start, end) (whole UTC hours): whole UTC days, then the hours around."""
+def _pieces(start: datetime, end: datetime, hours_only: bool) -> list[tuple[str, datetime, datetime]]:
+    """(grain, from, to) of the roll-up rows that make up [start, end) (whole UTC hours): its whole UTC days
+    from `day` rows, the hours around them from `hour` rows."""
     first_day = _day_floor(start) if start == _day_floor(start) else _day_floor(start) + DAY
     last_day = _day_floor(end)
-    hours = table.c.grain == "hour"
-    if first_day >= last_day:  # no whole day inside
-        return and_(hours, table.c.bucket >= start, table.c.bucket < end)
-    days = and_(table.c.grain == "day", table.c.bucket >= first_day, table.c.bucket < last_day)
-    before = and_(table.c.bucket >= start, table.c.bucket < first_day)
-    after = and_(table.c.bucket >= last_day, table.c.bucket < end)
-    return or_(days, and_(hours, or_(before, after)))
+    if hours_only or first_day >= last_day:
+        return [("hour", start, end)]
+    pieces = [("day", first_day, last_day)]
+    if start < first_day:
+        pieces.append(("hour", start, first_day))
+    if last_day < end:
+        pieces.append(("hour", last_day, end))
+    return pieces
 
 
 def _total(column: Any) -> ColumnElement[int]:
@@ -99,18 +115,26 @@ class StatsRepository:
         links = self._links_of(scope)
         return [] if links is None else [link_id.in_(links)]
 
-    def _rows(self, table: FromClause, scope: Scope, dimension: Dimension, start: datetime, end: datetime) -> Any:
-        """The WHERE of a breakdown's roll-up rows; by day, hour rows unless the days are UTC days."""
-        if dimension == "day" and self.time_zone != "UTC":
-            span = and_(table.c.grain == "hour", table.c.bucket >= start, table.c.bucket < end)
-        else:
-            span = _span(table, start, end)
-        return and_(
-            table.c.workspace_id == self.workspace_id,
-            table.c.dimension == _stored_dimension(dimension),
-            span,
-            *self._in_scope(table.c.link_id, scope),
-        )
+    def _source(self, table: FromClause, scope: Scope, dimension: Dimension, start: datetime, end: datetime) -> Any:
+        """The roll-up rows a breakdown sums, one index range per piece of the range (`UNION ALL`, so each
+        piece reads the primary key's (link, workspace, dimension, grain, bucket) range and nothing else).
+        By day outside UTC, hour rows only (a zone's day is made of UTC hours, not UTC days)."""
+        links = self._links_of(scope)
+        if links is None:  # every link of the workspace (links are never deleted)
+            links = select(LINKS.c.id).where(LINKS.c.workspace_id == self.workspace_id)
+        hours_only = dimension == "day" and self.time_zone != "UTC"
+        parts = [
+            select(table).where(
+                table.c.link_id.in_(links),
+                table.c.workspace_id == self.workspace_id,
+                table.c.dimension == _stored_dimension(dimension),
+                table.c.grain == grain,
+                table.c.bucket >= first,
+                table.c.bucket < last,
+            )
+            for grain, first, last in _pieces(start, end, hours_only)
+        ]
+        return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
 
     def _key(self, table: FromClause, dimension: Dimension) -> ColumnElement[str]:
         if dimension == "total":
@@ -123,11 +147,11 @@ class StatsRepository:
 
     async def clicks(self, scope: Scope, dimension: Dimension, start: datetime, end: datetime) -> list[RowMapping]:
         """`key, clicks, unique_clicks, bot_clicks` per key: people and bots apart, clicks in [start, end)."""
-        key = self._key(CLICKS, dimension)
+        rows = self._source(CLICKS, scope, dimension, start, end)
+        key = self._key(rows, dimension)
         query = select(
-            key.label("key"),
-            *(_total(CLICKS.c[name]).label(name) for name in ("clicks", "unique_clicks", "bot_clicks")),
-        ).where(self._rows(CLICKS, scope, dimension, start, end))
+            key.label("key"), *(_total(rows.c[name]).label(name) for name in ("clicks", "unique_clicks", "bot_clicks"))
+        )
         if dimension != "total":  # the total is one row (of zeros when there is no click)
             query = query.group_by(key)
         return list((await self.session.execute(query)).mappings())
@@ -135,28 +159,22 @@ class StatsRepository:
     async def conversions(self, scope: Scope, dimension: Dimension, start: datetime, end: datetime) -> list[RowMapping]:
         """`key, currency, conversions, revenue` per key and currency, for conversions received in [start, end).
         A breakdown by a click's property counts only the conversions whose click was stored."""
-        key = self._key(CONVERSIONS, dimension)
-        currency = func.nullif(CONVERSIONS.c.currency, "")
-        query = (
-            select(
-                key.label("key"),
-                currency.label("currency"),
-                _total(CONVERSIONS.c.conversions).label("conversions"),
-                func.sum(CONVERSIONS.c.revenue).label("revenue"),
-            )
-            .where(self._rows(CONVERSIONS, scope, dimension, start, end))
-            .group_by(*([] if dimension == "total" else [key]), CONVERSIONS.c.currency)
-        )
+        rows = self._source(CONVERSIONS, scope, dimension, start, end)
+        key = self._key(rows, dimension)
+        query = select(
+            key.label("key"),
+            func.nullif(rows.c.currency, "").label("currency"),
+            _total(rows.c.conversions).label("conversions"),
+            func.sum(rows.c.revenue).label("revenue"),
+        ).group_by(*([] if dimension == "total" else [key]), rows.c.currency)
         return list((await self.session.execute(query)).mappings())
 
     def _per_link(self, table: FromClause, columns: list[str], start: datetime, end: datetime) -> Any:
-        """The `total` sums of each link over [start, end), as a subquery keyed by `link_id`."""
-        return (
-            select(table.c.link_id, *(_total(table.c[name]).label(name) for name in columns))
-            .where(self._rows(table, Scope(), "total", start, end))
-            .group_by(table.c.link_id)
-            .subquery()
-        )
+        """The `total` sums of each link over [start, end), keyed by `link_id`; materialised, so the
+        planner never re-runs it for every link it is joined to."""
+        rows = self._source(table, Scope(), "total", start, end)
+        query = select(rows.c.link_id, *(_total(rows.c[name]).label(name) for name in columns))
+        return query.group_by(rows.c.link_id).cte(f"{columns[0]}_per_link").prefix_with("MATERIALIZED")
 
     def _creators(self, start: datetime, end: datetime) -> Any:
         """Per influencer with creator links: `id, name, links, campaigns, clicks, unique_clicks, bot_clicks,
@@ -184,7 +202,7 @@ class StatsRepository:
             .group_by(LINKS.c.influencer_id)
             .subquery()
         )
-        rate = cast(per.c.conversions, Float) / func.nullif(per.c.clicks, 0)
+        rate = cast(per.c.conversions, Float) / cast(func.nullif(per.c.clicks, 0), Float)
         return (
             select(INFLUENCERS.c.id, INFLUENCERS.c.name, *[c for c in per.c if c.name != "influencer_id"],
                    rate.label("conversion_rate"))
@@ -217,22 +235,18 @@ class StatsRepository:
         self, influencer_ids: list[uuid.UUID], start: datetime, end: datetime
     ) -> list[RowMapping]:
         """`influencer_id, currency, revenue` of those influencers' creator links over [start, end)."""
+        rows = self._source(CONVERSIONS, Scope(), "total", start, end)
         query = (
-            select(
-                LINKS.c.influencer_id,
-                CONVERSIONS.c.currency,
-                func.sum(CONVERSIONS.c.revenue).label("revenue"),
-            )
-            .join_from(CONVERSIONS, LINKS, LINKS.c.id == CONVERSIONS.c.link_id)
+            select(LINKS.c.influencer_id, rows.c.currency, func.sum(rows.c.revenue).label("revenue"))
+            .join_from(rows, LINKS, LINKS.c.id == rows.c.link_id)
             .where(
-                self._rows(CONVERSIONS, Scope(), "total", start, end),
                 LINKS.c.workspace_id == self.workspace_id,
                 LINKS.c.kind == LinkKind.creator,
                 LINKS.c.influencer_id.in_(influencer_ids),
-                CONVERSIONS.c.currency != "",
-                CONVERSIONS.c.revenue.is_not(None),
+                rows.c.currency != "",
+                rows.c.revenue.is_not(None),
             )
-            .group_by(LINKS.c.influencer_id, CONVERSIONS.c.currency)
+            .group_by(LINKS.c.influencer_id, rows.c.currency)
         )
         return list((await self.session.execute(query)).mappings())
 
