@@ -3,6 +3,7 @@ roll-ups, kept as the reference the roll-up answers must equal (same rows, same 
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,10 @@ FROM_CLICK = frozenset({"country", "device", "referrer"})
 
 
 class RawStatsRepository(StatsRepository):
+    def _in_scope(self, link_id: ColumnElement[uuid.UUID], scope: Scope) -> list[ColumnElement[bool]]:
+        links = self._links_of(scope)
+        return [] if links is None else [link_id.in_(links)]
+
     def _day(self, moment: ColumnElement[Any]) -> ColumnElement[str]:
         return func.to_char(func.timezone(self.time_zone, moment), "YYYY-MM-DD")
 

@@ -111,10 +111,6 @@ class StatsRepository:
             return None
         return select(LINKS.c.id).where(which, LINKS.c.workspace_id == self.workspace_id)
 
-    def _in_scope(self, link_id: ColumnElement[uuid.UUID], scope: Scope) -> list[ColumnElement[bool]]:
-        links = self._links_of(scope)
-        return [] if links is None else [link_id.in_(links)]
-
     def _source(self, table: FromClause, scope: Scope, dimension: Dimension, start: datetime, end: datetime) -> Any:
         """The roll-up rows a breakdown sums, one index range per piece of the range (`UNION ALL`, so each
         piece reads the primary key's (link, workspace, dimension, grain, bucket) range and nothing else).
