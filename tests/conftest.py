@@ -135,6 +135,50 @@ def make_tenant(db: ProcessContext):  # type: ignore[no-untyped-def]
     return make
 
 
+@dataclass
+class Member:
+    """A person of a workspace, signed in: their id, email, password and access token."""
+
+    person_id: str
+    email: str
+    password: str
+    access_token: str
+    refresh_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def make_member(db: ProcessContext, client: httpx.AsyncClient):  # type: ignore[no-untyped-def]
+    """Factory: a verified person with `role` in the workspace (made in the database), signed in over HTTP."""
+    import uuid
+
+    from loupe.kit.db import utcnow
+    from loupe.people.models import Membership, Person, Role
+    from loupe.people.passwords import hash_password
+
+    async def make(workspace_id: str, role: str = "member", email: str | None = None) -> Member:
+        email = email or f"{role}-{uuid.uuid4().hex[:8]}@brand.example"
+        async with db.sessionmaker() as session, session.begin():
+            person = Person(name=role.title(), email=email, password_hash=await hash_password(PASSWORD))
+            person.email_verified_at = utcnow()
+            session.add(person)
+            await session.flush()
+            session.add(Membership(workspace_id=uuid.UUID(workspace_id), person_id=person.id, role=Role(role)))
+        body = {"email": email, "password": PASSWORD, "workspace_id": workspace_id}
+        login = await client.post("/v1/auth/login", json=body)
+        assert login.status_code == 200, login.text
+        tokens = login.json()
+        return Member(str(person.id), email, PASSWORD, tokens["access_token"], tokens["refresh_token"])
+
+    return make
+
+
 @pytest.fixture
 async def tenant(make_tenant) -> Tenant:  # type: ignore[no-untyped-def]
     return await make_tenant("Acme")  # type: ignore[no-any-return]

@@ -28,7 +28,10 @@ LAYERS = [
     "connectors",  # platform clients: no other part of Loupe
     "config",
     "kit",  # shared plumbing
-    "workspaces",
+    "people",  # people, their sessions, and which workspaces they reach with which role
+    "workspaces",  # workspaces, API keys, and who may call what (workspaces.auth)
+    "audit",  # the audit log of every write
+    "team",  # sign-in over HTTP, a person's own routes, teams: invitations and members
     "influencers",
     "reports",
     "campaigns",
@@ -50,6 +53,7 @@ ENTRY_POINTS = {"app", "cli", "worker", "seed", "runtime", "models", "health", "
 UNSCOPED_REPOSITORIES = {
     "WorkspaceRepository": "the workspaces are the tenants themselves",
     "CredentialRepository": "finds which workspace a presented API key belongs to",
+    "PeopleRepository": "a person reaches workspaces through memberships; they are in none",
     "ConnectionRepository": "a platform account is one row, whichever workspaces it is granted to",
     "AttemptRepository": "an OAuth callback's state arrives before any workspace is known",
     "DeletionRepository": "a platform's data-deletion request names a platform user, not a workspace",

@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse
 from loupe import __version__
 from loupe.accounts.router import router as account_data_router
 from loupe.accounts.webhooks import router as meta_webhooks_router
+from loupe.audit.router import router as audit_router
 from loupe.campaigns.creators.router import router as campaign_creators_router
 from loupe.campaigns.router import router as campaigns_router
 from loupe.campaigns.stories.router import router as stories_router
@@ -37,16 +38,24 @@ from loupe.redirect.factory import RedirectFirst, mount_redirect
 from loupe.reports.router import router as reports_router
 from loupe.runtime import resolve_service_urls
 from loupe.stats.router import router as stats_router
-from loupe.workspaces.auth import get_principal
+from loupe.team.auth_router import router as auth_router
+from loupe.team.me_router import router as me_router
+from loupe.team.router import public_router as team_public_router
+from loupe.team.router import router as team_router
+from loupe.workspaces.auth import authenticate
 from loupe.workspaces.router import router as workspaces_router
 
 DESCRIPTION = """
 Loupe measures influencer marketing: the content creators publish for a campaign, the first-party
 metrics they consent to share, and the clicks and conversions their tracking links drive.
 
-**Authentication.** Every `/v1` operation needs a workspace API key: `Authorization: Bearer <key>`.
-Keys have the `read` scope, or `read` and `write`. A missing or invalid key answers 401, a read-only key
-on a write operation 403, and another workspace's resource 404.
+**Authentication.** Every `/v1` operation (but the sign-in routes under `/v1/auth`) needs a credential,
+as `Authorization: Bearer <credential>`: a workspace **API key** (`lp_…`), or a person's **access token**
+(`la_…`, from `POST /v1/auth/login`: 15 minutes, bound to one workspace, renewed with its refresh token).
+Each operation says what it needs (its `x-loupe-access`): a person's least role (`viewer` reads, `member`
+writes campaign data, `admin` manages keys, team, templates and the audit log, `owner` ownership) or a key's
+scope (`read`, `write`, `conversions`, `admin`). A missing or invalid credential answers 401, one that may not
+403, and another workspace's resource 404.
 
 **Errors** are RFC 9457 problem details (`application/problem+json`); validation problems list each
 field and the reason under `errors`.
@@ -81,6 +90,10 @@ TAGS = [
     {"name": "conversions", "description": "Server-to-server conversions attributed to tracking-link clicks."},
     {"name": "stats", "description": "Clicks, unique clicks, bot clicks, conversions and revenue of links."},
     {"name": "workspace", "description": "The caller's workspace and its API keys."},
+    {"name": "sign-in", "description": "People sign up, confirm their email, sign in and out, renew tokens."},
+    {"name": "me", "description": "The signed-in person: who they are, their workspaces, their sessions."},
+    {"name": "team", "description": "A workspace's team: invitations by email, members and their roles."},
+    {"name": "audit log", "description": "Every write by a person or a key: who, what, which resource, when, where."},
     {"name": "operations", "description": "Liveness and readiness probes."},
 ]
 
@@ -118,7 +131,9 @@ def create_app(settings: Settings | None = None, *, context: ProcessContext | No
         app.state.ctx = context
     install_error_handlers(app)
 
-    v1 = APIRouter(prefix="/v1", dependencies=[Depends(get_principal)])
+    # Every /v1 operation authenticates (a key or a person's token) and declares what it needs (see
+    # workspaces.auth); the public sign-in routes are the only ones outside this router.
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(authenticate)])
     v1.include_router(reports_router)
     v1.include_router(influencers_router)
     v1.include_router(campaigns_router)
@@ -134,7 +149,15 @@ def create_app(settings: Settings | None = None, *, context: ProcessContext | No
     v1.include_router(conversions_router)
     v1.include_router(stats_router)
     v1.include_router(workspaces_router)
+    v1.include_router(audit_router)
+    v1.include_router(team_router)
+    v1.include_router(me_router)
     app.include_router(v1)
+    # Public: signing up and in, and accepting a team invitation (the emailed token is the credential).
+    public_v1 = APIRouter(prefix="/v1")
+    public_v1.include_router(auth_router)
+    public_v1.include_router(team_public_router)
+    app.include_router(public_v1)
     app.include_router(health_router)
     # Public: the creator pages and the platforms' callbacks (their URL secret or signature is the credential).
     app.include_router(connect_pages_router)

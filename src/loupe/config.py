@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     redis_url: SecretStr | None = None
     public_base_url: str = "http://127.0.0.1:8000"
+    # The web app the emailed sign-in links open (verify-email, reset-password, accept-invitation); unset:
+    # public_base_url.
+    app_base_url: str | None = None
     # Browser frontends allowed to call the API (exact origins, e.g. https://app.example.com).
     cors_origins: list[str] = Field(default_factory=list)
 

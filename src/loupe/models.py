@@ -8,6 +8,7 @@ from loupe.accounts.models import (
     ContentOverride,
     ProfileSnapshot,
 )
+from loupe.audit.models import AuditEvent
 from loupe.campaigns.creators.models import CampaignCreator
 from loupe.campaigns.models import Campaign, StoryCaptureWindow
 from loupe.campaigns.stories.models import Story
@@ -19,7 +20,17 @@ from loupe.invites.models import Invite, InviteTemplate
 from loupe.kit.media import MediaTrash
 from loupe.kit.outbox import OutboxMessage
 from loupe.links.models import TrackingLink
+from loupe.people.models import (
+    AuthSession,
+    Membership,
+    Organization,
+    OrganizationMember,
+    Person,
+    PersonToken,
+    RefreshToken,
+)
 from loupe.reports.models import Report
+from loupe.team.models import TeamInvitation
 from loupe.workspaces.models import ApiKey, Workspace
 
 __all__ = [
@@ -27,6 +38,8 @@ __all__ = [
     "AccountContent",
     "AccountProfile",
     "ApiKey",
+    "AuditEvent",
+    "AuthSession",
     "Campaign",
     "CampaignCreator",
     "Click",
@@ -44,12 +57,19 @@ __all__ = [
     "Invite",
     "InviteTemplate",
     "MediaTrash",
+    "Membership",
+    "Organization",
+    "OrganizationMember",
     "OrphanVisit",
     "OutboxMessage",
+    "Person",
+    "PersonToken",
     "ProfileSnapshot",
+    "RefreshToken",
     "Report",
     "Story",
     "StoryCaptureWindow",
+    "TeamInvitation",
     "TrackingLink",
     "VisitorSalt",
     "Workspace",

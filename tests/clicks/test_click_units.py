@@ -17,9 +17,9 @@ from loupe.clicks.partitions import ensure_partitions, month_start, partition_na
 from loupe.clicks.pg import engine_transaction
 from loupe.clicks.spool import Spool
 from loupe.config import Settings
+from loupe.kit.addresses import client_ip
 from loupe.kit.context import ProcessContext
 from loupe.kit.embedded import free_port
-from loupe.redirect.client import client_ip
 from loupe.redirect.destination import split_location
 from tests.clicks.support import insert_click, make_link, sql
 from tests.conftest import Tenant

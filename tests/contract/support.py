@@ -35,6 +35,19 @@ def served_contract() -> dict[str, Any]:
     return create_app().openapi()
 
 
+# The /v1 operations anyone may call: signing up and in, and what an emailed link leads to.
+PUBLIC_OPERATIONS = {
+    "auth_signup",
+    "auth_verify_email",
+    "auth_login",
+    "auth_refresh",
+    "auth_logout",
+    "auth_password_reset",
+    "auth_password_reset_confirm",
+    "team_invitations_accept",
+}
+
+
 def v1_operations(contract: dict[str, Any]) -> dict[str, tuple[str, str, dict[str, Any]]]:
     """operationId → (method, path, operation) of every `/v1` operation."""
     return {
@@ -154,9 +167,14 @@ async def seed(client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext | N
         ),
         201,
     )
+    invitation = await expect(
+        await client.post("/v1/team/invitations", json={"email": f"mate-{new_uuid()}@example.com"}, headers=headers),
+        201,
+    )
     account_id, content_id = (
         await insert_connected_account(db, tenant.workspace_id, invite) if db else (new_uuid(), new_uuid())
     )
+    member_id = await insert_member(db, tenant.workspace_id) if db else new_uuid()
     world.ids = {
         "invite_id": invite["id"],
         "connected_account_id": account_id,
@@ -167,6 +185,8 @@ async def seed(client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext | N
         "link_id": creator_link["id"],
         "story_id": story["id"],
         "api_key_id": spare["id"],
+        "invitation_id": invitation["id"],
+        "person_id": member_id,
     }
     world.extra = {"other_influencer_id": grace["id"], "campaign_link_id": campaign_link["id"]}
     if db is not None:
@@ -211,6 +231,20 @@ async def insert_connected_account(db: ProcessContext, workspace_id: str, invite
         )
         session.add(content)
     return str(grant.id), str(content.id)
+
+
+async def insert_member(db: ProcessContext, workspace_id: str) -> str:
+    """A teammate (a verified person, member of the workspace), as an accepted invitation makes one."""
+    from loupe.people.models import Membership, Person, Role
+
+    async with db.sessionmaker() as session, session.begin():
+        person = Person(
+            name="Mate", email=f"mate-{new_uuid()}@example.com", password_hash="-", email_verified_at=datetime.now(UTC)
+        )
+        session.add(person)
+        await session.flush()
+        session.add(Membership(workspace_id=uuid.UUID(workspace_id), person_id=person.id, role=Role.member))
+    return str(person.id)
 
 
 async def insert_click(db: ProcessContext, workspace_id: str, link_id: str) -> str:

@@ -10,7 +10,7 @@ from loupe.conversions.schemas import ConversionCreate, ConversionRead
 from loupe.conversions.service import ConversionService
 from loupe.kit.deps import ContextDep, SessionDep
 from loupe.kit.errors import problem_responses
-from loupe.workspaces.auth import WritePrincipal
+from loupe.workspaces.auth import ConversionsPrincipal
 
 router = APIRouter(prefix="/conversions", tags=["conversions"])
 REPLAYED: dict[int | str, dict[str, Any]] = {
@@ -26,7 +26,7 @@ REPLAYED: dict[int | str, dict[str, Any]] = {
     responses=REPLAYED | problem_responses(409, 422),
 )
 async def record_conversion(
-    body: ConversionCreate, principal: WritePrincipal, session: SessionDep, ctx: ContextDep, response: Response
+    body: ConversionCreate, principal: ConversionsPrincipal, session: SessionDep, ctx: ContextDep, response: Response
 ) -> ConversionRead:
     """Server to server: attributes an event (a purchase, a sign-up…) to the click whose `lp_click` id
     your site received. Idempotent on `external_id`: the same payload again answers 200 with the same

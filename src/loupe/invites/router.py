@@ -24,7 +24,7 @@ from loupe.invites.tags import INVITE_TAGS
 from loupe.kit.deps import ContextDep, JobsDep, SessionDep
 from loupe.kit.errors import PayloadTooLarge, problem_responses
 from loupe.kit.pagination import PageParamsDep
-from loupe.workspaces.auth import ReadPrincipal, WritePrincipal
+from loupe.workspaces.auth import AdminPrincipal, ReadPrincipal, WritePrincipal
 
 router = APIRouter(prefix="/invites", tags=["invites"])
 template_router = APIRouter(prefix="/invite-template", tags=["invites"])
@@ -162,7 +162,7 @@ async def get_template(principal: ReadPrincipal, session: SessionDep, ctx: Conte
     responses=problem_responses(422),
 )
 async def update_template(
-    body: InviteTemplateUpdate, principal: WritePrincipal, session: SessionDep, ctx: ContextDep
+    body: InviteTemplateUpdate, principal: AdminPrincipal, session: SessionDep, ctx: ContextDep
 ) -> InviteTemplateRead:
     """Replaces the subject and body. Unknown or malformed merge tags are refused (422), each one named;
     the known ones are {{creator_name}}, {{invite_link}} and {{workspace_name}}. Emails queued from now on

@@ -275,8 +275,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """`responses=` entries for the OpenAPI contract: each status documented as a problem document."""
     descriptions = {
         400: "The request cannot be processed.",
-        401: "Missing or invalid API key.",
-        403: "The API key lacks the required scope.",
+        401: "Missing or invalid credential (API key or access token).",
+        403: "The credential lacks the role or scope this operation needs.",
         404: "The resource does not exist in this workspace.",
         409: "The request conflicts with the current state.",
         410: "The resource is gone for good.",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, routing
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 
 from loupe.kit.errors import PROBLEM_JSON
@@ -36,8 +37,9 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         tags=app.openapi_tags,
         servers=app.servers,
     )
+    _publish_access(app, schema)
     for path_item in schema.get("paths", {}).values():
-        for method, operation in path_item.items():
+        for operation in path_item.values():
             for code, response in operation.get("responses", {}).items():
                 if code.isdigit() and int(code) >= 400:
                     response["content"] = {PROBLEM_JSON: {"schema": PROBLEM_REF}}
@@ -55,18 +57,67 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                 operation["responses"].setdefault("503", UNAVAILABLE)
                 operation["responses"].setdefault(
                     "401",
-                    {"description": "Missing or invalid API key.", "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}},
+                    {
+                        "description": "Missing or invalid credential (API key or access token).",
+                        "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}},
+                    },
                 )
-                if method in WRITE_METHODS:
-                    operation["responses"].setdefault(
-                        "403",
-                        {
-                            "description": "The API key lacks the `write` scope.",
-                            "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}},
-                        },
-                    )
+                operation["responses"].setdefault(
+                    "403",
+                    {
+                        "description": "The credential lacks the role or scope this operation needs.",
+                        "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}},
+                    },
+                )
     components = schema.get("components", {}).get("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
     app.openapi_schema = schema
     return schema
+
+
+def operations(app: FastAPI) -> list[Any]:
+    """The app's API routes as served, inside included routers too (recent FastAPI keeps them nested)."""
+    contexts = getattr(routing, "iter_route_contexts", None)
+    routes = list(contexts(app.routes)) if contexts else list(app.routes)
+    return [
+        r
+        for r in routes
+        if isinstance(getattr(r, "original_route", r), routing.APIRoute) and getattr(r, "include_in_schema", False)
+    ]
+
+
+def _access_of(dependant: Dependant) -> dict[str, Any] | None:
+    """The access an operation declared: the `access` of its authorizing dependency (see workspaces.auth)."""
+    for dependency in dependant.dependencies:
+        access = getattr(dependency.call, "access", None)
+        if access is not None:
+            return access.contract()  # type: ignore[no-any-return]
+        found = _access_of(dependency)
+        if found is not None:
+            return found
+    return None
+
+
+def _publish_access(app: FastAPI, schema: dict[str, Any]) -> None:
+    """`x-loupe-access` on every operation that declared what it needs ({role, scope}), and a line saying it
+    in its description."""
+    for route in operations(app):
+        access = _access_of(route.dependant)
+        if access is None:
+            continue
+        for method in route.methods:
+            operation = schema["paths"].get(route.path_format, {}).get(method.lower())
+            if operation is None:
+                continue
+            operation["x-loupe-access"] = access
+            operation["description"] = (operation.get("description", "") + "\n\n" + _describe(access)).strip()
+
+
+def _describe(access: dict[str, Any]) -> str:
+    if access["role"] is None:
+        return "**Access:** a signed-in person's access token (API keys cannot call this)."
+    role = f"a person with the role `{access['role']}` or higher"
+    if access["scope"] is None:
+        return f"**Access:** {role} (API keys cannot call this)."
+    return f"**Access:** {role}, or an API key with the `{access['scope']}` scope."

@@ -19,8 +19,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from loupe.clicks.events import CLICK, ORPHAN, RawClick, new_click_id, now_us
 from loupe.clicks.metrics import CLICKS_LOST, REDIRECT_302, REDIRECT_404, REDIRECT_410, REDIRECT_503
 from loupe.config import Settings
+from loupe.kit.addresses import client_ip
 from loupe.redirect import pages
-from loupe.redirect.client import client_ip
 from loupe.redirect.state import RedirectState
 
 log = structlog.get_logger("loupe.redirect")

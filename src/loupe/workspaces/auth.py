@@ -1,62 +1,231 @@
-"""Who is calling: a workspace principal, derived from the API key and nothing else."""
+"""Who is calling, and what they may do.
+
+Two credentials reach every `/v1` operation, both as `Authorization: Bearer …`: a workspace API key (`lp_…`)
+and a person's access token (`la_…`, from POST /v1/auth/login; also accepted from the `loupe_access` cookie,
+where writes must repeat the session's CSRF token in `X-CSRF-Token`).
+
+**Every operation declares, once, what it needs**: the least role of a person and the scope of a key,
+`Depends(requires(Role.member, Scope.write))`, or one of the aliases below (`ReadPrincipal`, `WritePrincipal`,
+`AdminPrincipal`, `ConversionsPrincipal`; `PersonCaller` for a person's own routes, which keys cannot call).
+The declaration is published in the contract (`x-loupe-access`), and tests walk every operation with every
+role and every scope; an operation without one fails them. Each successful write is then recorded in the
+audit log, in the transaction of the write.
+"""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
-from fastapi import Depends, Security
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from loupe.kit.deps import SessionDep
+from loupe.kit.addresses import request_address
+from loupe.kit.deps import ContextDep, SessionDep
 from loupe.kit.errors import Forbidden, Unauthorized
+from loupe.kit.hooks import Hook
+from loupe.kit.security import KEY_PREFIX
+from loupe.people.models import Role
+from loupe.people.service import PeopleService
+from loupe.people.tokens import csrf_matches, read_access, signing_keys
 from loupe.workspaces.models import Scope
 from loupe.workspaces.service import WorkspaceService
 
-bearer = HTTPBearer(
+ACCESS_COOKIE = "loupe_access"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# What a key's scope lets it do besides its own name: `write` covers posting conversions, and every scope
+# but `conversions` reads.
+IMPLIED: dict[Scope, set[Scope]] = {
+    Scope.read: {Scope.read},
+    Scope.write: {Scope.write, Scope.read, Scope.conversions},
+    Scope.conversions: {Scope.conversions},
+    Scope.admin: {Scope.admin, Scope.read},
+}
+
+api_key = HTTPBearer(
     auto_error=False,
     scheme_name="ApiKey",
-    description="A workspace API key, sent as `Authorization: Bearer <key>`. Keys have `read` or `read`+`write` scope.",
+    description="A workspace API key: `Authorization: Bearer lp_…`. Scopes: `read`, `write` (campaign data, "
+    "conversions), `conversions` (only POST /v1/conversions), `admin` (keys, team, templates, audit log).",
+)
+access_token = HTTPBearer(
+    auto_error=False,
+    scheme_name="AccessToken",
+    description="A person's access token from POST /v1/auth/login (15 minutes, one workspace): "
+    "`Authorization: Bearer la_…`. Its role in the workspace decides what it may do.",
+)
+access_cookie = APIKeyCookie(
+    name=ACCESS_COOKIE,
+    auto_error=False,
+    scheme_name="AccessCookie",
+    description="The access token as the HttpOnly cookie a browser gets from a sign-in with `cookie: true`; "
+    f"writes must send the session's CSRF token in `{CSRF_HEADER}`.",
 )
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="loupe"'}
 
 
+def signing_keys_of(ctx: ContextDep) -> list[bytes]:
+    return signing_keys(ctx.vault.keys)
+
+
+KeysDep = Annotated[list[bytes], Depends(signing_keys_of)]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who presented which credential: a key (of one workspace) or a person's session (maybe in one)."""
+
+    workspace_id: uuid.UUID | None
+    api_key_id: uuid.UUID | None = None
+    scopes: frozenset[Scope] = frozenset()
+    person_id: uuid.UUID | None = None
+    session_id: uuid.UUID | None = None
+    role: Role | None = None
+
+
 @dataclass(frozen=True)
 class Principal:
-    """The caller. Every workspace-scoped query takes its workspace id from here."""
+    """The caller acting in one workspace. Every workspace-scoped query takes its workspace id from here."""
 
     workspace_id: uuid.UUID
-    api_key_id: uuid.UUID
-    scopes: frozenset[str]
+    api_key_id: uuid.UUID | None = None
+    scopes: frozenset[Scope] = frozenset()
+    person_id: uuid.UUID | None = None
+    session_id: uuid.UUID | None = None
+    role: Role | None = None
+    address: str = field(default="", compare=False)
 
-    def can(self, scope: Scope) -> bool:
-        return scope.value in self.scopes
+
+@dataclass(frozen=True)
+class Access:
+    """What an operation needs: a person's least role and a key's scope. `role=None`: any signed-in person,
+    in a workspace or not; `scope=None`: keys may not call it."""
+
+    role: Role | None
+    scope: Scope | None
+
+    def contract(self) -> dict[str, Any]:
+        return {"role": self.role.value if self.role else None, "scope": self.scope.value if self.scope else None}
+
+    def refusal(self, caller: Caller) -> str | None:
+        """Why the caller may not, or None."""
+        if caller.api_key_id is not None:
+            if self.scope is None:
+                return "API keys cannot call this operation; it needs a person's access token."
+            if not any(self.scope in IMPLIED[s] for s in caller.scopes):
+                return f"This API key lacks the `{self.scope.value}` scope this operation needs."
+            return None
+        if self.role is None:
+            return None
+        if caller.workspace_id is None or caller.role is None:
+            return "Your access token is not bound to a workspace: choose one with POST /v1/auth/switch."
+        if not caller.role.at_least(self.role):
+            return f"Your role `{caller.role.value}` may not do this; it needs `{self.role.value}` or higher."
+        return None
 
 
-async def get_principal(
+# Called after each successful write, in its transaction (the audit log answers it).
+write_done: Hook[[AsyncSession, Request, Principal]] = Hook("write_done", required=True)
+
+
+async def authenticate(
+    request: Request,
     session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
-) -> Principal:
-    if credentials is None or not credentials.credentials:
-        raise Unauthorized("Send a workspace API key as `Authorization: Bearer <key>`.", headers=_CHALLENGE)
-    key = await WorkspaceService(session).authenticate(credentials.credentials)
-    if key is None:
-        raise Unauthorized("The API key is not valid or was revoked.", headers=_CHALLENGE)
-    return Principal(workspace_id=key.workspace_id, api_key_id=key.id, scopes=frozenset(key.scopes))
+    keys: KeysDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(api_key)],
+    _token: Annotated[HTTPAuthorizationCredentials | None, Security(access_token)],
+    cookie: Annotated[str | None, Security(access_cookie)],
+) -> Caller:
+    secret = bearer.credentials if bearer is not None else ""
+    if not secret and cookie:
+        return await _person(session, keys, cookie, request, from_cookie=True)
+    if not secret:
+        raise Unauthorized(
+            "Send an API key or an access token as `Authorization: Bearer <credential>`.", headers=_CHALLENGE
+        )
+    if secret.startswith(KEY_PREFIX):
+        key = await WorkspaceService(session).authenticate(secret)
+        if key is None:
+            raise Unauthorized("The API key is not valid or was revoked.", headers=_CHALLENGE)
+        return Caller(workspace_id=key.workspace_id, api_key_id=key.id, scopes=frozenset(Scope(s) for s in key.scopes))
+    return await _person(session, keys, secret, request, from_cookie=False)
 
 
-async def require_write(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
-    if not principal.can(Scope.write):
-        raise Forbidden("This API key is read-only; this operation needs the `write` scope.")
-    return principal
+async def _person(
+    session: AsyncSession, keys: list[bytes], token: str, request: Request, *, from_cookie: bool
+) -> Caller:
+    claims = read_access(keys, token)
+    if claims is None:
+        raise Unauthorized("The access token is not valid or expired; refresh it.", headers=_CHALLENGE)
+    if from_cookie and request.method not in SAFE_METHODS:
+        presented = request.headers.get(CSRF_HEADER, "")
+        if not presented or not csrf_matches(keys, claims.session_id, presented):
+            raise Forbidden(f"A write authenticated by cookie must send the session's CSRF token in `{CSRF_HEADER}`.")
+    role = await PeopleService(session, keys).caller(claims)
+    return Caller(workspace_id=claims.workspace_id, person_id=claims.person_id, session_id=claims.session_id, role=role)
 
 
-ReadPrincipal = Annotated[Principal, Depends(get_principal)]
-WritePrincipal = Annotated[Principal, Depends(require_write)]
+CallerDep = Annotated[Caller, Depends(authenticate)]
+
+
+def requires(role: Role | None, scope: Scope | None) -> Any:
+    """`Depends(...)` of an operation that needs `role` (a person) or `scope` (a key), giving its Principal:
+    `principal: Annotated[Principal, requires(Role.member, Scope.write)]`. See the module doc."""
+    return Depends(_authorizer(Access(role, scope)), scope="function")
+
+
+def _authorizer(access: Access) -> Callable[..., AsyncIterator[Principal]]:
+    async def dependency(
+        request: Request, caller: CallerDep, session: SessionDep, ctx: ContextDep
+    ) -> AsyncIterator[Principal]:
+        refusal = access.refusal(caller)
+        if refusal:
+            raise Forbidden(refusal)
+        if caller.workspace_id is None:  # a person's own operation, outside any workspace
+            raise Forbidden("This operation needs a workspace: choose one with POST /v1/auth/switch.")
+        principal = Principal(
+            workspace_id=caller.workspace_id,
+            api_key_id=caller.api_key_id,
+            scopes=caller.scopes,
+            person_id=caller.person_id,
+            session_id=caller.session_id,
+            role=caller.role,
+            address=request_address(request, ctx.settings),
+        )
+        yield principal
+        if request.method not in SAFE_METHODS:
+            await write_done(session, request, principal)
+
+    # Read by the contract (x-loupe-access, kit.openapi) and the tests that walk it.
+    dependency.access = access  # type: ignore[attr-defined]
+    return dependency
+
+
+async def _person_caller(caller: CallerDep) -> Caller:
+    refusal = PERSON.refusal(caller)
+    if refusal:
+        raise Forbidden(refusal)
+    return caller
+
+
+PERSON = Access(role=None, scope=None)
+_person_caller.access = PERSON  # type: ignore[attr-defined]
+
+# The declarations, by name. Reads need a viewer or a `read` key; campaign data a member or a `write` key.
+ReadPrincipal = Annotated[Principal, requires(Role.viewer, Scope.read)]
+WritePrincipal = Annotated[Principal, requires(Role.member, Scope.write)]
+ConversionsPrincipal = Annotated[Principal, requires(Role.member, Scope.conversions)]
+# Keys, the team, templates and the audit log (reading them too).
+AdminPrincipal = Annotated[Principal, requires(Role.admin, Scope.admin)]
+OwnerPrincipal = Annotated[Principal, requires(Role.owner, None)]
+PersonCaller = Annotated[Caller, Depends(_person_caller)]
 
 
 def acting_for(workspace_id: uuid.UUID) -> Principal:
     """The principal of a public creator page: it acts on one workspace's data, reached through that
-    workspace's invite or connect link, never through an API key."""
-    return Principal(workspace_id=workspace_id, api_key_id=uuid.UUID(int=0), scopes=frozenset({"read", "write"}))
+    workspace's invite or connect link, never through a credential."""
+    return Principal(workspace_id=workspace_id, scopes=frozenset({Scope.read, Scope.write}))

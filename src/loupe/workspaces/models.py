@@ -16,8 +16,13 @@ class Plan(StrEnum):
 
 
 class Scope(StrEnum):
+    """What an API key may do: `read` everything; `write` campaign data (and post conversions); only post
+    `conversions` (a merchant's postback server); `admin`: keys, team, templates and the audit log."""
+
     read = "read"
     write = "write"
+    conversions = "conversions"
+    admin = "admin"
 
 
 class Workspace(IdMixin, TimestampMixin, Base):
@@ -29,6 +34,10 @@ class Workspace(IdMixin, TimestampMixin, Base):
     connect_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     # IANA name; the stats' days are this zone's days (whole-hour offsets only: roll-ups are hourly).
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    # The agency (or company) that owns it, if any: its admins administer it.
+    organization_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="SET NULL"), index=True
+    )
 
     api_keys: Mapped[list[ApiKey]] = relationship(back_populates="workspace", lazy="raise")
 
@@ -44,5 +53,8 @@ class ApiKey(IdMixin, TimestampMixin, Base):
     scopes: Mapped[list[str]] = mapped_column(ARRAY(String(16)))
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # Who made it: a person, or another key (or neither: the workspace's first key, made with it).
+    created_by_person_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    created_by_key_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
 
     workspace: Mapped[Workspace] = relationship(back_populates="api_keys", lazy="raise")

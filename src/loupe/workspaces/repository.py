@@ -24,6 +24,12 @@ class WorkspaceRepository:
     async def get(self, workspace_id: uuid.UUID) -> Workspace | None:
         return await self.session.get(Workspace, workspace_id)
 
+    async def many(self, workspace_ids: list[uuid.UUID]) -> dict[uuid.UUID, Workspace]:
+        if not workspace_ids:
+            return {}
+        rows = await self.session.execute(select(Workspace).where(Workspace.id.in_(workspace_ids)))
+        return {w.id: w for w in rows.scalars()}
+
     async def by_connect_token(self, token: str) -> Workspace | None:
         stmt = select(Workspace).where(Workspace.connect_token == token)
         return (await self.session.execute(stmt)).scalar_one_or_none()

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from loupe.kit.deps import ContextDep, SessionDep
 from loupe.kit.errors import problem_responses
 from loupe.kit.pagination import PageParamsDep
-from loupe.workspaces.auth import ReadPrincipal, WritePrincipal
+from loupe.workspaces.auth import AdminPrincipal, ReadPrincipal
 from loupe.workspaces.models import Plan, Workspace
 from loupe.workspaces.schemas import (
     ApiKeyCreate,
@@ -40,8 +40,8 @@ async def _read(session: AsyncSession, workspace: Workspace) -> WorkspaceRead:
 
 @router.get("/workspace", operation_id="workspace_get", summary="The caller's workspace")
 async def get_workspace(principal: ReadPrincipal, session: SessionDep) -> WorkspaceRead:
-    """The workspace the API key belongs to, with its plan, its time zone and how many accounts are connected
-    of how many the plan allows."""
+    """The caller's workspace (the key's, or the one the access token is bound to), with its plan, its time
+    zone and how many accounts are connected of how many the plan allows."""
     return await _read(session, await WorkspaceService(session).get_workspace(principal.workspace_id))
 
 
@@ -51,7 +51,7 @@ async def get_workspace(principal: ReadPrincipal, session: SessionDep) -> Worksp
     summary="Change the workspace's settings",
     responses=problem_responses(422),
 )
-async def update_workspace(body: WorkspaceUpdate, principal: WritePrincipal, session: SessionDep) -> WorkspaceRead:
+async def update_workspace(body: WorkspaceUpdate, principal: AdminPrincipal, session: SessionDep) -> WorkspaceRead:
     """Set the time zone of the stats' days. Past and future stats follow it at once (nothing is recounted:
     the figures are kept by the UTC hour)."""
     workspace = await WorkspaceService(session).set_time_zone(principal.workspace_id, body.time_zone)
@@ -67,8 +67,8 @@ async def get_connect_link(principal: ReadPrincipal, session: SessionDep, ctx: C
 
 
 @router.get("/api-keys", operation_id="api_keys_list", summary="List API keys")
-async def list_api_keys(principal: ReadPrincipal, session: SessionDep, page: PageParamsDep) -> ApiKeyPage:
-    """Active keys of the workspace, newest first. Secrets are never shown again."""
+async def list_api_keys(principal: AdminPrincipal, session: SessionDep, page: PageParamsDep) -> ApiKeyPage:
+    """Active keys of the workspace, newest first, with who made each. Secrets are never shown again."""
     items, cursor = await WorkspaceService(session).list_keys(principal.workspace_id, page)
     return ApiKeyPage.of(items, cursor)
 
@@ -80,9 +80,11 @@ async def list_api_keys(principal: ReadPrincipal, session: SessionDep, page: Pag
     status_code=status.HTTP_201_CREATED,
     responses=problem_responses(422),
 )
-async def create_api_key(body: ApiKeyCreate, principal: WritePrincipal, session: SessionDep) -> ApiKeyCreated:
-    """Creates a key and returns its secret once."""
-    key, secret = await WorkspaceService(session).create_key(principal.workspace_id, body.name, body.scopes)
+async def create_api_key(body: ApiKeyCreate, principal: AdminPrincipal, session: SessionDep) -> ApiKeyCreated:
+    """Creates a key and returns its secret once. It records who made it (the person, or the key used)."""
+    key, secret = await WorkspaceService(session).create_key(
+        principal.workspace_id, body.name, body.scopes, by_person=principal.person_id, by_key=principal.api_key_id
+    )
     return ApiKeyCreated.model_validate({**ApiKeyRead.model_validate(key).model_dump(), "key": secret})
 
 
@@ -93,6 +95,6 @@ async def create_api_key(body: ApiKeyCreate, principal: WritePrincipal, session:
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(404, 409),
 )
-async def revoke_api_key(api_key_id: uuid.UUID, principal: WritePrincipal, session: SessionDep) -> None:
+async def revoke_api_key(api_key_id: uuid.UUID, principal: AdminPrincipal, session: SessionDep) -> None:
     """Revokes a key at once; requests made with it then answer 401."""
     await WorkspaceService(session).revoke_key(principal.workspace_id, api_key_id, principal.api_key_id)

@@ -47,7 +47,12 @@ class ConnectLink(Schema):
 class ApiKeyCreate(Schema):
     name: str = Field(min_length=1, max_length=200, examples=["Reporting dashboard"])
     scopes: list[Scope] = Field(
-        default=[Scope.read], min_length=1, description="`read`, or `read` and `write`.", examples=[["read"]]
+        default=[Scope.read],
+        min_length=1,
+        description="`read` (every read), `write` (campaign data, conversions), `conversions` (only POST "
+        "/v1/conversions: for a merchant's postback server), `admin` (keys, team, templates, audit log). "
+        "`write` and `admin` include `read`.",
+        examples=[["read"], ["conversions"]],
     )
 
 
@@ -58,6 +63,8 @@ class ApiKeyRead(Schema):
     scopes: list[Scope]
     created_at: datetime
     last_used_at: datetime | None
+    created_by_person_id: uuid.UUID | None = Field(description="The person who made the key, if a person did.")
+    created_by_key_id: uuid.UUID | None = Field(description="The key that made this one, if a key did.")
 
 
 class ApiKeyCreated(ApiKeyRead):

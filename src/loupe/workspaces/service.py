@@ -12,6 +12,8 @@ from loupe.kit.errors import Conflict, NotFound
 from loupe.kit.hooks import Ask
 from loupe.kit.pagination import PageParams
 from loupe.kit.security import display_prefix, generate_api_key, hash_api_key
+from loupe.people.models import Role
+from loupe.people.service import TeamService
 from loupe.workspaces.models import ApiKey, Plan, Scope, Workspace
 from loupe.workspaces.repository import ApiKeyRepository, CredentialRepository, WorkspaceRepository
 
@@ -33,10 +35,20 @@ class WorkspaceService:
         return ApiKeyRepository(self.session, workspace_id)
 
     async def create_workspace(self, name: str, plan: Plan = Plan.staging) -> tuple[Workspace, str]:
-        """A new workspace with a first read/write key; the key is returned once, in clear."""
+        """A new workspace with a first key of every scope but `conversions`; the key is returned once, in
+        clear. (A workspace a person creates has no key: they are its owner, see `create_for`.)"""
         workspace = await self.workspaces.add(Workspace(name=name, plan=plan))
-        _, secret = await self.create_key(workspace.id, "Default key", [Scope.read, Scope.write])
+        _, secret = await self.create_key(workspace.id, "Default key", [Scope.read, Scope.write, Scope.admin])
         return workspace, secret
+
+    async def create_for(self, person_id: uuid.UUID, name: str, organization_id: uuid.UUID | None = None) -> Workspace:
+        """A workspace a person makes: they are its owner (inside their organization, if one is given)."""
+        workspace = await self.workspaces.add(Workspace(name=name, plan=Plan.staging, organization_id=organization_id))
+        await TeamService(self.session, workspace.id).add(person_id, Role.owner)
+        return workspace
+
+    async def many(self, workspace_ids: list[uuid.UUID]) -> dict[uuid.UUID, Workspace]:
+        return await self.workspaces.many(workspace_ids)
 
     async def get_workspace(self, workspace_id: uuid.UUID) -> Workspace:
         workspace = await self.workspaces.get(workspace_id)
@@ -60,16 +72,26 @@ class WorkspaceService:
             return workspace.connect_token
         return await self.workspaces.claim_connect_token(workspace_id, secrets.token_urlsafe(32))
 
-    async def create_key(self, workspace_id: uuid.UUID, name: str, scopes: list[Scope]) -> tuple[ApiKey, str]:
+    async def create_key(
+        self,
+        workspace_id: uuid.UUID,
+        name: str,
+        scopes: list[Scope],
+        *,
+        by_person: uuid.UUID | None = None,
+        by_key: uuid.UUID | None = None,
+    ) -> tuple[ApiKey, str]:
         secret = generate_api_key()
         wanted = {Scope(s) for s in scopes}
-        if Scope.write in wanted:
-            wanted.add(Scope.read)  # a key that may write may read what it wrote
+        if wanted & {Scope.write, Scope.admin}:
+            wanted.add(Scope.read)  # a key that may write may read what it wrote (shown, not only implied)
         key = ApiKey(
             name=name,
             prefix=display_prefix(secret),
             key_hash=hash_api_key(secret),
             scopes=sorted(s.value for s in wanted),
+            created_by_person_id=by_person,
+            created_by_key_id=by_key,
         )
         return await self._keys(workspace_id).add(key), secret
 
@@ -84,10 +106,10 @@ class WorkspaceService:
     async def list_keys(self, workspace_id: uuid.UUID, params: PageParams) -> tuple[list[ApiKey], str | None]:
         return await self._keys(workspace_id).list(params)
 
-    async def revoke_key(self, workspace_id: uuid.UUID, key_id: uuid.UUID, current_key_id: uuid.UUID) -> None:
+    async def revoke_key(self, workspace_id: uuid.UUID, key_id: uuid.UUID, current_key_id: uuid.UUID | None) -> None:
         key = await self._keys(workspace_id).get(key_id)
         if key is None:
             raise NotFound(f"API key {key_id} was not found.")
         if key.id == current_key_id:
-            raise Conflict("A key cannot revoke itself; use another key with write scope.")
+            raise Conflict("A key cannot revoke itself; use another key with the admin scope.")
         key.revoked_at = utcnow()

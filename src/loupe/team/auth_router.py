@@ -1,0 +1,161 @@
+"""The public sign-in routes, /v1/auth: no credential, they are how one is obtained."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response, status
+
+from loupe.kit.addresses import request_address
+from loupe.kit.deps import ContextDep, JobsDep, SessionDep
+from loupe.kit.errors import Unauthorized, problem_responses
+from loupe.kit.outbox import Outbox
+from loupe.people.limits import SignInLimiter
+from loupe.people.service import Client, PeopleService, RefreshReused, Tokens
+from loupe.team.cookies import check_csrf, clear_tokens, refresh_token_of, set_tokens
+from loupe.team.schemas import (
+    Accepted,
+    LoginRequest,
+    PasswordResetConfirm,
+    PasswordResetRequest,
+    RefreshRequest,
+    SignupRequest,
+    TokenRequest,
+    TokenResponse,
+)
+from loupe.workspaces.auth import KeysDep
+
+router = APIRouter(prefix="/auth", tags=["sign-in"])
+SENT = "If the address can receive mail, a message is on its way."
+
+
+def people(session: SessionDep, keys: list[bytes], ctx: ContextDep, jobs: JobsDep | None = None) -> PeopleService:
+    app_url = ctx.settings.app_base_url or ctx.settings.public_base_url
+    return PeopleService(session, keys, Outbox(session, jobs), app_url)
+
+
+def answer(tokens: Tokens, response: Response, cookie: bool) -> TokenResponse:
+    if cookie:
+        set_tokens(response, tokens)
+    return TokenResponse(
+        access_token=None if cookie else tokens.access_token,
+        refresh_token=None if cookie else tokens.refresh_token,
+        expires_in=tokens.expires_in,
+        workspace_id=tokens.workspace_id,
+        csrf_token=tokens.csrf_token,
+    )
+
+
+@router.post(
+    "/signup",
+    operation_id="auth_signup",
+    summary="Sign up",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=problem_responses(422),
+)
+async def signup(body: SignupRequest, session: SessionDep, keys: KeysDep, ctx: ContextDep, jobs: JobsDep) -> Accepted:
+    """Makes an account and emails a link to confirm the address (sign-in works once it is confirmed). The
+    answer is the same when the email already has an account (that address is told so by email instead), so
+    this cannot be used to find out who has one. The password needs 12 characters and not be a common one."""
+    await people(session, keys, ctx, jobs).signup(body.name, str(body.email), body.password)
+    return Accepted(detail=SENT)
+
+
+@router.post(
+    "/verify-email", operation_id="auth_verify_email", summary="Confirm an email", responses=problem_responses(422)
+)
+async def verify_email(body: TokenRequest, session: SessionDep, keys: KeysDep, ctx: ContextDep) -> Accepted:
+    """Confirms the address with the token of the emailed link (once, within 24 hours)."""
+    await people(session, keys, ctx).verify_email(body.token)
+    return Accepted(detail="Your email is confirmed; sign in.")
+
+
+@router.post("/login", operation_id="auth_login", summary="Sign in", responses=problem_responses(401, 403, 422, 429))
+async def login(
+    body: LoginRequest, request: Request, response: Response, session: SessionDep, keys: KeysDep, ctx: ContextDep
+) -> TokenResponse:
+    """Signs a person in: an access token for one workspace (15 minutes) and a single-use refresh token, in
+    the body or, with `cookie: true`, as HttpOnly cookies. A wrong email and a wrong password answer the same
+    401, in the same time. Failed attempts are limited per email and per address: after a few, each failure
+    locks the next attempt for twice as long (429 with `Retry-After`)."""
+    address = request_address(request, ctx.settings)
+    limiter = SignInLimiter(ctx.arq)
+    await limiter.check(str(body.email), address)
+    client = Client(user_agent=request.headers.get("user-agent", ""), address=address)
+    try:
+        tokens = await people(session, keys, ctx).login(str(body.email), body.password, body.workspace_id, client)
+    except Unauthorized:
+        await limiter.failed(str(body.email), address)
+        raise
+    await limiter.succeeded(str(body.email))
+    return answer(tokens, response, body.cookie)
+
+
+@router.post(
+    "/refresh",
+    operation_id="auth_refresh",
+    summary="Renew the access token",
+    responses=problem_responses(401, 403, 422),
+)
+async def refresh(
+    body: RefreshRequest, request: Request, response: Response, session: SessionDep, keys: KeysDep, ctx: ContextDep
+) -> TokenResponse:
+    """Trades the refresh token (body, or the `loupe_refresh` cookie with `X-CSRF-Token`) for a new access
+    token and a new refresh token. Each refresh token works once: presenting a used one again means it was
+    copied, and ends the whole session (every token of it) with 401."""
+    secret, from_cookie = refresh_token_of(request, body.refresh_token)
+    try:
+        tokens = await people(session, keys, ctx).refresh(secret)
+    except RefreshReused:
+        await session.commit()  # the revocation stands, though the answer is an error
+        raise
+    if from_cookie:
+        check_csrf(request, keys, tokens.session_id)
+    return answer(tokens, response, from_cookie)
+
+
+@router.post(
+    "/logout",
+    operation_id="auth_logout",
+    summary="Sign out",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(403, 422),
+)
+async def logout(
+    body: RefreshRequest, request: Request, response: Response, session: SessionDep, keys: KeysDep, ctx: ContextDep
+) -> None:
+    """Ends the session of the refresh token (body, or cookie with `X-CSRF-Token`): its access tokens stop
+    working at once. An unknown token answers 204 too."""
+    secret, from_cookie = refresh_token_of(request, body.refresh_token)
+    session_id = await people(session, keys, ctx).logout(secret)
+    if from_cookie and session_id is not None:
+        check_csrf(request, keys, session_id)
+    clear_tokens(response)
+
+
+@router.post(
+    "/password-reset",
+    operation_id="auth_password_reset",
+    summary="Ask for a password reset link",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=problem_responses(422),
+)
+async def password_reset(
+    body: PasswordResetRequest, session: SessionDep, keys: KeysDep, ctx: ContextDep, jobs: JobsDep
+) -> Accepted:
+    """Emails a link to choose a new password (single use, 30 minutes; a newer link voids older ones). The
+    answer is the same for an email without an account."""
+    await people(session, keys, ctx, jobs).request_reset(str(body.email))
+    return Accepted(detail=SENT)
+
+
+@router.post(
+    "/password-reset/confirm",
+    operation_id="auth_password_reset_confirm",
+    summary="Choose a new password",
+    responses=problem_responses(422),
+)
+async def password_reset_confirm(
+    body: PasswordResetConfirm, session: SessionDep, keys: KeysDep, ctx: ContextDep
+) -> Accepted:
+    """Sets the new password with the emailed token, and signs the person out everywhere."""
+    await people(session, keys, ctx).confirm_reset(body.token, body.password)
+    return Accepted(detail="Your password is changed; sign in with it.")

@@ -1,0 +1,159 @@
+"""A signed-in person's own routes: who they are, their sessions, switching workspace, and the workspaces
+and organizations they create. API keys cannot call them."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response, status
+
+from loupe.kit.deps import SessionDep
+from loupe.kit.errors import Forbidden, problem_responses
+from loupe.kit.pagination import PageParamsDep
+from loupe.people.models import Role
+from loupe.people.service import PeopleService
+from loupe.team.auth_router import answer
+from loupe.team.schemas import (
+    CreatedWorkspace,
+    MembershipRead,
+    MeRead,
+    OrganizationCreate,
+    OrganizationRead,
+    SessionPage,
+    SessionRead,
+    SwitchRequest,
+    TokenResponse,
+    WorkspaceCreate,
+)
+from loupe.workspaces.auth import KeysDep, PersonCaller
+from loupe.workspaces.service import WorkspaceService
+
+router = APIRouter(tags=["me"])
+
+
+def _person_id(caller: PersonCaller) -> uuid.UUID:
+    assert caller.person_id is not None  # PersonCaller admits people only
+    return caller.person_id
+
+
+@router.get("/me", operation_id="me_get", summary="The signed-in person")
+async def get_me(caller: PersonCaller, session: SessionDep, keys: KeysDep) -> MeRead:
+    """The person, the workspace their token acts in, every workspace they reach (their own memberships and
+    their organizations' workspaces) with their role there, and their organizations."""
+    people = PeopleService(session, keys)
+    person = await people.person(_person_id(caller))
+    roles = await people.workspaces_of(person.id)
+    workspaces = await WorkspaceService(session).many(list(roles))
+    return MeRead(
+        id=person.id,
+        name=person.name,
+        email=person.email,
+        email_verified=person.email_verified_at is not None,
+        workspace_id=caller.workspace_id,
+        memberships=[
+            MembershipRead(
+                workspace_id=wid,
+                workspace_name=workspaces[wid].name,
+                organization_id=workspaces[wid].organization_id,
+                role=role,
+            )
+            for wid, role in roles.items()
+            if wid in workspaces
+        ],
+        organizations=[
+            OrganizationRead(id=org.id, name=org.name, role=role, created_at=org.created_at)
+            for org, role in await people.organizations_of(person.id)
+        ],
+    )
+
+
+@router.get("/me/sessions", operation_id="me_sessions_list", summary="List my sessions")
+async def list_sessions(caller: PersonCaller, session: SessionDep, keys: KeysDep, page: PageParamsDep) -> SessionPage:
+    """The person's active sign-ins (devices), newest first."""
+    items, cursor = await PeopleService(session, keys).sessions(_person_id(caller), page)
+    rows = [
+        SessionRead(
+            id=s.id,
+            created_at=s.created_at,
+            last_used_at=s.last_used_at,
+            user_agent=s.user_agent,
+            address=s.address,
+            workspace_id=s.workspace_id,
+            current=s.id == caller.session_id,
+        )
+        for s in items
+    ]
+    return SessionPage.of(rows, cursor)
+
+
+@router.delete(
+    "/me/sessions/{session_id}",
+    operation_id="me_sessions_revoke",
+    summary="Sign out a session",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(404),
+)
+async def revoke_session(session_id: uuid.UUID, caller: PersonCaller, session: SessionDep, keys: KeysDep) -> None:
+    """Ends one of the person's sessions: its tokens stop working at once (this one's too, if it is this one)."""
+    await PeopleService(session, keys).revoke_session(_person_id(caller), session_id)
+
+
+@router.post(
+    "/auth/switch",
+    operation_id="auth_switch",
+    summary="Act in another workspace",
+    tags=["sign-in"],
+    responses=problem_responses(404, 422),
+)
+async def switch(
+    body: SwitchRequest, caller: PersonCaller, response: Response, session: SessionDep, keys: KeysDep
+) -> TokenResponse:
+    """New tokens of this session for another workspace the person reaches (the old refresh token is spent)."""
+    assert caller.session_id is not None
+    tokens = await PeopleService(session, keys).switch(caller.session_id, body.workspace_id)
+    return answer(tokens, response, body.cookie)
+
+
+@router.post(
+    "/workspaces",
+    operation_id="workspaces_create",
+    summary="Create a workspace",
+    tags=["workspace"],
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(422),
+)
+async def create_workspace(
+    body: WorkspaceCreate, caller: PersonCaller, session: SessionDep, keys: KeysDep
+) -> CreatedWorkspace:
+    """A new workspace (a brand) with the person as its owner; inside one of their organizations if they
+    administer it. Act in it with POST /v1/auth/switch."""
+    person_id = _person_id(caller)
+    if body.organization_id and not await PeopleService(session, keys).administers(person_id, body.organization_id):
+        raise Forbidden("Only an organization's admins create workspaces in it.")
+    workspace = await WorkspaceService(session).create_for(person_id, body.name, body.organization_id)
+    return CreatedWorkspace(
+        id=workspace.id,
+        name=workspace.name,
+        organization_id=workspace.organization_id,
+        role=Role.owner,
+        created_at=workspace.created_at,
+    )
+
+
+@router.post(
+    "/organizations",
+    operation_id="organizations_create",
+    summary="Create an organization",
+    tags=["workspace"],
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(422),
+)
+async def create_organization(
+    body: OrganizationCreate, caller: PersonCaller, session: SessionDep, keys: KeysDep
+) -> OrganizationRead:
+    """An agency (or a company with several brands), with the person as its owner. Its owners and admins
+    create workspaces in it and administer all of them."""
+    organization = await PeopleService(session, keys).create_organization(_person_id(caller), body.name)
+    return OrganizationRead(
+        id=organization.id, name=organization.name, role=Role.owner, created_at=organization.created_at
+    )
