@@ -74,7 +74,7 @@ def test_dev_serves_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
     lines = _read_lines(proc.stdout)
     before_banner: list[str] = []
     try:
-        key = None
+        key, person = None, None
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
@@ -82,9 +82,12 @@ def test_dev_serves_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
             before_banner.append(line)
             if match := re.search(r"Demo API key : (lp_\S+)", line):
                 key = match.group(1)
+            if match := re.search(r"Demo person  : (\S+) / (\S+) ", line):
+                person = {"email": match.group(1), "password": match.group(2)}
             if line.startswith("Press Ctrl-C to stop."):
                 break
         assert key, "no demo key printed"
+        assert person, "no demo person printed"
         # Each child's lines carry its name; none is JSON.
         for prefix in ("api    | ", "worker | ", "sandbox| "):
             assert any(line.startswith(prefix) for line in before_banner), prefix
@@ -101,6 +104,11 @@ def test_dev_serves_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
         assert access and access[0].startswith("api    | ") and "GET" in access[0] and "status=200" in access[0]
 
         assert httpx.get(f"{base}/docs").status_code == 200
+        # The demo person signs in (as /docs' "Try it out" does) and reads the demo brand as its owner.
+        login = httpx.post(f"{base}/v1/auth/login", json=person)
+        assert login.status_code == 200, login.text
+        owned = httpx.get(f"{base}/v1/reports", headers={"Authorization": f"Bearer {login.json()['access_token']}"})
+        assert owned.status_code == 200 and len(owned.json()["data"]) == 2
         assert httpx.get(f"{base}/readyz").json()["checks"] == {"database": "ok", "redis": "ok"}
         accounts = httpx.get(f"http://127.0.0.1:{sandbox_port}/_sandbox/accounts").json()
         assert set(accounts) == {"instagram", "facebook", "tiktok", "youtube", "twitter", "twitch"}

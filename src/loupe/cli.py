@@ -320,7 +320,8 @@ def dev(
     try:
         with embedded_servers(settings.data_dir) as servers:
             upgrade(servers.database_url)
-            api_key, connect_token = asyncio.run(ensure_demo_workspace(servers.database_url, settings.data_dir))
+            demo_brand = asyncio.run(ensure_demo_workspace(servers.database_url, settings.data_dir))
+            api_key, connect_token = demo_brand.api_key, demo_brand.connect_token
             if not settings.token_keys:
                 dev_keys(settings.data_dir)  # made once, before the children that all read it
             base = f"http://127.0.0.1:{port}"
@@ -371,6 +372,8 @@ def dev(
                     f"  Sandbox      : {sandbox_url}/_sandbox/ (creators, faults, app removal)\n"
                     f"  Mail sink    : http://127.0.0.1:{mail_port + 1}/ (SMTP on port {mail_port})\n"
                     f"  Demo API key : {api_key}\n"
+                    f"  Demo person  : {demo_brand.email} / {demo_brand.password} (owner of the demo brand: sign in "
+                    f"with POST /v1/auth/login at {base}/docs)\n"
                     f"  Try          : curl -H 'Authorization: Bearer {api_key}' {base}/v1/reports\n"
                     "Press Ctrl-C to stop.\n\n"
                 )

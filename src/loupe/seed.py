@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import secrets
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -12,6 +14,8 @@ import httpx
 import structlog
 
 from loupe.kit.db import create_engine, create_sessionmaker
+from loupe.people.models import Role
+from loupe.people.service import PeopleService, TeamService
 from loupe.reports.models import Report
 from loupe.workspaces.models import Plan
 from loupe.workspaces.service import WorkspaceService
@@ -29,29 +33,48 @@ async def create_workspace(database_url: str, name: str, plan: Plan) -> tuple[uu
         await engine.dispose()
 
 
-async def ensure_demo_workspace(database_url: str, data_dir: Path) -> tuple[str, str]:
-    """The demo workspace's key and connect-link token. Keys are stored hashed, so the demo key is kept in
-    the (git-ignored, development-only) data folder to print it again on the next start."""
+@dataclass(frozen=True)
+class Demo:
+    """What `loupe dev` prints: the demo brand's key and connect-link token, and its owner's sign-in."""
+
+    api_key: str
+    connect_token: str
+    email: str
+    password: str
+
+
+DEMO_EMAIL = "demo@loupe.example"
+
+
+async def ensure_demo_workspace(database_url: str, data_dir: Path) -> Demo:
+    """The demo workspace, its key and its owner (a verified person). Keys and passwords are stored hashed,
+    so they are kept in the (git-ignored, development-only) data folder to print them again on the next start."""
     engine = create_engine(database_url, pool_size=1, max_overflow=0)
     path = data_dir / DEMO_FILE
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
             service = WorkspaceService(session)
-            if path.exists():
-                key = json.loads(path.read_text())["api_key"]
-                found = await service.authenticate(key)
-                if found is not None:
-                    return str(key), await service.connect_token(found.workspace_id)
-            workspace, key = await service.create_workspace("Demo brand", Plan.staging)
-            for name, description in (
-                ("Spring launch 2026", "Every creator of the spring drop, all networks."),
-                ("Always-on ambassadors", "Long-running ambassador programme."),
-            ):
-                session.add(Report(workspace_id=workspace.id, name=name, description=description))
-            connect_token = await service.connect_token(workspace.id)
-        path.write_text(json.dumps({"workspace_id": str(workspace.id), "api_key": key}))
+            saved = json.loads(path.read_text()) if path.exists() else {}
+            found = await service.authenticate(saved["api_key"]) if "api_key" in saved else None
+            if found is not None:
+                key, workspace_id = str(saved["api_key"]), found.workspace_id
+            else:
+                workspace, key = await service.create_workspace("Demo brand", Plan.staging)
+                workspace_id = workspace.id
+                for name, description in (
+                    ("Spring launch 2026", "Every creator of the spring drop, all networks."),
+                    ("Always-on ambassadors", "Long-running ambassador programme."),
+                ):
+                    session.add(Report(workspace_id=workspace.id, name=name, description=description))
+            password = saved.get("password") or secrets.token_urlsafe(12)
+            await PeopleService(session, []).ensure_verified(DEMO_EMAIL, "Demo owner", password)
+            person = await PeopleService(session, []).by_email(DEMO_EMAIL)
+            assert person is not None
+            await TeamService(session, workspace_id).add(person.id, Role.owner)
+            connect_token = await service.connect_token(workspace_id)
+        path.write_text(json.dumps({"workspace_id": str(workspace_id), "api_key": key, "password": password}))
         path.chmod(0o600)
-        return key, connect_token
+        return Demo(key, connect_token, DEMO_EMAIL, password)
     finally:
         await engine.dispose()
 

@@ -34,6 +34,7 @@ from loupe.kit.migrations import current_heads
 from loupe.kit.outages import Dependency, outage_of, wait_until_up
 from loupe.kit.outbox import deliver_outbox
 from loupe.runtime import normalize_database_url
+from loupe.team.jobs import send_password_reset
 
 log = structlog.get_logger("loupe.worker")
 
@@ -73,6 +74,7 @@ FUNCTIONS: list[Any] = [
     schedule_refreshes,
     remind_expiring,
     poll_stories,
+    send_password_reset,
     func(refresh_connection, keep_result=0, max_tries=JOB_MAX_TRIES),  # type: ignore[arg-type,list-item]
 ]
 CRON_JOBS: list[Any] = [

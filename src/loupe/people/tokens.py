@@ -40,6 +40,7 @@ def issue_access(keys: list[bytes], claims: AccessClaims, now: datetime) -> str:
         "ws": str(claims.workspace_id) if claims.workspace_id else None,
         "iat": int(now.timestamp()),
         "exp": int((now + ACCESS_TTL).timestamp()),
+        "jti": secrets.token_urlsafe(8),  # two tokens of one second differ
     }
     return ACCESS_PREFIX + jwt.encode(payload, keys[0], algorithm=_ALGORITHM)
 

@@ -11,6 +11,7 @@ from loupe.kit.outbox import Outbox
 from loupe.people.limits import SignInLimiter
 from loupe.people.service import Client, PeopleService, RefreshReused, Tokens
 from loupe.team.cookies import check_csrf, clear_tokens, refresh_token_of, set_tokens
+from loupe.team.jobs import JOB as RESET_JOB
 from loupe.team.schemas import (
     Accepted,
     LoginRequest,
@@ -138,12 +139,10 @@ async def logout(
     status_code=status.HTTP_202_ACCEPTED,
     responses=problem_responses(422),
 )
-async def password_reset(
-    body: PasswordResetRequest, session: SessionDep, keys: KeysDep, ctx: ContextDep, jobs: JobsDep
-) -> Accepted:
+async def password_reset(body: PasswordResetRequest, ctx: ContextDep) -> Accepted:
     """Emails a link to choose a new password (single use, 30 minutes; a newer link voids older ones). The
-    answer is the same for an email without an account."""
-    await people(session, keys, ctx, jobs).request_reset(str(body.email))
+    answer, and its time, are the same for an email without an account: the worker looks it up."""
+    await ctx.arq.enqueue_job(RESET_JOB, email=str(body.email))
     return Accepted(detail=SENT)
 
 
