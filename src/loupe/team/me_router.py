@@ -31,17 +31,12 @@ from loupe.workspaces.service import WorkspaceService
 router = APIRouter(tags=["me"])
 
 
-def _person_id(caller: PersonCaller) -> uuid.UUID:
-    assert caller.person_id is not None  # PersonCaller admits people only
-    return caller.person_id
-
-
 @router.get("/me", operation_id="me_get", summary="The signed-in person")
 async def get_me(caller: PersonCaller, session: SessionDep, keys: KeysDep) -> MeRead:
     """The person, the workspace their token acts in, every workspace they reach (their own memberships and
     their organizations' workspaces) with their role there, and their organizations."""
     people = PeopleService(session, keys)
-    person = await people.person(_person_id(caller))
+    person = await people.person(caller.person_id)
     roles = await people.workspaces_of(person.id)
     workspaces = await WorkspaceService(session).many(list(roles))
     return MeRead(
@@ -70,7 +65,7 @@ async def get_me(caller: PersonCaller, session: SessionDep, keys: KeysDep) -> Me
 @router.get("/me/sessions", operation_id="me_sessions_list", summary="List my sessions")
 async def list_sessions(caller: PersonCaller, session: SessionDep, keys: KeysDep, page: PageParamsDep) -> SessionPage:
     """The person's active sign-ins (devices), newest first."""
-    items, cursor = await PeopleService(session, keys).sessions(_person_id(caller), page)
+    items, cursor = await PeopleService(session, keys).sessions(caller.person_id, page)
     rows = [
         SessionRead(
             id=s.id,
@@ -95,7 +90,7 @@ async def list_sessions(caller: PersonCaller, session: SessionDep, keys: KeysDep
 )
 async def revoke_session(session_id: uuid.UUID, caller: PersonCaller, session: SessionDep, keys: KeysDep) -> None:
     """Ends one of the person's sessions: its tokens stop working at once (this one's too, if it is this one)."""
-    await PeopleService(session, keys).revoke_session(_person_id(caller), session_id)
+    await PeopleService(session, keys).revoke_session(caller.person_id, session_id)
 
 
 @router.post(
@@ -109,7 +104,6 @@ async def switch(
     body: SwitchRequest, caller: PersonCaller, response: Response, session: SessionDep, keys: KeysDep
 ) -> TokenResponse:
     """New tokens of this session for another workspace the person reaches (the old refresh token is spent)."""
-    assert caller.session_id is not None
     tokens = await PeopleService(session, keys).switch(caller.session_id, body.workspace_id)
     return answer(tokens, response, body.cookie)
 
@@ -127,7 +121,7 @@ async def create_workspace(
 ) -> CreatedWorkspace:
     """A new workspace (a brand) with the person as its owner; inside one of their organizations if they
     administer it. Act in it with POST /v1/auth/switch."""
-    person_id = _person_id(caller)
+    person_id = caller.person_id
     if body.organization_id and not await PeopleService(session, keys).administers(person_id, body.organization_id):
         raise Forbidden("Only an organization's admins create workspaces in it.")
     workspace = await WorkspaceService(session).create_for(person_id, body.name, body.organization_id)
@@ -153,7 +147,7 @@ async def create_organization(
 ) -> OrganizationRead:
     """An agency (or a company with several brands), with the person as its owner. Its owners and admins
     create workspaces in it and administer all of them."""
-    organization = await PeopleService(session, keys).create_organization(_person_id(caller), body.name)
+    organization = await PeopleService(session, keys).create_organization(caller.person_id, body.name)
     return OrganizationRead(
         id=organization.id, name=organization.name, role=Role.owner, created_at=organization.created_at
     )

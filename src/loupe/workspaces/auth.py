@@ -205,11 +205,19 @@ def _authorizer(access: Access) -> Callable[..., AsyncIterator[Principal]]:
     return dependency
 
 
-async def _person_caller(caller: CallerDep) -> Caller:
-    refusal = PERSON.refusal(caller)
-    if refusal:
-        raise Forbidden(refusal)
-    return caller
+@dataclass(frozen=True)
+class SignedIn:
+    """A person calling their own operations: who, which session, and the workspace it acts in (maybe none)."""
+
+    person_id: uuid.UUID
+    session_id: uuid.UUID
+    workspace_id: uuid.UUID | None
+
+
+async def _person_caller(caller: CallerDep) -> SignedIn:
+    if caller.person_id is None or caller.session_id is None:
+        raise Forbidden(PERSON.refusal(caller) or "This operation needs a person's access token.")
+    return SignedIn(caller.person_id, caller.session_id, caller.workspace_id)
 
 
 PERSON = Access(role=None, scope=None)
@@ -222,7 +230,7 @@ ConversionsPrincipal = Annotated[Principal, requires(Role.member, Scope.conversi
 # Keys, the team, templates and the audit log (reading them too).
 AdminPrincipal = Annotated[Principal, requires(Role.admin, Scope.admin)]
 OwnerPrincipal = Annotated[Principal, requires(Role.owner, None)]
-PersonCaller = Annotated[Caller, Depends(_person_caller)]
+PersonCaller = Annotated[SignedIn, Depends(_person_caller)]
 
 
 def acting_for(workspace_id: uuid.UUID) -> Principal:
