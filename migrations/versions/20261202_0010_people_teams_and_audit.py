@@ -223,7 +223,10 @@ def upgrade() -> None:
         sa.Column("resource_id", sa.String(length=100), nullable=True),
         sa.Column("address", sa.String(length=64), nullable=False),
         sa.ForeignKeyConstraint(
-            ["workspace_id"], ["workspaces.id"], name=op.f("fk_audit_events_workspace_id_workspaces"), ondelete="CASCADE"
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_audit_events_workspace_id_workspaces"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_events")),
     )
@@ -231,7 +234,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("audit_events", "team_invitations", "person_tokens", "refresh_tokens", "auth_sessions", "memberships"):
+    for table in (
+        "audit_events",
+        "team_invitations",
+        "person_tokens",
+        "refresh_tokens",
+        "auth_sessions",
+        "memberships",
+    ):
         op.drop_table(table)
     op.drop_constraint(op.f("fk_api_keys_created_by_key_id_api_keys"), "api_keys", type_="foreignkey")
     op.drop_constraint(op.f("fk_api_keys_created_by_person_id_people"), "api_keys", type_="foreignkey")
