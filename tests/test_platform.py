@@ -147,7 +147,8 @@ async def test_api_keys_lifecycle(client: httpx.AsyncClient, tenant: Tenant) -> 
     assert created.status_code == 201
     secret, key_id = created.json()["key"], created.json()["id"]
     assert created.json()["scopes"] == ["read"] and secret.startswith(created.json()["prefix"])
-    listed = (await client.get("/v1/api-keys", headers=tenant.read)).json()["data"]
+    assert (await client.get("/v1/api-keys", headers=tenant.read)).status_code == 403  # key management: admin
+    listed = (await client.get("/v1/api-keys", headers=tenant.write)).json()["data"]
     assert key_id in [k["id"] for k in listed] and all("key" not in k for k in listed)
     assert (await client.get("/v1/reports", headers={"Authorization": f"Bearer {secret}"})).status_code == 200
     assert (await client.delete(f"/v1/api-keys/{key_id}", headers=tenant.write)).status_code == 204
@@ -162,8 +163,8 @@ async def test_api_keys_are_stored_hashed(client: httpx.AsyncClient, tenant: Ten
     assert stored and all(tenant.write_key not in (h, p) and len(h) == 64 for h, p in stored)
 
 
-async def test_write_key_cannot_revoke_itself(client: httpx.AsyncClient, tenant: Tenant) -> None:
-    keys = (await client.get("/v1/api-keys", headers=tenant.read)).json()["data"]
+async def test_admin_key_cannot_revoke_itself(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    keys = (await client.get("/v1/api-keys", headers=tenant.write)).json()["data"]
     default = next(k for k in keys if k["name"] == "Default key")
     response = await client.delete(f"/v1/api-keys/{default['id']}", headers=tenant.write)
     assert response.status_code == 409

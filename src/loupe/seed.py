@@ -67,7 +67,7 @@ async def ensure_demo_workspace(database_url: str, data_dir: Path) -> Demo:
                 ):
                     session.add(Report(workspace_id=workspace.id, name=name, description=description))
             password = saved.get("password") or secrets.token_urlsafe(12)
-            person = await PeopleService(session, []).ensure_verified(DEMO_EMAIL, "Demo owner", password)
+            person = await PeopleService(session).ensure_verified(DEMO_EMAIL, "Demo owner", password)
             await TeamService(session, workspace_id).add(person.id, Role.owner)
             connect_token = await service.connect_token(workspace_id)
         path.write_text(json.dumps({"workspace_id": str(workspace_id), "api_key": key, "password": password}))

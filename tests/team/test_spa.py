@@ -50,3 +50,12 @@ async def test_sign_up_create_a_workspace_invite_a_viewer(client: httpx.AsyncCli
         ("founder@brand.example", "owner"),
         ("viewer@brand.example", "viewer"),
     }
+    # The founder's admin view: every write of the story, by whom.
+    events = (await client.get("/v1/audit-events", headers=owner)).json()["data"]
+    assert [e["action"] for e in reversed(events)] == [
+        "workspaces_create",
+        "campaigns_create",
+        "team_invitations_create",
+        "team_invitations_accept",
+    ]
+    assert {e["actor_type"] for e in events} == {"person"}

@@ -20,31 +20,32 @@ from loupe.audit.repository import AuditRepository
 from loupe.kit.pagination import PageParams
 from loupe.workspaces.auth import Principal, write_done
 
-_INSERTED = "audit_inserted_ids"
+_INSERTED = "audit_first_inserted_id"
 
 
 @event.listens_for(Session, "pending_to_persistent")
 def _remember_insert(session: Session, instance: Any) -> None:
-    """The ids of rows a request inserted, first first (what a create's audit event names)."""
+    """The id of the first row a request inserted (what a create's audit event names); only the first is
+    kept, so a session inserting many rows keeps one string."""
     ident = getattr(instance, "id", None)
     if ident is not None and not isinstance(instance, AuditEvent):
-        session.info.setdefault(_INSERTED, []).append(str(ident))
+        session.info.setdefault(_INSERTED, str(ident))
 
 
-def resource_of(request: Request, operation_id: str, inserted: list[str]) -> tuple[str, str | None]:
+def resource_of(request: Request, operation_id: str, inserted: str | None) -> tuple[str, str | None]:
     verb_at = operation_id.rfind("_")
     resource_type = operation_id[:verb_at] if verb_at > 0 else operation_id
     path_params = list(request.path_params.values())
     if path_params:
         return resource_type, str(path_params[-1])
-    return resource_type, inserted[0] if inserted else None
+    return resource_type, inserted
 
 
 @write_done.attach
 async def record(session: AsyncSession, request: Request, principal: Principal) -> None:
     route = request.scope.get("route")
     operation_id = getattr(route, "operation_id", None) or request.url.path
-    inserted: list[str] = session.sync_session.info.pop(_INSERTED, [])
+    inserted: str | None = session.sync_session.info.pop(_INSERTED, None)
     resource_type, resource_id = resource_of(request, operation_id, inserted)
     actor_type, actor_id = ("person", principal.person_id) if principal.person_id else ("api_key", principal.api_key_id)
     await AuditRepository(session, principal.workspace_id).add(

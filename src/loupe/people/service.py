@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -70,8 +71,9 @@ class RefreshReused(Unauthorized):
 
 class PeopleService:
     def __init__(
-        self, session: AsyncSession, keys: list[bytes], outbox: Outbox | None = None, app_url: str = ""
+        self, session: AsyncSession, keys: Sequence[bytes] = (), outbox: Outbox | None = None, app_url: str = ""
     ) -> None:
+        """`keys` sign access tokens (needed to sign in, refresh and switch); `outbox` sends the emails."""
         self.session = session
         self.keys = keys
         self.people = PeopleRepository(session)

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -33,7 +34,7 @@ def signing_keys(vault_keys: list[str]) -> list[bytes]:
     return [hashlib.sha256(b"loupe access tokens\x00" + key.encode()).digest() for key in vault_keys]
 
 
-def issue_access(keys: list[bytes], claims: AccessClaims, now: datetime) -> str:
+def issue_access(keys: Sequence[bytes], claims: AccessClaims, now: datetime) -> str:
     payload = {
         "sub": str(claims.person_id),
         "sid": str(claims.session_id),
@@ -45,7 +46,7 @@ def issue_access(keys: list[bytes], claims: AccessClaims, now: datetime) -> str:
     return ACCESS_PREFIX + jwt.encode(payload, keys[0], algorithm=_ALGORITHM)
 
 
-def read_access(keys: list[bytes], token: str) -> AccessClaims | None:
+def read_access(keys: Sequence[bytes], token: str) -> AccessClaims | None:
     """The claims of a valid, unexpired token; None for anything else."""
     if not token.startswith(ACCESS_PREFIX):
         return None
@@ -73,12 +74,12 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def csrf_token(keys: list[bytes], session_id: uuid.UUID) -> str:
+def csrf_token(keys: Sequence[bytes], session_id: uuid.UUID) -> str:
     """Bound to the session: a page on another site cannot read it from our cookie, nor make it up."""
     return _csrf(keys[0], session_id)
 
 
-def csrf_matches(keys: list[bytes], session_id: uuid.UUID, presented: str) -> bool:
+def csrf_matches(keys: Sequence[bytes], session_id: uuid.UUID, presented: str) -> bool:
     return any(hmac.compare_digest(_csrf(key, session_id), presented) for key in keys)
 
 

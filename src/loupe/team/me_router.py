@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
-from loupe.kit.deps import SessionDep
+from loupe.kit.deps import ContextDep, SessionDep
 from loupe.kit.errors import Forbidden, problem_responses
 from loupe.kit.pagination import PageParamsDep
 from loupe.people.models import Role
@@ -25,17 +25,17 @@ from loupe.team.schemas import (
     TokenResponse,
     WorkspaceCreate,
 )
-from loupe.workspaces.auth import KeysDep, PersonCaller
+from loupe.workspaces.auth import KeysDep, PersonCaller, record_write_by
 from loupe.workspaces.service import WorkspaceService
 
 router = APIRouter(tags=["me"])
 
 
 @router.get("/me", operation_id="me_get", summary="The signed-in person")
-async def get_me(caller: PersonCaller, session: SessionDep, keys: KeysDep) -> MeRead:
+async def get_me(caller: PersonCaller, session: SessionDep) -> MeRead:
     """The person, the workspace their token acts in, every workspace they reach (their own memberships and
     their organizations' workspaces) with their role there, and their organizations."""
-    people = PeopleService(session, keys)
+    people = PeopleService(session)
     person = await people.person(caller.person_id)
     roles = await people.workspaces_of(person.id)
     workspaces = await WorkspaceService(session).many(list(roles))
@@ -63,9 +63,9 @@ async def get_me(caller: PersonCaller, session: SessionDep, keys: KeysDep) -> Me
 
 
 @router.get("/me/sessions", operation_id="me_sessions_list", summary="List my sessions")
-async def list_sessions(caller: PersonCaller, session: SessionDep, keys: KeysDep, page: PageParamsDep) -> SessionPage:
+async def list_sessions(caller: PersonCaller, session: SessionDep, page: PageParamsDep) -> SessionPage:
     """The person's active sign-ins (devices), newest first."""
-    items, cursor = await PeopleService(session, keys).sessions(caller.person_id, page)
+    items, cursor = await PeopleService(session).sessions(caller.person_id, page)
     rows = [
         SessionRead(
             id=s.id,
@@ -88,9 +88,9 @@ async def list_sessions(caller: PersonCaller, session: SessionDep, keys: KeysDep
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(404),
 )
-async def revoke_session(session_id: uuid.UUID, caller: PersonCaller, session: SessionDep, keys: KeysDep) -> None:
+async def revoke_session(session_id: uuid.UUID, caller: PersonCaller, session: SessionDep) -> None:
     """Ends one of the person's sessions: its tokens stop working at once (this one's too, if it is this one)."""
-    await PeopleService(session, keys).revoke_session(caller.person_id, session_id)
+    await PeopleService(session).revoke_session(caller.person_id, session_id)
 
 
 @router.post(
@@ -117,14 +117,15 @@ async def switch(
     responses=problem_responses(422),
 )
 async def create_workspace(
-    body: WorkspaceCreate, caller: PersonCaller, session: SessionDep, keys: KeysDep
+    body: WorkspaceCreate, caller: PersonCaller, request: Request, session: SessionDep, ctx: ContextDep
 ) -> CreatedWorkspace:
     """A new workspace (a brand) with the person as its owner; inside one of their organizations if they
     administer it. Act in it with POST /v1/auth/switch."""
     person_id = caller.person_id
-    if body.organization_id and not await PeopleService(session, keys).administers(person_id, body.organization_id):
+    if body.organization_id and not await PeopleService(session).administers(person_id, body.organization_id):
         raise Forbidden("Only an organization's admins create workspaces in it.")
     workspace = await WorkspaceService(session).create_for(person_id, body.name, body.organization_id)
+    await record_write_by(session, request, ctx, workspace.id, person_id)
     return CreatedWorkspace(
         id=workspace.id,
         name=workspace.name,
@@ -142,12 +143,10 @@ async def create_workspace(
     status_code=status.HTTP_201_CREATED,
     responses=problem_responses(422),
 )
-async def create_organization(
-    body: OrganizationCreate, caller: PersonCaller, session: SessionDep, keys: KeysDep
-) -> OrganizationRead:
+async def create_organization(body: OrganizationCreate, caller: PersonCaller, session: SessionDep) -> OrganizationRead:
     """An agency (or a company with several brands), with the person as its owner. Its owners and admins
     create workspaces in it and administer all of them."""
-    organization = await PeopleService(session, keys).create_organization(caller.person_id, body.name)
+    organization = await PeopleService(session).create_organization(caller.person_id, body.name)
     return OrganizationRead(
         id=organization.id, name=organization.name, role=Role.owner, created_at=organization.created_at
     )

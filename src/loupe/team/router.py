@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loupe.kit.context import ProcessContext
@@ -28,7 +28,7 @@ from loupe.team.schemas import (
     RoleChange,
 )
 from loupe.team.service import InvitationService, accept, status_of
-from loupe.workspaces.auth import AdminPrincipal, Principal, ReadPrincipal, requires
+from loupe.workspaces.auth import AdminPrincipal, Principal, ReadPrincipal, record_write_by, requires
 from loupe.workspaces.models import Scope
 
 router = APIRouter(prefix="/team", tags=["team"])
@@ -101,10 +101,13 @@ async def revoke_invitation(
     summary="Accept a team invitation",
     responses=problem_responses(422),
 )
-async def accept_invitation(body: InvitationAccept, session: SessionDep) -> InvitationAccepted:
+async def accept_invitation(
+    body: InvitationAccept, request: Request, session: SessionDep, ctx: ContextDep
+) -> InvitationAccepted:
     """Public: the token of the emailed link is the credential. Joins the invited email to the workspace,
     making a (verified) account with `name` and `password` if the email has none; then sign in."""
     invitation, person_id, created = await accept(session, body.token, body.name, body.password)
+    await record_write_by(session, request, ctx, invitation.workspace_id, person_id)
     return InvitationAccepted(
         workspace_id=invitation.workspace_id, role=invitation.role, person_id=person_id, created_account=created
     )
@@ -136,7 +139,7 @@ async def change_role(
     """Admins change roles; only an owner makes or demotes an owner, and the last owner cannot be demoted (409)."""
     team = TeamService(session, principal.workspace_id)
     membership = await team.change_role(person_id, body.role, principal.role if principal.person_id else None)
-    return _member(membership, await PeopleService(session, []).person(person_id))
+    return _member(membership, await PeopleService(session).person(person_id))
 
 
 @router.delete(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import EmailStr, Field
 
@@ -11,13 +11,15 @@ from loupe.kit.schemas import Schema
 from loupe.people.models import Role
 from loupe.people.passwords import MAX_LENGTH
 
-Password = Field(min_length=1, max_length=MAX_LENGTH, description="At least 12 characters, not a common one.")
+Password = Annotated[
+    str, Field(min_length=1, max_length=MAX_LENGTH, description="At least 12 characters, not a common one.")
+]
 
 
 class SignupRequest(Schema):
     name: str = Field(min_length=1, max_length=200, examples=["Grace Hopper"])
     email: EmailStr = Field(examples=["grace@brand.example"])
-    password: str = Password
+    password: Password
 
 
 class Accepted(Schema):
@@ -62,7 +64,7 @@ class PasswordResetRequest(Schema):
 
 class PasswordResetConfirm(Schema):
     token: str = Field(min_length=1, max_length=200, description="The token of the emailed link.")
-    password: str = Password
+    password: Password
 
 
 class SwitchRequest(Schema):

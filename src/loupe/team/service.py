@@ -87,7 +87,7 @@ async def accept(
     invitation = await InvitationLinkRepository(session).claim(digest(token))
     if invitation is None or status_of(invitation) != "pending":
         raise ValidationFailed.on("body.token", "This invitation is not valid: it was used, revoked, or expired.")
-    person, created = await PeopleService(session, []).join(invitation.email, name, password)
+    person, created = await PeopleService(session).join(invitation.email, name, password)
     await TeamService(session, invitation.workspace_id).add(person.id, Role(invitation.role))
     invitation.accepted_at = utcnow()
     invitation.accepted_by_person_id = person.id

@@ -24,6 +24,7 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loupe.kit.addresses import request_address
+from loupe.kit.context import ProcessContext
 from loupe.kit.deps import ContextDep, SessionDep
 from loupe.kit.errors import Forbidden, Unauthorized
 from loupe.kit.hooks import Hook
@@ -132,6 +133,17 @@ class Access:
 write_done: Hook[[AsyncSession, Request, Principal]] = Hook("write_done", required=True)
 
 
+async def record_write_by(
+    session: AsyncSession, request: Request, ctx: ProcessContext, workspace_id: uuid.UUID, person_id: uuid.UUID
+) -> None:
+    """The audit event of a write a person made outside their token's workspace (creating a workspace,
+    accepting an invitation into one): recorded in that workspace."""
+    principal = Principal(
+        workspace_id=workspace_id, person_id=person_id, address=request_address(request, ctx.settings)
+    )
+    await write_done(session, request, principal)
+
+
 async def authenticate(
     request: Request,
     session: SessionDep,
@@ -165,7 +177,7 @@ async def _person(
         presented = request.headers.get(CSRF_HEADER, "")
         if not presented or not csrf_matches(keys, claims.session_id, presented):
             raise Forbidden(f"A write authenticated by cookie must send the session's CSRF token in `{CSRF_HEADER}`.")
-    role = await PeopleService(session, keys).caller(claims)
+    role = await PeopleService(session).caller(claims)
     return Caller(workspace_id=claims.workspace_id, person_id=claims.person_id, session_id=claims.session_id, role=role)
 
 
