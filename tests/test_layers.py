@@ -54,6 +54,7 @@ UNSCOPED_REPOSITORIES = {
     "WorkspaceRepository": "the workspaces are the tenants themselves",
     "CredentialRepository": "finds which workspace a presented API key belongs to",
     "PeopleRepository": "a person reaches workspaces through memberships; they are in none",
+    "InvitationLinkRepository": "a team invitation's emailed token arrives before any workspace is known",
     "ConnectionRepository": "a platform account is one row, whichever workspaces it is granted to",
     "AttemptRepository": "an OAuth callback's state arrives before any workspace is known",
     "DeletionRepository": "a platform's data-deletion request names a platform user, not a workspace",
