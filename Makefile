@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint openapi bench bench-sandbox bench-redirect bench-invites bench-refresh bench-outage bench-stats clean
+.PHONY: install run test lint openapi bench bench-sandbox bench-redirect bench-invites bench-refresh bench-outage bench-stats bench-matching bench-report clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -30,7 +30,7 @@ lint: install
 openapi: install
 	$(BIN)/loupe openapi --output openapi/openapi.json
 
-bench: bench-sandbox bench-redirect bench-invites bench-refresh bench-outage bench-stats
+bench: bench-sandbox bench-redirect bench-invites bench-refresh bench-outage bench-stats bench-matching
 
 bench-sandbox: install
 	$(BIN)/python bench/sandbox_bench.py
@@ -49,6 +49,9 @@ bench-outage: install
 
 bench-stats: install
 	$(BIN)/python bench/stats_bench.py
+
+bench-matching: install
+	$(BIN)/python bench/matching_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

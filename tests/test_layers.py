@@ -42,6 +42,7 @@ LAYERS = [
     "invites",  # creator invites: influencers, messaging templates, the outbox
     "connections",  # creator pages, OAuth connections and grants: invites, influencers, connectors
     "accounts",  # connected accounts' data and its refresh jobs: connections, connectors
+    "trackings",  # criteria in reports and the contents they match: accounts (through a hook), campaign stories
     "clicks",
     "conversions",
     "stats",

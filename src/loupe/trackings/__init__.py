@@ -1,0 +1,1 @@
+"""Trackings: criteria inside a report, the profiles they follow, and the contents that match them."""
