@@ -23,6 +23,7 @@ from loupe.connections.router import router as connections_router
 from loupe.connections.webhooks import router as platform_webhooks_router
 from loupe.conversions.router import router as conversions_router
 from loupe.health import router as health_router
+from loupe.influencers.lists_router import router as influencer_lists_router
 from loupe.influencers.router import router as influencers_router
 from loupe.invites.router import router as invites_router
 from loupe.invites.router import template_router as invite_template_router
@@ -42,6 +43,7 @@ from loupe.team.auth_router import router as auth_router
 from loupe.team.me_router import router as me_router
 from loupe.team.router import public_router as team_public_router
 from loupe.team.router import router as team_router
+from loupe.trackings.router import router as trackings_router
 from loupe.workspaces.auth import authenticate
 from loupe.workspaces.router import router as workspaces_router
 
@@ -135,7 +137,9 @@ def create_app(settings: Settings | None = None, *, context: ProcessContext | No
     # workspaces.auth); the public sign-in routes are the only ones outside this router.
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(authenticate)])
     v1.include_router(reports_router)
+    v1.include_router(trackings_router)
     v1.include_router(influencers_router)
+    v1.include_router(influencer_lists_router)
     v1.include_router(campaigns_router)
     v1.include_router(campaign_creators_router)
     v1.include_router(campaign_links_router)

@@ -15,7 +15,7 @@ from loupe.campaigns.stories.models import Story
 from loupe.clicks.models import Click, ClickVisitor, OrphanVisit, VisitorSalt
 from loupe.connections.models import ConnectAttempt, Connection, ConnectionFailure, DeletionRequest, Grant
 from loupe.conversions.models import Conversion
-from loupe.influencers.models import Influencer, InfluencerProfile
+from loupe.influencers.models import Influencer, InfluencerList, InfluencerListMember, InfluencerProfile
 from loupe.invites.models import Invite, InviteTemplate
 from loupe.kit.media import MediaTrash
 from loupe.kit.outbox import OutboxMessage
@@ -31,6 +31,7 @@ from loupe.people.models import (
 )
 from loupe.reports.models import Report
 from loupe.team.models import TeamInvitation
+from loupe.trackings.models import TrackedContent, Tracking, TrackingProfile
 from loupe.workspaces.models import ApiKey, Workspace
 
 __all__ = [
@@ -53,6 +54,8 @@ __all__ = [
     "DeletionRequest",
     "Grant",
     "Influencer",
+    "InfluencerList",
+    "InfluencerListMember",
     "InfluencerProfile",
     "Invite",
     "InviteTemplate",
@@ -70,7 +73,10 @@ __all__ = [
     "Story",
     "StoryCaptureWindow",
     "TeamInvitation",
+    "TrackedContent",
+    "Tracking",
     "TrackingLink",
+    "TrackingProfile",
     "VisitorSalt",
     "Workspace",
 ]

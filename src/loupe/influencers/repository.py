@@ -2,17 +2,18 @@ from __future__ import annotations
 
 import builtins
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, Text, any_, bindparam, delete, exists, func, insert, select
+from sqlalchemy import Select, Text, any_, bindparam, delete, exists, func, insert, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from loupe.influencers.models import Influencer, InfluencerProfile
+from loupe.influencers.models import Influencer, InfluencerList, InfluencerListMember, InfluencerProfile
 from loupe.kit.db import like_contains
-from loupe.kit.pagination import PageParams, build_page, keyset
+from loupe.kit.pagination import PageParams, build_page, encode_cursor, keyset
 
 
 @dataclass(frozen=True)
@@ -115,3 +116,90 @@ class InfluencerRepository:
                 InfluencerProfile.platform_user_id == platform_user_id,
             )
         )
+
+    async def profiles_on(
+        self, platform: str, influencer_ids: Iterable[uuid.UUID] = (), handles: Iterable[str] = ()
+    ) -> builtins.list[InfluencerProfile]:
+        """The workspace's profiles on a platform, of these influencers or with these handles."""
+        ids, names = list(influencer_ids), [h.lower() for h in handles]
+        stmt = (
+            select(InfluencerProfile)
+            .join(Influencer, Influencer.id == InfluencerProfile.influencer_id)
+            .where(Influencer.workspace_id == self.workspace_id, InfluencerProfile.platform == platform)
+            .where(or_(InfluencerProfile.influencer_id.in_(ids), func.lower(InfluencerProfile.handle).in_(names)))
+            .order_by(InfluencerProfile.created_at, InfluencerProfile.id)
+        )
+        return list(await self.session.scalars(stmt))
+
+
+class InfluencerListRepository:
+    """Lists of one workspace and their members."""
+
+    def __init__(self, session: AsyncSession, workspace_id: uuid.UUID) -> None:
+        self.session = session
+        self.workspace_id = workspace_id
+
+    async def add(self, item: InfluencerList) -> InfluencerList:
+        item.workspace_id = self.workspace_id
+        self.session.add(item)
+        await self.session.flush()
+        return item
+
+    async def get(self, list_id: uuid.UUID) -> InfluencerList | None:
+        stmt = select(InfluencerList).where(
+            InfluencerList.workspace_id == self.workspace_id, InfluencerList.id == list_id
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def list(self, params: PageParams) -> tuple[builtins.list[tuple[InfluencerList, int]], str | None]:
+        count = (
+            select(func.count())
+            .where(InfluencerListMember.list_id == InfluencerList.id)
+            .correlate(InfluencerList)
+            .scalar_subquery()
+        )
+        stmt = select(InfluencerList, count).where(InfluencerList.workspace_id == self.workspace_id)
+        rows = (await self.session.execute(keyset(stmt, params, InfluencerList.created_at, InfluencerList.id))).all()
+        items = [(row[0], row[1]) for row in rows[: params.limit]]
+        more = len(rows) > params.limit and items
+        return items, encode_cursor(items[-1][0].created_at, items[-1][0].id) if more else None
+
+    async def count(self, list_id: uuid.UUID) -> int:
+        stmt = select(func.count()).where(InfluencerListMember.list_id == list_id)
+        return int(await self.session.scalar(stmt) or 0)
+
+    async def delete(self, item: InfluencerList) -> None:
+        await self.session.delete(item)
+        await self.session.flush()
+
+    async def add_members(self, list_id: uuid.UUID, influencer_ids: Sequence[uuid.UUID]) -> int:
+        if not influencer_ids:
+            return 0
+        stmt = (
+            pg_insert(InfluencerListMember)
+            .values([{"list_id": list_id, "influencer_id": i} for i in influencer_ids])
+            .on_conflict_do_nothing()
+            .returning(InfluencerListMember.influencer_id)
+        )
+        return len((await self.session.execute(stmt)).all())
+
+    async def remove_members(self, list_id: uuid.UUID, influencer_ids: Sequence[uuid.UUID]) -> int:
+        stmt = delete(InfluencerListMember).where(
+            InfluencerListMember.list_id == list_id, InfluencerListMember.influencer_id.in_(list(influencer_ids))
+        )
+        return int((await self.session.execute(stmt)).rowcount or 0)  # type: ignore[attr-defined]
+
+    async def members(self, list_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, builtins.list[uuid.UUID]]:
+        """list id → its members, for the workspace's lists among these (others are left out)."""
+        stmt = (
+            select(InfluencerList.id, InfluencerListMember.influencer_id)
+            .outerjoin(InfluencerListMember, InfluencerListMember.list_id == InfluencerList.id)
+            .where(InfluencerList.workspace_id == self.workspace_id, InfluencerList.id.in_(list(list_ids)))
+            .order_by(InfluencerListMember.created_at)
+        )
+        found: dict[uuid.UUID, builtins.list[uuid.UUID]] = {}
+        for list_id, influencer_id in (await self.session.execute(stmt)).all():
+            found.setdefault(list_id, [])
+            if influencer_id is not None:
+                found[list_id].append(influencer_id)
+        return found

@@ -156,3 +156,32 @@ class InfluencerRead(Schema):
 
 class InfluencerPage(Page[InfluencerRead]):
     """A page of influencers."""
+
+
+class ListCreate(Schema):
+    name: str = Field(min_length=1, max_length=200, description="Unique in the workspace, whatever the case.")
+
+    _strip = field_validator("name", mode="before")(strip_text)
+
+    model_config = {"json_schema_extra": {"examples": [{"name": "VIP creators"}]}}
+
+
+class ListRead(Schema):
+    id: uuid.UUID
+    name: str
+    members: int = Field(description="How many influencers are in the list.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class ListPage(Page[ListRead]):
+    """A page of influencer lists, newest first."""
+
+
+class MembersChange(Schema):
+    influencer_ids: list[uuid.UUID] = Field(min_length=1, max_length=1000, description="Influencers of the workspace.")
+
+
+class MembersChanged(Schema):
+    changed: int = Field(description="How many were added (or removed); ids already in (or not in) the list count 0.")
+    members: int = Field(description="How many influencers the list holds now.")

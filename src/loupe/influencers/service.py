@@ -1,14 +1,15 @@
 from __future__ import annotations
 
+import builtins
 import uuid
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from loupe.influencers.models import Influencer, InfluencerProfile
-from loupe.influencers.repository import InfluencerFilters, InfluencerRepository
+from loupe.influencers.models import Influencer, InfluencerList, InfluencerProfile
+from loupe.influencers.repository import InfluencerFilters, InfluencerListRepository, InfluencerRepository
 from loupe.influencers.schemas import InfluencerCreate, InfluencerUpdate, ProfileIn
-from loupe.kit.errors import NotFound
+from loupe.kit.errors import FieldError, NotFound, ValidationFailed
 from loupe.kit.pagination import PageParams
 from loupe.workspaces.auth import Principal
 
@@ -33,7 +34,9 @@ class InfluencerService:
             raise NotFound(f"Influencer {influencer_id} was not found.")
         return influencer
 
-    async def list(self, params: PageParams, filters: InfluencerFilters) -> tuple[list[Influencer], str | None]:
+    async def list(
+        self, params: PageParams, filters: InfluencerFilters
+    ) -> tuple[builtins.list[Influencer], str | None]:
         return await self.influencers.list(params, filters)
 
     async def update(self, influencer_id: uuid.UUID, data: InfluencerUpdate) -> Influencer:
@@ -106,3 +109,62 @@ class InfluencerService:
     async def forget_profile(self, influencer_id: uuid.UUID, platform: str, platform_user_id: str) -> None:
         """A platform's data-deletion request: the profiles that account gave us go."""
         await self.influencers.delete_profiles(influencer_id, platform, platform_user_id)
+
+    async def profiles_on(
+        self, platform: str, influencer_ids: Iterable[uuid.UUID] = (), handles: Iterable[str] = ()
+    ) -> builtins.list[InfluencerProfile]:
+        """The workspace's profiles on a platform, of these influencers or with these handles."""
+        return await self.influencers.profiles_on(platform, influencer_ids, handles)
+
+
+class InfluencerListService:
+    def __init__(self, session: AsyncSession, principal: Principal) -> None:
+        self.session = session
+        self.lists = InfluencerListRepository(session, principal.workspace_id)
+        self.influencers = InfluencerRepository(session, principal.workspace_id)
+
+    async def create(self, name: str) -> InfluencerList:
+        return await self.lists.add(InfluencerList(name=name))
+
+    async def get(self, list_id: uuid.UUID) -> InfluencerList:
+        found = await self.lists.get(list_id)
+        if found is None:
+            raise NotFound(f"List {list_id} was not found.")
+        return found
+
+    async def list(self, params: PageParams) -> tuple[builtins.list[tuple[InfluencerList, int]], str | None]:
+        return await self.lists.list(params)
+
+    async def size(self, list_id: uuid.UUID) -> int:
+        return await self.lists.count(list_id)
+
+    async def rename(self, list_id: uuid.UUID, name: str) -> InfluencerList:
+        found = await self.get(list_id)
+        found.name = name
+        await self.session.flush()
+        return found
+
+    async def delete(self, list_id: uuid.UUID) -> None:
+        await self.lists.delete(await self.get(list_id))
+
+    async def add_members(self, list_id: uuid.UUID, influencer_ids: Sequence[uuid.UUID]) -> int:
+        """Adds many at once; every id must be an influencer of the workspace (each unknown one named)."""
+        found = await self.get(list_id)
+        wanted = list(dict.fromkeys(influencer_ids))
+        known = await self.influencers.existing_ids(wanted)
+        missing = [
+            FieldError(field=f"body.influencer_ids.{i}", reason="No influencer of this workspace has this id.")
+            for i, id_ in enumerate(wanted)
+            if id_ not in known
+        ]
+        if missing:
+            raise ValidationFailed(f"{len(missing)} unknown influencer(s); nothing was added.", errors=missing)
+        return await self.lists.add_members(found.id, wanted)
+
+    async def remove_members(self, list_id: uuid.UUID, influencer_ids: Sequence[uuid.UUID]) -> int:
+        found = await self.get(list_id)
+        return await self.lists.remove_members(found.id, list(influencer_ids))
+
+    async def members(self, list_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, builtins.list[uuid.UUID]]:
+        """list id → member ids, for the workspace's lists among these (unknown ids are left out)."""
+        return await self.lists.members(list_ids)

@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, status
+
+from loupe.kit.deps import SessionDep
+from loupe.kit.errors import problem_responses
+from loupe.kit.pagination import PageParamsDep
+from loupe.trackings.schemas import (
+    Outcome,
+    ProfilesAdd,
+    ProfilesAdded,
+    ProfilesRemove,
+    ProfilesRemoved,
+    TrackedProfilePage,
+    TrackedProfileRead,
+    TrackingCreate,
+    TrackingPage,
+    TrackingRead,
+    TrackingUpdate,
+)
+from loupe.trackings.service import TrackingService
+from loupe.workspaces.auth import ReadPrincipal, WritePrincipal
+
+router = APIRouter(tags=["trackings"])
+
+TERMS_RULES = """Terms: hashtags and mentions match whole tags, case-insensitively (`#HappySpring` matches
+`#happyspring`, not `#HappySpringtime`); keywords match whole words or phrases, case- and accent-insensitively,
+across emoji and punctuation (`cafe` matches `Café!`). A content matches when any term does. A leading `#` or `@`
+is optional, duplicates are removed, each term is at most 100 characters and each kind at most 100 terms; every
+bad term is named (`body.hashtags.2`). At least one term is required (422)."""
+
+
+@router.post(
+    "/reports/{report_id}/trackings",
+    operation_id="trackings_create",
+    summary="Create a tracking in a report",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(404, 409, 422),
+)
+async def create_tracking(
+    report_id: uuid.UUID, body: TrackingCreate, principal: WritePrincipal, session: SessionDep
+) -> TrackingRead:
+    (
+        """Creates criteria that collect every matching content of the tracking's profiles on its network,
+    published from `start_date` (not before the day the report was created, 422) to `end_date` (optional,
+    not before the start, 422), both UTC days inclusive. The name is unique in the workspace across its
+    reports, whatever the case: a second one is a 409, also when both requests arrive at once.
+
+    """
+        + TERMS_RULES
+    )
+    return TrackingRead.model_validate(await TrackingService(session, principal).create(report_id, body))
+
+
+@router.get(
+    "/reports/{report_id}/trackings",
+    operation_id="trackings_list",
+    summary="List a report's trackings",
+    responses=problem_responses(404, 422),
+)
+async def list_trackings(
+    report_id: uuid.UUID, principal: ReadPrincipal, session: SessionDep, page: PageParamsDep
+) -> TrackingPage:
+    """The report's trackings, newest first."""
+    items, cursor = await TrackingService(session, principal).list(report_id, page)
+    return TrackingPage.of(items, cursor)
+
+
+@router.get(
+    "/trackings/{tracking_id}", operation_id="trackings_get", summary="Get a tracking", responses=problem_responses(404)
+)
+async def get_tracking(tracking_id: uuid.UUID, principal: ReadPrincipal, session: SessionDep) -> TrackingRead:
+    return TrackingRead.model_validate(await TrackingService(session, principal).get(tracking_id))
+
+
+@router.patch(
+    "/trackings/{tracking_id}",
+    operation_id="trackings_update",
+    summary="Update a tracking",
+    responses=problem_responses(404, 409, 422),
+)
+async def update_tracking(
+    tracking_id: uuid.UUID, body: TrackingUpdate, principal: WritePrincipal, session: SessionDep
+) -> TrackingRead:
+    """Changes the fields sent (the network stays). The same rules as at creation apply to the result.
+    Edits apply to contents stored from now on; `POST /v1/trackings/{tracking_id}/rematch` applies them
+    to the contents already stored."""
+    return TrackingRead.model_validate(await TrackingService(session, principal).update(tracking_id, body))
+
+
+@router.delete(
+    "/trackings/{tracking_id}",
+    operation_id="trackings_delete",
+    summary="Delete a tracking",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(404),
+)
+async def delete_tracking(tracking_id: uuid.UUID, principal: WritePrincipal, session: SessionDep) -> None:
+    """Deletes the tracking, its profiles and what it collected (the contents themselves stay)."""
+    await TrackingService(session, principal).delete(tracking_id)
+
+
+@router.post(
+    "/trackings/{tracking_id}/profiles",
+    operation_id="trackings_profiles_add",
+    summary="Add profiles to a tracking",
+    responses=problem_responses(404, 422),
+)
+async def add_profiles(
+    tracking_id: uuid.UUID, body: ProfilesAdd, principal: WritePrincipal, session: SessionDep
+) -> ProfilesAdded:
+    """Adds profiles by `handles` (at most 20 @handles or profile URLs per request; 21 is a 422), by
+    `influencer_ids` (their profiles on the tracking's network) or by `list_ids` (their members' profiles).
+    Every input is answered as `added`, `duplicate` (already tracked, or listed earlier in the request) or
+    `invalid` with a reason (not a profile URL, a URL of another network, an unknown influencer...)."""
+    results = await TrackingService(session, principal).add_profiles(tracking_id, body)
+    count = {o: sum(1 for r in results if r.outcome is o) for o in Outcome}
+    return ProfilesAdded(
+        results=results, added=count[Outcome.added], duplicates=count[Outcome.duplicate], invalid=count[Outcome.invalid]
+    )
+
+
+@router.get(
+    "/trackings/{tracking_id}/profiles",
+    operation_id="trackings_profiles_list",
+    summary="List a tracking's profiles",
+    responses=problem_responses(404, 422),
+)
+async def list_profiles(
+    tracking_id: uuid.UUID, principal: ReadPrincipal, session: SessionDep, page: PageParamsDep
+) -> TrackedProfilePage:
+    """The tracked profiles, most recently added first, each with `api_access` (an active grant of a
+    healthy connection of that account) and the status of the influencer's invite."""
+    views, cursor = await TrackingService(session, principal).profiles(tracking_id, page)
+    items = [
+        TrackedProfileRead(
+            id=v.profile.id,
+            platform=v.profile.platform,  # type: ignore[arg-type]
+            handle=v.profile.handle,
+            platform_user_id=v.profile.platform_user_id,
+            influencer_id=v.profile.influencer_id,
+            influencer_name=v.influencer_name,
+            api_access=v.api_access,
+            invite_status=v.invite_status or "not_invited",  # type: ignore[arg-type]
+            created_at=v.profile.created_at,
+        )
+        for v in views
+    ]
+    return TrackedProfilePage.of(items, cursor)
+
+
+@router.post(
+    "/trackings/{tracking_id}/profiles/remove",
+    operation_id="trackings_profiles_remove",
+    summary="Remove profiles from a tracking",
+    responses=problem_responses(404, 422),
+)
+async def remove_profiles(
+    tracking_id: uuid.UUID, body: ProfilesRemove, principal: WritePrincipal, session: SessionDep
+) -> ProfilesRemoved:
+    """Removes many profiles at once; ids that are not profiles of this tracking are ignored. What the
+    tracking already collected from them stays."""
+    removed = await TrackingService(session, principal).remove_profiles(tracking_id, body.profile_ids)
+    return ProfilesRemoved(removed=removed)
