@@ -61,6 +61,7 @@ UNSCOPED_REPOSITORIES = {
     "DeletionRepository": "a platform's data-deletion request names a platform user, not a workspace",
     "AccountDataRepository": "an account's data is one copy, read by every workspace it is granted to",
     "RefreshRepository": "the refresh schedule runs over every workspace's connections",
+    "MatchingRepository": "the matcher runs over every workspace's trackings as contents arrive",
 }
 
 

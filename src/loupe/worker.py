@@ -35,6 +35,7 @@ from loupe.kit.outages import Dependency, outage_of, wait_until_up
 from loupe.kit.outbox import deliver_outbox
 from loupe.runtime import normalize_database_url
 from loupe.team.jobs import send_password_reset
+from loupe.trackings.matching import rematch_tracking
 
 log = structlog.get_logger("loupe.worker")
 
@@ -76,6 +77,7 @@ FUNCTIONS: list[Any] = [
     poll_stories,
     send_password_reset,
     func(refresh_connection, keep_result=0, max_tries=JOB_MAX_TRIES),  # type: ignore[arg-type,list-item]
+    func(rematch_tracking, keep_result=0, max_tries=3, timeout=1800),  # type: ignore[arg-type,list-item]
 ]
 CRON_JOBS: list[Any] = [
     # Clicks reach PostgreSQL within seconds of the redirect; keep no results of these runs.

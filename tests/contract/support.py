@@ -175,6 +175,25 @@ async def seed(client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext | N
         await insert_connected_account(db, tenant.workspace_id, invite) if db else (new_uuid(), new_uuid())
     )
     member_id = await insert_member(db, tenant.workspace_id) if db else new_uuid()
+    tracking = await expect(
+        await client.post(
+            f"/v1/reports/{report['id']}/trackings",
+            json={
+                "name": f"Spring {new_uuid()}",
+                "network": "instagram",
+                "hashtags": ["spring"],
+                "start_date": recently()[:10],
+            },
+            headers=headers,
+        ),
+        201,
+    )
+    await expect(
+        await client.post(f"/v1/trackings/{tracking['id']}/profiles", json={"handles": ["@ada"]}, headers=headers), 200
+    )
+    vip = await expect(
+        await client.post("/v1/influencer-lists", json={"name": f"VIP {new_uuid()}"}, headers=headers), 201
+    )
     world.ids = {
         "invite_id": invite["id"],
         "connected_account_id": account_id,
@@ -187,6 +206,8 @@ async def seed(client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext | N
         "api_key_id": spare["id"],
         "invitation_id": invitation["id"],
         "person_id": member_id,
+        "tracking_id": tracking["id"],
+        "list_id": vip["id"],
     }
     world.extra = {"other_influencer_id": grace["id"], "campaign_link_id": campaign_link["id"]}
     if db is not None:

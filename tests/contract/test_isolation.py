@@ -58,6 +58,8 @@ FACTORIES: dict[str, Callable[[World], str]] = {
     "content_id": lambda a: a.ids["content_id"],
     "invitation_id": lambda a: a.ids["invitation_id"],
     "person_id": lambda a: a.ids["person_id"],
+    "tracking_id": lambda a: a.ids["tracking_id"],
+    "list_id": lambda a: a.ids["list_id"],
 }
 
 # A valid request body per operation, in B's own terms (ids in bodies are B's), so that the request is
@@ -73,6 +75,15 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "campaigns_message_preview": lambda b: {"json": {"template": "Hi", "influencer_id": b.ids["influencer_id"]}},
     "contents_update": lambda b: {"json": {"metrics": {"likes": 5, "impressions": None}}},
     "team_members_update": lambda b: {"json": {"role": "viewer"}},
+    "trackings_create": lambda b: {
+        "json": {"name": "Mine", "network": "instagram", "hashtags": ["x"], "start_date": recently()[:10]}
+    },
+    "trackings_update": lambda b: {"json": {"name": "Taken over"}},
+    "trackings_profiles_add": lambda b: {"json": {"handles": ["@taken"]}},
+    "trackings_profiles_remove": lambda b: {"json": {"profile_ids": [b.ids["tracking_id"]]}},
+    "influencer_lists_update": lambda b: {"json": {"name": "Taken over"}},
+    "influencer_lists_members_add": lambda b: {"json": {"influencer_ids": [b.ids["influencer_id"]]}},
+    "influencer_lists_members_remove": lambda b: {"json": {"influencer_ids": [b.ids["influencer_id"]]}},
     "campaigns_stories_capture": lambda b: {
         "data": {"posted_at": recently()},
         "files": {"media": ("story.png", PNG, "image/png")},

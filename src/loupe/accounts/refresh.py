@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import structlog
 from arq import Retry
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from loupe.accounts.repository import AccountDataRepository, RefreshRepository
 from loupe.connections.models import Connection, ConnectionStatus
@@ -30,10 +31,15 @@ from loupe.connections.tokens import token_columns, token_of
 from loupe.connectors import Audience, ConnectorError, Content, ErrorKind, Profile, TokenSet, get_connector
 from loupe.connectors.base import Connector
 from loupe.kit.context import ProcessContext
+from loupe.kit.hooks import Hook
 from loupe.kit.ratelimit import LimitedTransport, NotYet, limited_client, limiter_for
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
+
+# Contents were stored for an account (new or updated, ids given), in the storing transaction: trackings
+# collect the ones that match them.
+contents_stored: Hook[[AsyncSession, Connection, list[uuid.UUID]]] = Hook("contents_stored")
 
 DAY = timedelta(days=1)
 METRICS_WINDOW = timedelta(days=30)  # contents younger than this get fresh metrics every run
@@ -200,6 +206,7 @@ class AccountRefresh:
                 }
             )
             ids = await data.save_contents([content_row(cid, c) for c in contents])
+            await contents_stored(session, self.connection, list(ids.values()))
             fresh = {ids[c.id]: dump_metrics(c.metrics) for c in contents if c.metrics is not None}
             fresh.update({known[pid]: dump_metrics(m) for pid, m in metrics.items() if pid in known})
             # An answer without a single figure (metrics unavailable) never replaces figures we have.

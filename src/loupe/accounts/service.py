@@ -259,6 +259,12 @@ class AccountDataService:
         items, cursor = await self.views.campaign_feed(campaign.id, filters, params)
         return [story_read(item) if isinstance(item, Story) else content_read(item) for item in items], cursor
 
+    async def reads_of(self, content_ids: list[uuid.UUID], story_ids: list[uuid.UUID]) -> dict[uuid.UUID, ContentRead]:
+        """Contents (through the workspace's grants) and stories captured by hand, by id, in one shape."""
+        found = {view.content.id: content_read(view) for view in await self.views.views_of(content_ids)}
+        found.update({story.id: story_read(story) for story in await self.views.stories_of(story_ids)})
+        return found
+
     async def stored_media(self, content_id: uuid.UUID, index: int) -> tuple[str, str]:
         """(key, content type) of a media file Loupe copied (API stories: the platform's URL expires)."""
         view = await self.views.content(content_id)

@@ -25,7 +25,7 @@ from fastapi import UploadFile
 from starlette.datastructures import Headers
 
 from loupe.accounts.models import AccountContent
-from loupe.accounts.refresh import content_row, dump_metrics
+from loupe.accounts.refresh import content_row, contents_stored, dump_metrics
 from loupe.accounts.repository import AccountDataRepository, RefreshRepository
 from loupe.connections.models import Connection
 from loupe.connections.tokens import token_of
@@ -152,6 +152,7 @@ class StoryPoll:
                     row["extras"] = {**existing.extras, **row["extras"]}
                 rows.append(row)
             ids = await data.save_contents(rows)
+            await contents_stored(session, self.connection, list(ids.values()))
             media_of = {r["platform_content_id"]: r["media"] for r in rows}
             for pid, item in downloads.items():
                 upload = UploadFile(item.file, headers=Headers({"content-type": item.content_type}))

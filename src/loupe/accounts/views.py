@@ -214,7 +214,7 @@ class AccountViewRepository:
         stmt = stmt.order_by(feed.c.sort_at.desc(), feed.c.id.desc()).limit(params.limit + 1)
         rows = (await self.session.execute(stmt)).all()
         page = rows[: params.limit]
-        contents = {v.content.id: v for v in await self._views_of([r.id for r in page if r.source == "api"])}
+        contents = {v.content.id: v for v in await self.views_of([r.id for r in page if r.source == "api"])}
         story_ids = [r.id for r in page if r.source == "manual"]
         stories = {}
         if story_ids:
@@ -227,11 +227,17 @@ class AccountViewRepository:
         more = len(rows) > params.limit and last is not None
         return items, _encode(last.sort_at.isoformat(), str(last.id)) if more and last else None
 
-    async def _views_of(self, ids: builtins.list[uuid.UUID]) -> builtins.list[ContentView]:
+    async def views_of(self, ids: builtins.list[uuid.UUID]) -> builtins.list[ContentView]:
         if not ids:
             return []
         rows = (await self.session.execute(self._contents().where(AccountContent.id.in_(ids)))).all()
         return [ContentView(*row) for row in rows]
+
+    async def stories_of(self, ids: builtins.list[uuid.UUID]) -> builtins.list[Story]:
+        if not ids:
+            return []
+        stmt = select(Story).where(Story.workspace_id == self.workspace_id, Story.id.in_(ids))
+        return list(await self.session.scalars(stmt))
 
     async def content(self, content_id: uuid.UUID) -> ContentView | None:
         stmt = self._contents().where(AccountContent.id == content_id).execution_options(populate_existing=True)

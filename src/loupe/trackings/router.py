@@ -1,18 +1,25 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date, timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 
-from loupe.kit.deps import SessionDep
+from loupe.accounts.schemas import ContentType
+from loupe.kit.days import check_days, day_start
+from loupe.kit.deps import ContextDep, JobsDep, SessionDep
 from loupe.kit.errors import problem_responses
 from loupe.kit.pagination import PageParamsDep
+from loupe.trackings.repository import TrackedFilters
 from loupe.trackings.schemas import (
     Outcome,
     ProfilesAdd,
     ProfilesAdded,
     ProfilesRemove,
     ProfilesRemoved,
+    RematchQueued,
+    TrackedContentPage,
     TrackedProfilePage,
     TrackedProfileRead,
     TrackingCreate,
@@ -30,27 +37,25 @@ TERMS_RULES = """Terms: hashtags and mentions match whole tags, case-insensitive
 across emoji and punctuation (`cafe` matches `Café!`). A content matches when any term does. A leading `#` or `@`
 is optional, duplicates are removed, each term is at most 100 characters and each kind at most 100 terms; every
 bad term is named (`body.hashtags.2`). At least one term is required (422)."""
+CREATE_DOC = f"""Creates criteria that collect every matching content of the tracking's profiles on its network,
+published from `start_date` (not before the day the report was created, 422) to `end_date` (optional,
+not before the start, 422), both UTC days inclusive. The name is unique in the workspace across its
+reports, whatever the case: a second one is a 409, also when both requests arrive at once.
+
+{TERMS_RULES}"""
 
 
 @router.post(
     "/reports/{report_id}/trackings",
     operation_id="trackings_create",
     summary="Create a tracking in a report",
+    description=CREATE_DOC,
     status_code=status.HTTP_201_CREATED,
     responses=problem_responses(404, 409, 422),
 )
 async def create_tracking(
     report_id: uuid.UUID, body: TrackingCreate, principal: WritePrincipal, session: SessionDep
 ) -> TrackingRead:
-    (
-        """Creates criteria that collect every matching content of the tracking's profiles on its network,
-    published from `start_date` (not before the day the report was created, 422) to `end_date` (optional,
-    not before the start, 422), both UTC days inclusive. The name is unique in the workspace across its
-    reports, whatever the case: a second one is a 409, also when both requests arrive at once.
-
-    """
-        + TERMS_RULES
-    )
     return TrackingRead.model_validate(await TrackingService(session, principal).create(report_id, body))
 
 
@@ -164,3 +169,49 @@ async def remove_profiles(
     tracking already collected from them stays."""
     removed = await TrackingService(session, principal).remove_profiles(tracking_id, body.profile_ids)
     return ProfilesRemoved(removed=removed)
+
+
+@router.post(
+    "/trackings/{tracking_id}/rematch",
+    operation_id="trackings_rematch",
+    summary="Re-match stored contents",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=problem_responses(404),
+)
+async def rematch(
+    tracking_id: uuid.UUID, principal: WritePrincipal, session: SessionDep, ctx: ContextDep, jobs: JobsDep
+) -> RematchQueued:
+    """Queues a job that applies the tracking's current criteria, profiles and span to every stored content
+    of the accounts it follows (and the stories captured by hand for its influencers): what no longer
+    matches leaves the tracking, what matches now joins it, matched terms are updated. One job per tracking
+    is queued at a time."""
+    return await TrackingService(session, principal).rematch(tracking_id, jobs, ctx.arq)
+
+
+@router.get(
+    "/trackings/{tracking_id}/contents",
+    operation_id="trackings_contents",
+    summary="List a tracking's contents",
+    responses=problem_responses(404, 422),
+)
+async def list_contents(
+    tracking_id: uuid.UUID,
+    principal: ReadPrincipal,
+    session: SessionDep,
+    page: PageParamsDep,
+    profile_id: Annotated[uuid.UUID | None, Query(description="Only contents of this tracked profile.")] = None,
+    type: Annotated[ContentType | None, Query(description="Only contents of this type.")] = None,
+    first: Annotated[date | None, Query(alias="from", description="First UTC day of publication, included.")] = None,
+    last: Annotated[date | None, Query(alias="to", description="Last UTC day of publication, included.")] = None,
+) -> TrackedContentPage:
+    """The contents the tracking collected, newest published first, each with the terms it matched and the
+    content with its metrics (API contents, and stories captured by hand with `source: manual`)."""
+    check_days(first, last)
+    filters = TrackedFilters(
+        profile_id=profile_id,
+        type=type.value if type else None,
+        start=day_start(first) if first else None,
+        end=day_start(last) + timedelta(days=1) if last else None,
+    )
+    items, cursor = await TrackingService(session, principal).contents(tracking_id, filters, page)
+    return TrackedContentPage.of(items, cursor)

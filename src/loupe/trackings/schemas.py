@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
+from loupe.accounts.schemas import ContentRead
 from loupe.connectors.platforms import Platform
 from loupe.kit.pagination import Page
 from loupe.kit.schemas import Schema, not_null, strip_text
@@ -155,3 +156,27 @@ class TrackedProfileRead(Schema):
 
 class TrackedProfilePage(Page[TrackedProfileRead]):
     """A page of tracked profiles, most recently added first."""
+
+
+class TrackedContentRead(Schema):
+    id: uuid.UUID = Field(description="The tracked content (this tracking's row), not the content's id.")
+    tracking_id: uuid.UUID
+    profile_id: uuid.UUID | None = Field(description="The tracked profile it came from (null once removed).")
+    matched_terms: list[str] = Field(
+        description="The terms that matched: `#tag`, `@name`, keywords folded.", examples=[["#happyspring", "spring"]]
+    )
+    network: Platform
+    type: str = Field(examples=["reel"])
+    published_at: datetime
+    content: ContentRead | None = Field(
+        description="The content with its metrics (`source` api or manual); null if it is no longer readable."
+    )
+
+
+class TrackedContentPage(Page[TrackedContentRead]):
+    """A page of tracked contents, newest published first."""
+
+
+class RematchQueued(Schema):
+    job_id: str = Field(description="One re-match per tracking is queued at a time.", examples=["rematch:5f0c..."])
+    queued: bool = Field(description="False when a re-match of this tracking was already queued.")

@@ -8,17 +8,30 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
+from arq.connections import ArqRedis
+from arq.jobs import Job, JobStatus
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from loupe.accounts.service import AccountDataService
 from loupe.connectors.platforms import Platform
 from loupe.influencers.handles import BadHandle, ParsedProfile, parse_profile
 from loupe.influencers.service import InfluencerListService, InfluencerService
 from loupe.kit.errors import FieldError, NotFound, ValidationFailed
+from loupe.kit.jobs import QUEUE_NAME, JobBuffer
 from loupe.kit.pagination import PageParams
 from loupe.reports.service import ReportService
+from loupe.trackings import matching  # noqa: F401  (its receivers collect contents as they are stored)
 from loupe.trackings.models import Tracking
-from loupe.trackings.repository import ProfileView, TrackingRepository
-from loupe.trackings.schemas import Outcome, ProfileOutcome, ProfilesAdd, TrackingCreate, TrackingUpdate
+from loupe.trackings.repository import ProfileView, TrackedFilters, TrackedRepository, TrackingRepository
+from loupe.trackings.schemas import (
+    Outcome,
+    ProfileOutcome,
+    ProfilesAdd,
+    RematchQueued,
+    TrackedContentRead,
+    TrackingCreate,
+    TrackingUpdate,
+)
 from loupe.trackings.terms import BadTerm, normalise_hashtag, normalise_keyword, normalise_mention
 from loupe.workspaces.auth import Principal
 
@@ -176,6 +189,38 @@ class TrackingService:
     ) -> tuple[builtins.list[ProfileView], str | None]:
         tracking = await self.get(tracking_id)
         return await self.trackings.profiles(tracking.id, params)
+
+    async def rematch(self, tracking_id: uuid.UUID, jobs: JobBuffer, arq: ArqRedis) -> RematchQueued:
+        tracking = await self.get(tracking_id)
+        job_id = f"rematch:{tracking.id}"
+        status = await Job(job_id, arq, _queue_name=QUEUE_NAME).status()
+        jobs.enqueue("rematch_tracking", job_id=job_id, tracking_id=str(tracking.id))
+        return RematchQueued(job_id=job_id, queued=status not in {JobStatus.queued, JobStatus.deferred})
+
+    async def contents(
+        self, tracking_id: uuid.UUID, filters: TrackedFilters, params: PageParams
+    ) -> tuple[builtins.list[TrackedContentRead], str | None]:
+        tracking = await self.get(tracking_id)
+        rows, cursor = await TrackedRepository(self.session, self.principal.workspace_id).page(
+            tracking.id, filters, params
+        )
+        reads = await AccountDataService(self.session, self.principal).reads_of(
+            [r.content_id for r in rows if r.content_id], [r.story_id for r in rows if r.story_id]
+        )
+        items = [
+            TrackedContentRead(
+                id=r.id,
+                tracking_id=r.tracking_id,
+                profile_id=r.profile_id,
+                matched_terms=r.matched_terms,
+                network=r.network,  # type: ignore[arg-type]
+                type=r.type,
+                published_at=r.published_at,
+                content=reads.get(r.content_id or r.story_id),  # type: ignore[arg-type]
+            )
+            for r in rows
+        ]
+        return items, cursor
 
     async def remove_profiles(self, tracking_id: uuid.UUID, profile_ids: Sequence[uuid.UUID]) -> int:
         tracking = await self.get(tracking_id)

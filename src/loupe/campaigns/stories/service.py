@@ -17,11 +17,14 @@ from loupe.campaigns.stories.models import Story
 from loupe.campaigns.stories.repository import StoryRepository
 from loupe.kit.db import utcnow
 from loupe.kit.errors import NotFound, ValidationFailed
+from loupe.kit.hooks import Hook
 from loupe.kit.media import MediaStore
 from loupe.kit.pagination import PageParams
 from loupe.workspaces.auth import Principal
 
 CLOCK_SKEW = timedelta(minutes=1)
+# A story was captured by hand, in the capturing transaction: trackings collect it when its text matches.
+story_captured: Hook[[AsyncSession, Story]] = Hook("story_captured")
 
 
 def _check_posted_at(campaign: Campaign, posted_at: datetime) -> None:
@@ -81,7 +84,9 @@ class StoryService:
             metrics=metrics,
             metrics_source="manual",
         )
-        return await self.stories.add(story)
+        await self.stories.add(story)
+        await story_captured(self.session, story)
+        return story
 
     async def list(
         self, campaign_id: uuid.UUID, params: PageParams, influencer_id: uuid.UUID | None

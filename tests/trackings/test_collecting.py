@@ -1,0 +1,136 @@
+"""Contents collected into trackings as the refresh stores them (live sandbox), by re-match, and stories
+captured by hand: only the tracking's profiles, on its network, within its span, when a term matches."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from loupe.accounts.models import AccountContent
+from loupe.accounts.refresh import refresh_connection
+from loupe.kit.context import ProcessContext
+from loupe.sandbox.state import Sandbox
+from loupe.trackings.matcher import Criteria
+from loupe.trackings.matching import rematch_tracking
+from tests import factories
+from tests.accounts.conftest import app, client, connect_ctx, connect_settings, creator, sandbox, sandbox_server  # noqa: F401
+from tests.accounts.test_refresh import connected, connection_of
+from tests.conftest import Tenant
+from tests.connections.conftest import Creator, account
+from tests.trackings.test_matcher import reference_match
+
+pytestmark = pytest.mark.asyncio
+TODAY = datetime.now(UTC).date()
+
+
+async def _tracking(client: httpx.AsyncClient, tenant: Tenant, handle: str, **criteria: Any) -> dict[str, Any]:
+    report = (await client.post("/v1/reports", json={"name": f"R {handle}"}, headers=tenant.write)).json()
+    body = {"name": f"T {handle}", "network": "instagram", "start_date": TODAY.isoformat(), **criteria}
+    created = await client.post(f"/v1/reports/{report['id']}/trackings", json=body, headers=tenant.write)
+    assert created.status_code == 201, created.text
+    added = await client.post(f"/v1/trackings/{created.json()['id']}/profiles", json={"handles": [handle]},
+                              headers=tenant.write)  # fmt: skip
+    assert added.json()["added"] == 1
+    return created.json()  # type: ignore[no-any-return]
+
+
+async def _tracked(client: httpx.AsyncClient, tenant: Tenant, tracking_id: str) -> dict[str, list[str]]:
+    answer = await client.get(f"/v1/trackings/{tracking_id}/contents?limit=200", headers=tenant.read)
+    assert answer.status_code == 200, answer.text
+    return {row["content"]["caption"]: sorted(row["matched_terms"]) for row in answer.json()["data"]}
+
+
+async def _expected(ctx: ProcessContext, tracking: dict[str, Any]) -> dict[str, list[str]]:
+    """What the slow reference says the tracking should hold among the stored contents."""
+    criteria = Criteria(tracking["id"], tuple(tracking["hashtags"]), tuple(tracking["mentions"]),
+                        tuple(tracking["keywords"]))  # fmt: skip
+    async with ctx.sessionmaker() as session:
+        contents = (await session.execute(select(AccountContent))).scalars().all()
+    start = datetime.fromisoformat(tracking["start_date"]).date()
+    found = {}
+    for c in contents:
+        text = "\n".join(p for p in (c.title, c.caption) if p)
+        terms = reference_match([criteria], text).get(tracking["id"])
+        if terms and (c.published_at or c.created_at).date() >= start:
+            found[c.caption] = sorted(terms)
+    return found
+
+
+async def test_refresh_collects_what_matches_and_rematch_applies_edits(
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    make_tenant: Any,
+    creator: Creator,
+    sandbox: Sandbox,
+    connect_ctx: ProcessContext,
+) -> None:
+    await connected(client, tenant, creator, sandbox, "instagram", who=2)
+    ig = account(sandbox, "instagram", creator=2)
+    tracking = await _tracking(client, tenant, f"@{ig.username}", hashtags=["#LoupeTest"], keywords=["Crème Brûlée"])
+    stranger = await make_tenant("No grant")
+    theirs = await _tracking(client, stranger, f"instagram.com/{ig.username}/", hashtags=["LoupeTest"])
+    for text in ("Launch day #LoupeTest🚀", "Best CREME-brulee in town!!", "#LoupeTestParty only", "nothing here"):
+        sandbox.world.publish(ig, sandbox.now(), "post", text)
+
+    connection = await connection_of(connect_ctx)
+    assert "failed" not in await refresh_connection({"process": connect_ctx, "job_try": 1}, str(connection.id))
+    tracked = await _tracked(client, tenant, tracking["id"])
+    assert tracked["Launch day #LoupeTest🚀"] == ["#loupetest"]
+    assert tracked["Best CREME-brulee in town!!"] == ["creme brulee"]
+    assert "#LoupeTestParty only" not in tracked and "nothing here" not in tracked
+    assert tracked == await _expected(connect_ctx, tracking)
+    assert await _tracked(client, stranger, theirs["id"]) == {}  # no grant of that account: nothing collected
+
+    edited = await client.patch(f"/v1/trackings/{tracking['id']}", json={"hashtags": ["LoupeTestParty"],
+                                "keywords": []}, headers=tenant.write)  # fmt: skip
+    assert edited.status_code == 200
+    assert await _tracked(client, tenant, tracking["id"]) == tracked  # edits apply from then on
+    queued = await client.post(f"/v1/trackings/{tracking['id']}/rematch", headers=tenant.write)
+    assert queued.status_code == 202 and queued.json()["job_id"] == f"rematch:{tracking['id']}"
+    await rematch_tracking({"process": connect_ctx}, tracking["id"])
+    rematched = await _tracked(client, tenant, tracking["id"])
+    assert rematched["#LoupeTestParty only"] == ["#loupetestparty"]
+    assert "Launch day #LoupeTest🚀" not in rematched
+    assert rematched == await _expected(connect_ctx, edited.json())
+
+
+async def test_contents_outside_the_span_or_of_other_profiles_are_left_out(
+    client: httpx.AsyncClient, tenant: Tenant, creator: Creator, sandbox: Sandbox, connect_ctx: ProcessContext
+) -> None:
+    await connected(client, tenant, creator, sandbox, "instagram", who=2)
+    ig = account(sandbox, "instagram", creator=2)
+    tomorrow = await _tracking(client, tenant, ig.username, hashtags=["LoupeTest"])
+    moved = await client.patch(f"/v1/trackings/{tomorrow['id']}", json={"start_date": (TODAY + timedelta(days=1))
+                               .isoformat()}, headers=tenant.write)  # fmt: skip
+    assert moved.status_code == 200
+    elsewhere = await _tracking(client, tenant, "someone.else", hashtags=["LoupeTest"])
+    sandbox.world.publish(ig, sandbox.now(), "post", "today #LoupeTest")
+    connection = await connection_of(connect_ctx)
+    await refresh_connection({"process": connect_ctx, "job_try": 1}, str(connection.id))
+    assert await _tracked(client, tenant, tomorrow["id"]) == {}
+    assert await _tracked(client, tenant, elsewhere["id"]) == {}
+
+
+async def test_stories_captured_by_hand_match_on_their_text(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    camp = await factories.campaign(client, tenant, story_capture=True)
+    ada = await factories.creator_in(client, tenant, camp["id"], "Ada", "active")
+    await client.patch(f"/v1/influencers/{ada['id']}", json={"profiles": [{"platform": "instagram",
+                       "handle": "ada.stories"}]}, headers=tenant.write)  # fmt: skip
+    tracking = await _tracking(client, tenant, "ada.stories", keywords=["spring sale"])
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
+    for text in ("Our SPRING sale ✨ starts", "Nothing to see"):
+        stored = await client.post(
+            f"/v1/campaigns/{camp['id']}/creators/{ada['id']}/stories",
+            data={"posted_at": datetime.now(UTC).isoformat(), "text": text},
+            files={"media": ("story.png", png, "image/png")},
+            headers=tenant.write,
+        )
+        assert stored.status_code == 201, stored.text
+    answer = (await client.get(f"/v1/trackings/{tracking['id']}/contents", headers=tenant.read)).json()["data"]
+    assert [(r["type"], r["matched_terms"], r["content"]["source"]) for r in answer] == [
+        ("story", ["spring sale"], "manual")
+    ]
