@@ -17,7 +17,6 @@ from loupe.sandbox.state import Sandbox
 from loupe.trackings.matcher import Criteria
 from loupe.trackings.matching import rematch_tracking
 from tests import factories
-from tests.accounts.conftest import app, client, connect_ctx, connect_settings, creator, sandbox, sandbox_server  # noqa: F401
 from tests.accounts.test_refresh import connected, connection_of
 from tests.conftest import Tenant
 from tests.connections.conftest import Creator, account
