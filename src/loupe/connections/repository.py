@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, func, or_, select, update
+from sqlalchemy import Row, Select, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -200,6 +200,19 @@ class GrantRepository:
         if lock:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    @staticmethod
+    def authenticated_influencers(workspace_id: uuid.UUID) -> Select[Any]:
+        """Influencers of the workspace with an active grant of a healthy (active) connection."""
+        return (
+            select(Grant.influencer_id)
+            .join(Connection, Connection.id == Grant.connection_id)
+            .where(
+                Grant.workspace_id == workspace_id,
+                Grant.status == ConnectionStatus.active.value,
+                Connection.status == ConnectionStatus.active.value,
+            )
+        )
 
     async def count_active(self, *, lock: bool = False) -> int:
         if lock:  # concurrent connections of one workspace queue here, so the limit holds under races

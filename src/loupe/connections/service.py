@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from loupe.connections.models import Connection, ConnectionFailure, ConnectionStatus, Grant
 from loupe.connections.repository import ConnectionRepository, GrantFilters, GrantRepository
 from loupe.influencers.models import Influencer
+from loupe.influencers.service import authenticated_influencers
 from loupe.kit.errors import NotFound
 from loupe.kit.pagination import PageParams
 from loupe.workspaces.auth import Principal
@@ -75,6 +76,11 @@ class ConnectionService:
 async def grants_of(session: AsyncSession, connection_ids: builtins.list[uuid.UUID]) -> builtins.list[Grant]:
     """Every workspace's grant of these connections (jobs acting for the account, not for a workspace)."""
     return await ConnectionRepository(session).grants_of(connection_ids)
+
+
+@authenticated_influencers.answer_with
+async def _authenticated(workspace_id: uuid.UUID) -> Any:
+    return GrantRepository.authenticated_influencers(workspace_id)
 
 
 @connected_accounts.answer_with

@@ -4,8 +4,9 @@ import builtins
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Select, Text, any_, bindparam, delete, exists, func, insert, or_, select
+from sqlalchemy import Select, Text, any_, bindparam, delete, exists, false, func, insert, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +22,22 @@ class InfluencerFilters:
     tag: str | None = None
     platform: str | None = None
     q: str | None = None
+    authenticated: bool | None = None
+    authenticated_ids: Any = None  # a SELECT of the workspace's authenticated influencer ids (see service)
+
+
+def search(q: str) -> Any:
+    """Names, emails and handles containing `q`, case-insensitively (a leading @ is ignored for handles)."""
+    text = like_contains(q.strip().lower())
+    handle = like_contains(q.strip().lstrip("@").lower())
+    return or_(
+        func.lower(Influencer.name).like(text, escape="\\"),
+        func.lower(Influencer.email).like(text, escape="\\"),
+        exists().where(
+            InfluencerProfile.influencer_id == Influencer.id,
+            func.lower(InfluencerProfile.handle).like(handle, escape="\\"),
+        ),
+    )
 
 
 class InfluencerRepository:
@@ -65,7 +82,14 @@ class InfluencerRepository:
                 )
             )
         if filters.q:
-            stmt = stmt.where(func.lower(Influencer.name).like(like_contains(filters.q.lower()), escape="\\"))
+            stmt = stmt.where(search(filters.q))
+        if filters.authenticated is not None:
+            ids = (
+                filters.authenticated_ids
+                if filters.authenticated_ids is not None
+                else select(Influencer.id).where(false())
+            )
+            stmt = stmt.where(Influencer.id.in_(ids) if filters.authenticated else Influencer.id.not_in(ids))
         rows = list((await self.session.execute(keyset(stmt, params, Influencer.created_at, Influencer.id))).scalars())
         return build_page(rows, params)
 

@@ -185,3 +185,7 @@ class MembersChange(Schema):
 class MembersChanged(Schema):
     changed: int = Field(description="How many were added (or removed); ids already in (or not in) the list count 0.")
     members: int = Field(description="How many influencers the list holds now.")
+
+
+class ImportResult(Schema):
+    created: int = Field(description="Influencers created (all the file's rows).", examples=[120])

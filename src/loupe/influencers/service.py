@@ -1,17 +1,25 @@
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import uuid
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from loupe.influencers import importing
 from loupe.influencers.models import Influencer, InfluencerList, InfluencerProfile
 from loupe.influencers.repository import InfluencerFilters, InfluencerListRepository, InfluencerRepository
 from loupe.influencers.schemas import InfluencerCreate, InfluencerUpdate, ProfileIn
 from loupe.kit.errors import FieldError, NotFound, ValidationFailed
+from loupe.kit.hooks import Ask
 from loupe.kit.pagination import PageParams
 from loupe.workspaces.auth import Principal
+
+# The workspace's influencers holding an active grant of a healthy connection, as a SELECT of their ids:
+# the connections domain answers (it sits above influencers). Unanswered, no influencer is authenticated.
+authenticated_influencers: Ask[[uuid.UUID], Any] = Ask("authenticated_influencers", default=None)
 
 
 class InfluencerService:
@@ -37,6 +45,9 @@ class InfluencerService:
     async def list(
         self, params: PageParams, filters: InfluencerFilters
     ) -> tuple[builtins.list[Influencer], str | None]:
+        if filters.authenticated is not None:
+            ids = await authenticated_influencers(self.influencers.workspace_id)
+            filters = dataclasses.replace(filters, authenticated_ids=ids)
         return await self.influencers.list(params, filters)
 
     async def update(self, influencer_id: uuid.UUID, data: InfluencerUpdate) -> Influencer:
@@ -109,6 +120,28 @@ class InfluencerService:
     async def forget_profile(self, influencer_id: uuid.UUID, platform: str, platform_user_id: str) -> None:
         """A platform's data-deletion request: the profiles that account gave us go."""
         await self.influencers.delete_profiles(influencer_id, platform, platform_user_id)
+
+    async def import_csv(self, data: bytes) -> int:
+        """All or nothing: every bad line named (emails already in the workspace too), else every row created."""
+        rows, sheet = importing.parse(data)
+        taken = await self.influencers.ids_by_email([r.email for r in rows if r.email])
+        for row in rows:
+            if row.email and row.email.lower() in taken:
+                sheet.refuse(row.line, "email", "An influencer with this email already exists in the workspace.")
+        sheet.raise_errors("influencers")
+        for row in rows:
+            profiles = [InfluencerProfile(platform=p, handle=h, platform_user_id=uid) for p, h, uid in row.profiles]
+            self.session.add(
+                Influencer(
+                    workspace_id=self.influencers.workspace_id,
+                    name=row.name,
+                    email=row.email,
+                    tags=row.tags,
+                    profiles=profiles,
+                )
+            )
+        await self.session.flush()
+        return len(rows)
 
     async def profiles_on(
         self, platform: str, influencer_ids: Iterable[uuid.UUID] = (), handles: Iterable[str] = ()

@@ -3,8 +3,9 @@ from __future__ import annotations
 import builtins
 import uuid
 from collections.abc import Collection, Iterable
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, false, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
@@ -64,11 +65,25 @@ class CreatorRepository:
         return [by_influencer[i] for i in influencer_ids if i in by_influencer]
 
     async def list(
-        self, campaign_id: uuid.UUID, params: PageParams, stage: Stage | None
+        self,
+        campaign_id: uuid.UUID,
+        params: PageParams,
+        stage: Stage | None,
+        authenticated: bool | None = None,
+        authenticated_ids: Any = None,
     ) -> tuple[builtins.list[CampaignCreator], str | None]:
+        """`authenticated_ids`: a SELECT of the workspace's authenticated influencer ids (None: nobody is)."""
         stmt = self._select(campaign_id)
         if stage is not None:
             stmt = stmt.where(CampaignCreator.stage == stage.value)
+        if authenticated is not None:
+            ids = (
+                authenticated_ids
+                if authenticated_ids is not None
+                else select(CampaignCreator.influencer_id).where(false())
+            )
+            member = CampaignCreator.influencer_id.in_(ids)
+            stmt = stmt.where(member if authenticated else ~member)
         page = keyset(stmt, params, CampaignCreator.created_at, CampaignCreator.id)
         rows = list(await self.session.scalars(page))
         return build_page(rows, params)

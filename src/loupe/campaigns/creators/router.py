@@ -44,9 +44,13 @@ async def list_creators(
     session: SessionDep,
     page: PageParamsDep,
     stage: Annotated[Stage | None, Query(description="Only creators at this stage.")] = None,
+    authenticated: Annotated[
+        bool | None,
+        Query(description="true: only creators with an active grant of a healthy connection; false: the others."),
+    ] = None,
 ) -> CreatorPage:
     """Creators of the campaign, most recently added first."""
-    items, cursor = await CreatorService(session, principal).list(campaign_id, page, stage)
+    items, cursor = await CreatorService(session, principal).list(campaign_id, page, stage, authenticated)
     return CreatorPage.of(items, cursor)
 
 

@@ -15,7 +15,7 @@ from loupe.campaigns.creators.models import CampaignCreator, Stage
 from loupe.campaigns.creators.repository import CreatorRepository
 from loupe.campaigns.models import Campaign
 from loupe.campaigns.service import CampaignService
-from loupe.influencers.service import InfluencerService
+from loupe.influencers.service import InfluencerService, authenticated_influencers
 from loupe.kit.db import utcnow
 from loupe.kit.errors import Conflict, FieldError, NotFound, ValidationFailed
 from loupe.kit.hooks import Hook
@@ -73,10 +73,11 @@ class CreatorService:
         return await self.of(await self.campaigns.get(campaign_id), influencer_id)
 
     async def list(
-        self, campaign_id: uuid.UUID, params: PageParams, stage: Stage | None
+        self, campaign_id: uuid.UUID, params: PageParams, stage: Stage | None, authenticated: bool | None = None
     ) -> tuple[builtins.list[CampaignCreator], str | None]:
         campaign = await self.campaigns.get(campaign_id)
-        return await self.creators.list(campaign.id, params, stage)
+        ids = await authenticated_influencers(campaign.workspace_id) if authenticated is not None else None
+        return await self.creators.list(campaign.id, params, stage, authenticated, ids)
 
     async def move(self, campaign_id: uuid.UUID, influencer_id: uuid.UUID, target: Stage) -> CampaignCreator:
         # The campaign row lock orders this against a campaign-level link being added at the same moment.
