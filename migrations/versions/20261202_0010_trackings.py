@@ -1,8 +1,8 @@
-"""influencer lists, trackings, tracked profiles and tracked contents
+"""influencer lists, trackings, tracked profiles, opt-in invites and tracked contents
 
 Revision ID: 0010
 Revises: 0009
-Create Date: 2026-12-02 03:45:00
+Create Date: 2026-12-02 04:30:00
 """
 
 from collections.abc import Sequence
@@ -95,6 +95,23 @@ def upgrade() -> None:
     op.create_index(
         "ix_trackings_workspace_name", "trackings", ["workspace_id", sa.literal_column("lower(name)")], unique=True
     )
+    op.create_table(
+        "tracking_invites",
+        sa.Column("tracking_id", sa.UUID(), nullable=False),
+        sa.Column("invite_id", sa.UUID(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["invite_id"], ["invites.id"], name=op.f("fk_tracking_invites_invite_id_invites"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["tracking_id"],
+            ["trackings.id"],
+            name=op.f("fk_tracking_invites_tracking_id_trackings"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("tracking_id", "invite_id", name=op.f("pk_tracking_invites")),
+    )
+    op.create_index(op.f("ix_tracking_invites_invite_id"), "tracking_invites", ["invite_id"], unique=False)
     op.create_table(
         "tracking_profiles",
         sa.Column("workspace_id", sa.UUID(), nullable=False),
@@ -207,6 +224,8 @@ def downgrade() -> None:
     op.drop_index("ix_tracking_profiles_listing", table_name="tracking_profiles")
     op.drop_index(op.f("ix_tracking_profiles_influencer_id"), table_name="tracking_profiles")
     op.drop_table("tracking_profiles")
+    op.drop_index(op.f("ix_tracking_invites_invite_id"), table_name="tracking_invites")
+    op.drop_table("tracking_invites")
     op.drop_index("ix_trackings_workspace_name", table_name="trackings")
     op.drop_index("ix_trackings_report_listing", table_name="trackings")
     op.drop_table("trackings")

@@ -31,7 +31,7 @@ from loupe.people.models import (
 )
 from loupe.reports.models import Report
 from loupe.team.models import TeamInvitation
-from loupe.trackings.models import TrackedContent, Tracking, TrackingProfile
+from loupe.trackings.models import TrackedContent, Tracking, TrackingInvite, TrackingProfile
 from loupe.workspaces.models import ApiKey, Workspace
 
 __all__ = [
@@ -75,6 +75,7 @@ __all__ = [
     "TeamInvitation",
     "TrackedContent",
     "Tracking",
+    "TrackingInvite",
     "TrackingLink",
     "TrackingProfile",
     "VisitorSalt",

@@ -28,11 +28,14 @@ from loupe.influencers.service import InfluencerService
 from loupe.invites.models import Invite
 from loupe.kit.context import ProcessContext
 from loupe.kit.db import utcnow
+from loupe.kit.hooks import Hook
 from loupe.kit.vault import TokenVault
 from loupe.workspaces.auth import acting_for
 from loupe.workspaces.models import Plan
 from loupe.workspaces.service import STAGING_CONNECTED_ACCOUNTS, WorkspaceService
 
+# A workspace was granted an account (in the granting transaction): trackings the invite was bound to follow it.
+account_granted: Hook[[AsyncSession, Grant, Connection]] = Hook("account_granted")
 log = structlog.get_logger(__name__)
 
 STATE_TTL = timedelta(minutes=10)
@@ -263,6 +266,7 @@ class ConnectFlow:
         influencers = InfluencerService(self.session, acting_for(invite.workspace_id))
         await influencers.ensure_profile(invite.influencer_id, connection.platform, handle, connection.platform_user_id)
         await refresh_invite_statuses(self.session, invite.workspace_id, [invite.id])
+        await account_granted(self.session, grant, connection)
         return grant
 
     async def share(self, invite: Invite, connection_ids: list[uuid.UUID]) -> Outcome | None:

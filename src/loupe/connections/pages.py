@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import EmailStr, TypeAdapter, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from loupe.connections import creator_session
 from loupe.connections.flow import ConnectFlow, Outcome
@@ -26,6 +27,7 @@ from loupe.invites.models import Invite
 from loupe.invites.schemas import InviteCreate
 from loupe.invites.service import InviteService, invite_by_token
 from loupe.kit.deps import ContextDep, JobsDep, SessionDep
+from loupe.kit.hooks import Hook
 from loupe.workspaces.auth import acting_for
 from loupe.workspaces.service import WorkspaceService
 
@@ -236,12 +238,22 @@ async def disconnect(
     return RedirectResponse(f"/connect/{token}?notice=disconnected", status_code=303)
 
 
+# A creator gave their name through a link bound to something of the workspace (`?tracking=<id>`): the
+# owner of that binding (trackings) remembers the invite, in the same transaction.
+joined_for: Hook[[AsyncSession, Invite, str]] = Hook("joined_for")
+
+
 @router.get("/w/{workspace_token}", response_class=HTMLResponse)
 async def join_page(workspace_token: str, request: Request, session: SessionDep) -> Response:
     workspace = await WorkspaceService(session).by_connect_token(workspace_token)
     if workspace is None:
         return await _not_found(request)
-    context = {"title": "Connect", "workspace_name": workspace.name, "workspace_token": workspace_token}
+    context = {
+        "title": "Connect",
+        "workspace_name": workspace.name,
+        "workspace_token": workspace_token,
+        "binding": request.query_params.get("tracking", ""),
+    }
     return await _page(request, "join.html", context)
 
 
@@ -254,12 +266,14 @@ async def join(workspace_token: str, request: Request, session: SessionDep, ctx:
         return await _not_found(request)
     form = await request.form()
     name, email = str(form.get("name", "")).strip(), str(form.get("email", "")).strip()
+    binding = str(form.get("tracking", "")).strip()[:100]
     context: dict[str, Any] = {
         "title": "Connect",
         "workspace_name": workspace.name,
         "workspace_token": workspace_token,
         "name": name,
         "email": email,
+        "binding": binding,
     }
     try:
         data = InviteCreate(name=name, email=EMAIL.validate_python(email))
@@ -269,10 +283,14 @@ async def join(workspace_token: str, request: Request, session: SessionDep, ctx:
     service = InviteService(session, acting_for(workspace.id), ctx.settings.public_base_url, jobs)
     existing = await service.by_email(email)
     if existing is not None:
+        if binding:
+            await joined_for(session, existing, binding)
         await service.resend_if_allowed(existing)
         context["notice"] = f"You already have an invite from {workspace.name}: we sent its link to {email} again."
         return await _page(request, "join.html", context)
     invite = await service.create(data)
+    if binding:
+        await joined_for(session, invite, binding)
     return RedirectResponse(f"/connect/{invite.token}", status_code=303)
 
 

@@ -93,3 +93,15 @@ class TrackedContent(IdMixin, Base):
 
 
 explain_conflict(NAME_INDEX, DUPLICATE_NAME)
+
+
+class TrackingInvite(Base):
+    """An invite that came through a tracking's opt-in link: the accounts it connects join the tracking."""
+
+    __tablename__ = "tracking_invites"
+
+    tracking_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("trackings.id", ondelete="CASCADE"), primary_key=True)
+    invite_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("invites.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

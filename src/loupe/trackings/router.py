@@ -13,6 +13,7 @@ from loupe.kit.errors import problem_responses
 from loupe.kit.pagination import PageParamsDep
 from loupe.trackings.repository import TrackedFilters
 from loupe.trackings.schemas import (
+    InviteLink,
     Outcome,
     ProfilesAdd,
     ProfilesAdded,
@@ -215,3 +216,21 @@ async def list_contents(
     )
     items, cursor = await TrackingService(session, principal).contents(tracking_id, filters, page)
     return TrackedContentPage.of(items, cursor)
+
+
+@router.get(
+    "/trackings/{tracking_id}/invite-link",
+    operation_id="trackings_invite_link",
+    summary="Get the tracking's opt-in link",
+    responses=problem_responses(404),
+)
+async def invite_link(
+    tracking_id: uuid.UUID, principal: ReadPrincipal, session: SessionDep, ctx: ContextDep
+) -> InviteLink:
+    """The workspace's connect link bound to this tracking (it exists once the tracking does): a creator who
+    gives their name and email through it and connects an account of the tracking's network has that account
+    added to the tracking's profiles, with `api_access` yes. Send it to the creators you want to track; a
+    creator with several accounts should be told which to connect."""
+    return InviteLink(
+        url=await TrackingService(session, principal).invite_link(tracking_id, ctx.settings.public_base_url)
+    )

@@ -180,3 +180,10 @@ class TrackedContentPage(Page[TrackedContentRead]):
 class RematchQueued(Schema):
     job_id: str = Field(description="One re-match per tracking is queued at a time.", examples=["rematch:5f0c..."])
     queued: bool = Field(description="False when a re-match of this tracking was already queued.")
+
+
+class InviteLink(Schema):
+    url: str = Field(
+        description="The workspace's connect link bound to this tracking.",
+        examples=["https://loupe.example.com/connect/w/9yV4...?tracking=5f0c6f6e-8a57-4d43-a8c5-2b3f8f2d8e10"],
+    )

@@ -20,7 +20,7 @@ from loupe.kit.errors import FieldError, NotFound, ValidationFailed
 from loupe.kit.jobs import QUEUE_NAME, JobBuffer
 from loupe.kit.pagination import PageParams
 from loupe.reports.service import ReportService
-from loupe.trackings import matching  # noqa: F401  (its receivers collect contents as they are stored)
+from loupe.trackings import matching, optin  # noqa: F401  (their receivers act as contents and creators arrive)
 from loupe.trackings.models import Tracking
 from loupe.trackings.repository import ProfileView, TrackedFilters, TrackedRepository, TrackingRepository
 from loupe.trackings.schemas import (
@@ -34,6 +34,7 @@ from loupe.trackings.schemas import (
 )
 from loupe.trackings.terms import BadTerm, normalise_hashtag, normalise_keyword, normalise_mention
 from loupe.workspaces.auth import Principal
+from loupe.workspaces.service import WorkspaceService
 
 NORMALISERS: dict[str, Callable[[str], str]] = {
     "hashtags": normalise_hashtag,
@@ -196,6 +197,11 @@ class TrackingService:
         status = await Job(job_id, arq, _queue_name=QUEUE_NAME).status()
         jobs.enqueue("rematch_tracking", job_id=job_id, tracking_id=str(tracking.id))
         return RematchQueued(job_id=job_id, queued=status not in {JobStatus.queued, JobStatus.deferred})
+
+    async def invite_link(self, tracking_id: uuid.UUID, base_url: str) -> str:
+        tracking = await self.get(tracking_id)
+        token = await WorkspaceService(self.session).connect_token(tracking.workspace_id)
+        return optin.link(base_url, token, tracking.id)
 
     async def contents(
         self, tracking_id: uuid.UUID, filters: TrackedFilters, params: PageParams
