@@ -2,15 +2,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from loupe.accounts.schemas import ContentType
+from loupe.connectors.platforms import Platform
 from loupe.kit.days import check_days, day_start
 from loupe.kit.deps import ContextDep, JobsDep, SessionDep
 from loupe.kit.errors import problem_responses
 from loupe.kit.pagination import PageParamsDep
+from loupe.trackings.analytics import ReportFilters, contents_csv
 from loupe.trackings.repository import TrackedFilters
 from loupe.trackings.schemas import (
     InviteLink,
@@ -20,6 +22,8 @@ from loupe.trackings.schemas import (
     ProfilesRemove,
     ProfilesRemoved,
     RematchQueued,
+    ReportContentPage,
+    ReportSummary,
     TrackedContentPage,
     TrackedProfilePage,
     TrackedProfileRead,
@@ -32,6 +36,9 @@ from loupe.trackings.service import TrackingService
 from loupe.workspaces.auth import ReadPrincipal, WritePrincipal
 
 router = APIRouter(tags=["trackings"])
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The contents (JSON or CSV)."}
+}
 
 TERMS_RULES = """Terms: hashtags and mentions match whole tags, case-insensitively (`#HappySpring` matches
 `#happyspring`, not `#HappySpringtime`); keywords match whole words or phrases, case- and accent-insensitively,
@@ -234,3 +241,76 @@ async def invite_link(
     return InviteLink(
         url=await TrackingService(session, principal).invite_link(tracking_id, ctx.settings.public_base_url)
     )
+
+
+def _report_filters(
+    first: date | None, last: date | None, tracking_id: uuid.UUID | None, network: Platform | None
+) -> ReportFilters:
+    check_days(first, last)
+    return ReportFilters(
+        start=day_start(first) if first else None,
+        end=day_start(last) + timedelta(days=1) if last else None,
+        tracking_id=tracking_id,
+        network=network.value if network else None,
+    )
+
+
+ReportFrom = Annotated[date | None, Query(alias="from", description="First UTC day of publication, included.")]
+ReportTo = Annotated[date | None, Query(alias="to", description="Last UTC day of publication, included.")]
+ReportTracking = Annotated[uuid.UUID | None, Query(description="Only what this tracking of the report collected.")]
+ReportNetwork = Annotated[Platform | None, Query(description="Only contents of this network.")]
+
+
+@router.get(
+    "/reports/{report_id}/summary",
+    operation_id="reports_summary",
+    summary="Summary of a report",
+    tags=["reports"],
+    responses=problem_responses(404, 422),
+)
+async def report_summary(
+    report_id: uuid.UUID,
+    principal: ReadPrincipal,
+    session: SessionDep,
+    first: ReportFrom = None,
+    last: ReportTo = None,
+    tracking_id: ReportTracking = None,
+    network: ReportNetwork = None,
+) -> ReportSummary:
+    """Contents, creators, networks, stories, likes, comments, shares, saves, views, reach and the engagement
+    rate ((likes + comments + shares + saves) / reach) of what the report's trackings collected, each
+    content once; breakdowns by creator, network, content type and day; the top 10 contents. A metric set
+    by hand counts instead of the API's."""
+    filters = _report_filters(first, last, tracking_id, network)
+    return ReportSummary.model_validate(await TrackingService(session, principal).report_summary(report_id, filters))
+
+
+@router.get(
+    "/reports/{report_id}/contents",
+    operation_id="reports_contents",
+    summary="Contents of a report",
+    tags=["reports"],
+    response_model=ReportContentPage,
+    responses=CSV_RESPONSE | problem_responses(404, 422),
+)
+async def report_contents(
+    report_id: uuid.UUID,
+    principal: ReadPrincipal,
+    session: SessionDep,
+    page: PageParamsDep,
+    first: ReportFrom = None,
+    last: ReportTo = None,
+    tracking_id: ReportTracking = None,
+    network: ReportNetwork = None,
+    format: Annotated[Literal["json", "csv"], Query(description="`csv`: every row as text/csv.")] = "json",
+) -> Any:
+    """One row per content the report's trackings collected, with its metrics, newest published first;
+    `format=csv` answers every row (no pages) as a CSV file."""
+    filters = _report_filters(first, last, tracking_id, network)
+    service = TrackingService(session, principal)
+    if format == "csv":
+        rows, _ = await service.report_contents(report_id, filters, None)
+        headers = {"Content-Disposition": f'attachment; filename="report-{report_id}-contents.csv"'}
+        return Response(contents_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
+    rows, cursor = await service.report_contents(report_id, filters, page)
+    return ReportContentPage.of(rows, cursor)

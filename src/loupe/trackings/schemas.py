@@ -187,3 +187,61 @@ class InviteLink(Schema):
         description="The workspace's connect link bound to this tracking.",
         examples=["https://loupe.example.com/connect/w/9yV4...?tracking=5f0c6f6e-8a57-4d43-a8c5-2b3f8f2d8e10"],
     )
+
+
+class Figures(Schema):
+    contents: int
+    creators: int
+    networks: int
+    stories: int
+    likes: int
+    comments: int
+    shares: int
+    saves: int
+    views: int
+    reach: int
+    engagements: int = Field(description="likes + comments + shares + saves.")
+    engagement_rate: float | None = Field(
+        description="engagements / reach over the contents (null when no content reports a reach)."
+    )
+
+
+class Breakdown(Figures):
+    key: str = Field(description="The network, the content type, the UTC day (YYYY-MM-DD) or the creator.")
+
+
+class TopContent(Schema):
+    tracked_id: uuid.UUID
+    tracking_id: uuid.UUID
+    content_id: uuid.UUID | None
+    story_id: uuid.UUID | None = Field(description="A story captured by hand (then `content_id` is null).")
+    network: Platform
+    type: str
+    published_at: datetime
+    creator: str = Field(description="The influencer's name, else the tracked handle.")
+    handle: str | None
+    text: str | None
+    permalink: str | None
+    matched_terms: list[str]
+    likes: int | None
+    comments: int | None
+    shares: int | None
+    saves: int | None
+    views: int | None
+    reach: int | None
+    engagements: int = Field(description="likes + comments + shares + saves.")
+
+
+class ReportSummary(Schema):
+    """Figures of the contents the report's trackings collected (each content once)."""
+
+    totals: Figures
+    by_creator: list[Breakdown]
+    by_network: list[Breakdown]
+    by_type: list[Breakdown]
+    by_day: list[Breakdown]
+    top_contents: list[TopContent] = Field(description="The 10 with the most engagements, then views.")
+
+
+class ReportContentPage(Page[TopContent]):
+    """A page of the report's contents, newest published first."""

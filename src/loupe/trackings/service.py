@@ -21,6 +21,7 @@ from loupe.kit.jobs import QUEUE_NAME, JobBuffer
 from loupe.kit.pagination import PageParams
 from loupe.reports.service import ReportService
 from loupe.trackings import matching, optin  # noqa: F401  (their receivers act as contents and creators arrive)
+from loupe.trackings.analytics import ReportAnalytics, ReportFilters
 from loupe.trackings.models import Tracking
 from loupe.trackings.repository import ProfileView, TrackedFilters, TrackedRepository, TrackingRepository
 from loupe.trackings.schemas import (
@@ -197,6 +198,16 @@ class TrackingService:
         status = await Job(job_id, arq, _queue_name=QUEUE_NAME).status()
         jobs.enqueue("rematch_tracking", job_id=job_id, tracking_id=str(tracking.id))
         return RematchQueued(job_id=job_id, queued=status not in {JobStatus.queued, JobStatus.deferred})
+
+    async def report_summary(self, report_id: uuid.UUID, filters: ReportFilters) -> dict[str, Any]:
+        report = await self.reports.get(report_id)
+        return await ReportAnalytics(self.session, self.principal.workspace_id).summary(report.id, filters)
+
+    async def report_contents(
+        self, report_id: uuid.UUID, filters: ReportFilters, params: PageParams | None
+    ) -> tuple[builtins.list[dict[str, Any]], str | None]:
+        report = await self.reports.get(report_id)
+        return await ReportAnalytics(self.session, self.principal.workspace_id).contents(report.id, filters, params)
 
     async def invite_link(self, tracking_id: uuid.UUID, base_url: str) -> str:
         tracking = await self.get(tracking_id)
