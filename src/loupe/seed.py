@@ -6,6 +6,7 @@ import json
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -61,11 +62,15 @@ async def ensure_demo_workspace(database_url: str, data_dir: Path) -> Demo:
             else:
                 workspace, key = await service.create_workspace("Demo brand", Plan.staging)
                 workspace_id = workspace.id
-                for name, description in (
-                    ("Spring launch 2026", "Every creator of the spring drop, all networks."),
-                    ("Always-on ambassadors", "Long-running ambassador programme."),
+                for name, description, age in (
+                    (DEMO_REPORT, "Every creator of the spring drop, all networks.", timedelta(days=30)),
+                    ("Always-on ambassadors", "Long-running ambassador programme.", timedelta()),
                 ):
-                    session.add(Report(workspace_id=workspace.id, name=name, description=description))
+                    # The spring report dates from a month ago, so its tracking collects the posts of that month.
+                    created = datetime.now(UTC) - age
+                    session.add(
+                        Report(workspace_id=workspace.id, name=name, description=description, created_at=created)
+                    )
             password = saved.get("password") or secrets.token_urlsafe(12)
             person = await PeopleService(session).ensure_verified(DEMO_EMAIL, "Demo owner", password)
             await TeamService(session, workspace_id).add(person.id, Role.owner)
@@ -87,6 +92,15 @@ log = structlog.get_logger(__name__)
 # Sandbox creators with professional Instagram accounts linked to Pages (see sandbox/world.py IG_LAYOUT):
 # about 19 accounts, under the staging plan's 25.
 DEMO_CREATORS = ("creator-01", "creator-03", "creator-06")
+DEMO_REPORT = "Spring launch 2026"
+# The demo tracking follows the demo creators' Instagram accounts for tags and words the sandbox's captions use.
+DEMO_TRACKING = {
+    "name": "Spring on Instagram",
+    "network": "instagram",
+    "hashtags": ["#HappySpring", "#LoupeLaunch", "#GlowUp"],
+    "mentions": ["@loupe_brand"],
+    "keywords": ["crème brûlée", "summer sale"],
+}
 CAMPAIGN = "Demo spring campaign"
 BROWSERS = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 Version/18.1 Mobile Safari/604.1",
@@ -136,8 +150,33 @@ def seed_demo_activity(base: str, sandbox_url: str, api_key: str) -> dict[str, i
             for platform, account in _accounts(world, creator):
                 connected += _connect(api, token, platform, account, creator)
         clicks = _campaign(api, influencers)
-    log.info("demo.seeded", connected=connected, clicks=clicks)
+        tracked = _tracking(api, world)
+    log.info("demo.seeded", connected=connected, clicks=clicks, tracked_profiles=tracked)
     return {"connected": connected, "clicks": clicks}
+
+
+def _tracking(api: httpx.Client, world: dict[str, list[dict[str, Any]]]) -> int:
+    """The demo report's tracking of the demo creators' Instagram accounts (first start only): the refresh
+    that follows the connections collects their matching posts into it."""
+    report = next((r for r in api.get("/v1/reports").json()["data"] if r["name"] == DEMO_REPORT), None)
+    if report is None:
+        return 0
+    trackings = api.get(f"/v1/reports/{report['id']}/trackings").json()["data"]
+    if any(t["name"] == DEMO_TRACKING["name"] for t in trackings):
+        return 0
+    start = report["created_at"][:10]
+    made = api.post(f"/v1/reports/{report['id']}/trackings", json={**DEMO_TRACKING, "start_date": start})
+    made.raise_for_status()
+    handles = [
+        f"@{a['username']}"
+        for a in world.get("instagram", [])
+        if a["creator"] in DEMO_CREATORS and a.get("linked_page") and a.get("username")
+    ]
+    added = api.post(f"/v1/trackings/{made.json()['id']}/profiles", json={"handles": handles[:20]})
+    added.raise_for_status()
+    # Contents the refresh stored before the tracking existed join it too.
+    api.post(f"/v1/trackings/{made.json()['id']}/rematch").raise_for_status()
+    return int(added.json()["added"])
 
 
 def _invite(api: httpx.Client, creator: str) -> dict[str, Any]:
