@@ -30,7 +30,7 @@ lint: install
 openapi: install
 	$(BIN)/loupe openapi --output openapi/openapi.json
 
-bench: bench-sandbox bench-redirect bench-invites bench-refresh bench-outage bench-stats bench-matching
+bench: bench-sandbox bench-redirect bench-invites bench-refresh bench-outage bench-stats bench-matching bench-report
 
 bench-sandbox: install
 	$(BIN)/python bench/sandbox_bench.py
@@ -52,6 +52,9 @@ bench-stats: install
 
 bench-matching: install
 	$(BIN)/python bench/matching_bench.py
+
+bench-report: install
+	$(BIN)/python bench/report_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
