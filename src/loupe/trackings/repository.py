@@ -193,6 +193,17 @@ class TrackedRepository:
         return items, encode_cursor(items[-1].published_at, items[-1].id) if more else None
 
 
+# What the matcher reads of a content.
+TEXT_COLUMNS = (
+    AccountContent.id,
+    AccountContent.type,
+    AccountContent.title,
+    AccountContent.caption,
+    AccountContent.published_at,
+    AccountContent.created_at,
+)
+
+
 class MatchingRepository:
     """The matcher's SQL: it runs over every workspace's trackings as contents arrive (each row it writes
     carries the tracking's own workspace)."""
@@ -303,14 +314,7 @@ class MatchingRepository:
         return found
 
     async def contents(self, ids: Sequence[uuid.UUID]) -> builtins.list[Any]:
-        stmt = select(
-            AccountContent.id,
-            AccountContent.type,
-            AccountContent.title,
-            AccountContent.caption,
-            AccountContent.published_at,
-            AccountContent.created_at,
-        ).where(AccountContent.id.in_(list(ids)))
+        stmt = select(*TEXT_COLUMNS).where(AccountContent.id.in_(list(ids)))
         return list((await self.session.execute(stmt)).all())
 
     async def stored_contents(
@@ -318,14 +322,9 @@ class MatchingRepository:
     ) -> AsyncIterator[builtins.list[Any]]:
         last: uuid.UUID | None = None
         while True:
-            stmt = select(
-                AccountContent.id,
-                AccountContent.type,
-                AccountContent.title,
-                AccountContent.caption,
-                AccountContent.published_at,
-                AccountContent.created_at,
-            ).where(AccountContent.connection_id == connection_id, AccountContent.platform == platform)
+            stmt = select(*TEXT_COLUMNS).where(
+                AccountContent.connection_id == connection_id, AccountContent.platform == platform
+            )
             if last is not None:
                 stmt = stmt.where(AccountContent.id > last)
             rows = list((await self.session.execute(stmt.order_by(AccountContent.id).limit(batch))).all())
