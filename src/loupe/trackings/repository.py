@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Text, and_, delete, func, literal, literal_column, or_, select
+from sqlalchemy import Text, and_, delete, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by, distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -343,15 +343,18 @@ class MatchingRepository:
         return list(await self.session.scalars(stmt))
 
     async def save(self, rows: Sequence[dict[str, Any]], source: str) -> None:
-        """Tracked from now on; a content a tracking already has keeps its row."""
-        if not rows:
-            return
-        values = [{**_without(row, "source_id", "source"), source: row["source_id"]} for row in rows]
-        stmt = pg_insert(TrackedContent).values(values).on_conflict_do_nothing()
-        await self.session.execute(stmt)
+        """Tracked from now on; a content a tracking already has keeps its row. A plain executemany: one
+        statement whatever the row count (a multi-row VALUES would be prepared anew for every count)."""
+        if rows:
+            values = [{**_without(row, "source_id", "source"), source: row["source_id"]} for row in rows]
+            table = TrackedContent.__table__  # Core: a plain executemany, not the ORM's bulk path
+            stmt = pg_insert(table).on_conflict_do_nothing()  # type: ignore[arg-type]
+            await self.session.execute(stmt, values)
 
     async def replace(self, tracking: Tracking, rows: Sequence[dict[str, Any]]) -> tuple[int, int]:
         """The tracking holds exactly these rows afterwards (matched terms updated); returns (kept, added)."""
+        source = func.coalesce(TrackedContent.content_id, TrackedContent.story_id)
+        had = set(await self.session.scalars(select(source).where(TrackedContent.tracking_id == tracking.id)))
         contents = [row["source_id"] for row in rows if row["source"] == "content_id"]
         stories = [row["source_id"] for row in rows if row["source"] == "story_id"]
         keep = or_(
@@ -359,20 +362,20 @@ class MatchingRepository:
             and_(TrackedContent.story_id.is_not(None), TrackedContent.story_id.in_(stories)),
         )
         await self.session.execute(delete(TrackedContent).where(TrackedContent.tracking_id == tracking.id, ~keep))
-        added = 0
-        for source in ("content_id", "story_id"):
+        for column in ("content_id", "story_id"):
             values = [
-                {**_without(row, "source_id", "source"), source: row["source_id"]}
+                {**_without(row, "source_id", "source"), column: row["source_id"]}
                 for row in rows
-                if row["source"] == source
+                if row["source"] == column
             ]
-            for start in range(0, len(values), 1000):
-                insert = pg_insert(TrackedContent).values(values[start : start + 1000])
-                upsert: Any = insert.on_conflict_do_update(
-                    index_elements=["tracking_id", source],
+            if values:
+                insert = pg_insert(TrackedContent.__table__)  # type: ignore[arg-type]
+                upsert = insert.on_conflict_do_update(
+                    index_elements=["tracking_id", column],
                     set_={"matched_terms": insert.excluded.matched_terms, "profile_id": insert.excluded.profile_id},
-                ).returning(literal_column("xmax = 0"))  # true for a row this statement inserted
-                added += sum(1 for (inserted,) in (await self.session.execute(upsert)).all() if inserted)
+                )
+                await self.session.execute(upsert, values)
+        added = len({row["source_id"] for row in rows} - had)
         return len(rows) - added, added
 
 
