@@ -23,7 +23,7 @@ class Row:
 def parse(data: bytes) -> list[Row]:
     """Every row, or a problem: 415 when not UTF-8, 422 for a wrong header or each bad row (by its line in
     the file, the header being line 1). Duplicates inside the file are bad rows too."""
-    sheet = csvfile.read(data, required=HEADER, what="invites")
+    sheet = csvfile.read(data, required=HEADER, what="invites", exact=True)
     rows: list[Row] = []
     seen: dict[str, int] = {}
     for line, cells in sheet.rows:

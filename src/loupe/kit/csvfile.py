@@ -48,9 +48,12 @@ def check_size(data: bytes, what: str) -> None:
         raise PayloadTooLarge(f"The {what} file exceeds {MAX_BYTES} bytes.")
 
 
-def read(data: bytes, *, required: Sequence[str], optional: Sequence[str] = (), what: str) -> Sheet:
+def read(
+    data: bytes, *, required: Sequence[str], optional: Sequence[str] = (), what: str, exact: bool = False
+) -> Sheet:
     """The file's rows; 415 when it is not UTF-8, 422 when the header lacks a required column or names an
-    unknown one. Blank lines are not rows; a row with more cells than the header is a bad row."""
+    unknown one (with `exact`, when it is not the required columns in their order). Blank lines are not rows;
+    a row with more cells than the header is a bad row."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -60,7 +63,8 @@ def read(data: bytes, *, required: Sequence[str], optional: Sequence[str] = (), 
     reader = csv.reader(io.StringIO(text, newline=""))
     header = [cell.strip().lower() for cell in next(reader, None) or []]
     known = [*required, *optional]
-    if not set(required) <= set(header) or not set(header) <= set(known) or len(set(header)) != len(header):
+    unfit = not set(required) <= set(header) or not set(header) <= set(known) or len(set(header)) != len(header)
+    if unfit or (exact and header != list(required)):
         expected = ",".join(required) + (f" (and any of {','.join(optional)})" if optional else "")
         raise ValidationFailed.on(
             "file", f"The file is not a CSV of {what}: its first line must be the header {expected}."
