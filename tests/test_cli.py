@@ -84,3 +84,31 @@ def test_second_handle_reuses_and_does_not_stop(servers: EmbeddedServers) -> Non
     assert other.database_url == servers.database_url and other.redis_url == servers.redis_url
     other.stop_started()
     assert servers.postgres.running_port() is not None and servers.redis.running_port() is not None
+
+
+def test_a_schema_behind_the_code_stops_each_process_with_one_sentence(servers: EmbeddedServers) -> None:
+    """A database never migrated: the api, the redirect and the worker refuse to start (a restart can't fix
+    it), each saying what to run, with no traceback."""
+    port = servers.postgres.running_port()
+    admin = servers.postgres.url(port).replace("+asyncpg", "")  # type: ignore[arg-type]
+
+    async def blank_database() -> None:
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute("DROP DATABASE IF EXISTS loupe_unmigrated")
+            await conn.execute("CREATE DATABASE loupe_unmigrated")
+        finally:
+            await conn.close()
+
+    asyncio.run(blank_database())
+    env = {
+        "LOUPE_DATABASE_URL": servers.postgres.url(port, "loupe_unmigrated"),  # type: ignore[arg-type]
+        "LOUPE_REDIS_URL": servers.redis_url,
+    }
+    for command in (["serve", "--port", "1"], ["redirect", "--port", "1"], ["worker"]):
+        result = _run(command, servers.data_dir, **env)
+        assert result.returncode == 1, (command, result.stderr)
+        assert result.stderr.strip().splitlines()[-1] == (
+            "The database schema is behind the code: run `loupe migrate` first."
+        ), (command, result.stderr)
+        assert "Traceback" not in result.stderr

@@ -70,22 +70,54 @@ def serve(
     import uvicorn
 
     from loupe.kit.logging import configure_logging
+    from loupe.runtime import resolve_service_urls
 
     settings = _settings(data_dir)
     configure_logging(settings.log_level, settings.log_json, settings.log_colors)
-    uvicorn.run(
-        "loupe.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        # The client address is the peer's; a proxy's header is trusted only through
-        # LOUPE_TRUSTED_PROXY_HEADER (the redirect records countries from it). Links use public_base_url.
-        proxy_headers=False,
-        # uvicorn's loggers go through ours; the api logs each request itself (loupe.http).
-        log_config=None,
-        access_log=False,
-    )
+    # Embedded servers started here are reused by the app's lifespan (and by each uvicorn worker).
+    with resolve_service_urls(settings) as (database_url, _):
+        _exit_if_schema_behind(database_url)
+        uvicorn.run(
+            "loupe.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            # The client address is the peer's; a proxy's header is trusted only through
+            # LOUPE_TRUSTED_PROXY_HEADER (the redirect records countries from it). Links use public_base_url.
+            proxy_headers=False,
+            # uvicorn's loggers go through ours; the api logs each request itself (loupe.http).
+            log_config=None,
+            access_log=False,
+        )
+
+
+def _exit_if_schema_behind(database_url: str) -> None:
+    """A schema behind the code ends the process in one sentence: a restart cannot fix it. A PostgreSQL
+    that is down is not that: the process starts, answers 503 and says so in /readyz until it is back."""
+    import structlog
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from loupe.kit.migrations import SCHEMA_BEHIND, schema_is_current
+    from loupe.kit.outages import outage_of
+
+    async def probe() -> bool:
+        engine = create_async_engine(database_url, pool_size=1, connect_args={"timeout": 3})
+        try:
+            return await asyncio.wait_for(schema_is_current(engine), timeout=5)
+        finally:
+            await engine.dispose()
+
+    try:
+        current = asyncio.run(probe())
+    except Exception as exc:
+        if outage_of(exc) is None:
+            raise
+        structlog.get_logger("loupe.cli").warning("schema_unchecked", reason="database unreachable at startup")
+        return
+    if not current:
+        sys.stderr.write(f"{SCHEMA_BEHIND}\n")
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -104,6 +136,7 @@ def redirect(
     settings = _settings(data_dir)
     configure_logging(settings.log_level, settings.log_json, settings.log_colors)
     with resolve_service_urls(settings) as (database_url, redis_url):
+        _exit_if_schema_behind(database_url)
         # The client address comes from LOUPE_TRUSTED_PROXY_HEADER when set, never from uvicorn's guess.
         application = create_redirect_app(settings, database_url, redis_url)
         uvicorn.run(application, host=host, port=port, proxy_headers=False, log_config=None, access_log=False)
@@ -126,7 +159,7 @@ def worker(
     configure_logging(settings.log_level, settings.log_json, settings.log_colors)
     if check:
         _check_worker(settings)
-    from loupe.worker import SchemaBehind
+    from loupe.kit.migrations import SchemaBehind
 
     with resolve_service_urls(settings) as (database_url, redis_url):
         try:

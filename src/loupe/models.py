@@ -17,6 +17,7 @@ from loupe.connections.models import ConnectAttempt, Connection, ConnectionFailu
 from loupe.conversions.models import Conversion
 from loupe.influencers.models import Influencer, InfluencerList, InfluencerListMember, InfluencerProfile
 from loupe.invites.models import Invite, InviteTemplate
+from loupe.kit.jobs import StagedJob
 from loupe.kit.media import MediaTrash
 from loupe.kit.outbox import OutboxMessage
 from loupe.links.models import TrackingLink
@@ -70,6 +71,7 @@ __all__ = [
     "ProfileSnapshot",
     "RefreshToken",
     "Report",
+    "StagedJob",
     "Story",
     "StoryCaptureWindow",
     "TeamInvitation",

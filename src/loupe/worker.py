@@ -17,7 +17,6 @@ from arq import Retry, Worker, cron, func
 from arq.constants import health_check_key_suffix
 from pydantic import SecretStr
 from sqlalchemy import text
-from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loupe.accounts.jobs import schedule_refreshes
@@ -28,9 +27,9 @@ from loupe.clicks.jobs import flush_clicks, maintain_clicks
 from loupe.config import Settings, get_settings
 from loupe.connections.jobs import purge_connect_attempts
 from loupe.kit.context import ProcessContext
-from loupe.kit.jobs import QUEUE_NAME, JobBuffer, create_job_pool, deserialize, redis_settings, serialize
+from loupe.kit.jobs import QUEUE_NAME, JobBuffer, create_job_pool, deserialize, redis_settings, send_staged, serialize
 from loupe.kit.media import sweep_media
-from loupe.kit.migrations import current_heads
+from loupe.kit.migrations import SCHEMA_BEHIND, SchemaBehind, schema_is_current
 from loupe.kit.outages import Dependency, outage_of, wait_until_up
 from loupe.kit.outbox import deliver_outbox
 from loupe.runtime import normalize_database_url
@@ -65,8 +64,15 @@ async def heartbeat(ctx: dict[str, Any], note: str = "") -> dict[str, Any]:
     return {"note": note, "database_time": now.astimezone(UTC).isoformat(), "job_try": ctx.get("job_try")}
 
 
+async def send_staged_jobs(ctx: dict[str, Any]) -> int:
+    """Worker cron: enqueue the jobs a request committed but could not hand to Redis (kit.jobs)."""
+    process: ProcessContext = ctx["process"]
+    return await send_staged(process.engine, process.arq)
+
+
 FUNCTIONS: list[Any] = [
     heartbeat,
+    send_staged_jobs,
     flush_clicks,
     maintain_clicks,
     sweep_media,
@@ -82,6 +88,8 @@ FUNCTIONS: list[Any] = [
 CRON_JOBS: list[Any] = [
     # Clicks reach PostgreSQL within seconds of the redirect; keep no results of these runs.
     cron(flush_clicks, second=set(range(0, 60, 2)), run_at_startup=True, keep_result=0, timeout=60),  # type: ignore[arg-type]
+    # Jobs committed while Redis refused them are queued within seconds of its return.
+    cron(send_staged_jobs, second=set(range(3, 60, 5)), run_at_startup=True, keep_result=0, timeout=60),  # type: ignore[arg-type]
     cron(maintain_clicks, hour=3, minute=17, second=0, run_at_startup=True, keep_result=0),  # type: ignore[arg-type]
     # Files of deleted stories go within a minute of the delete.
     cron(sweep_media, second=30, run_at_startup=True, keep_result=0, timeout=120),  # type: ignore[arg-type]
@@ -95,19 +103,6 @@ CRON_JOBS: list[Any] = [
     # Live Instagram stories (24 h) every 20 minutes: media copied, metrics read until they expire.
     cron(poll_stories, minute=POLL_MINUTES, second=10, run_at_startup=True, keep_result=0, unique=True, timeout=1140),  # type: ignore[arg-type]
 ]
-
-
-class SchemaBehind(RuntimeError):
-    """A restart cannot fix it: the worker exits with this sentence."""
-
-
-async def _schema_is_current(process: ProcessContext) -> bool:
-    async with process.engine.connect() as conn:
-        try:
-            rows = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars().all()
-        except ProgrammingError:  # no alembic_version: never migrated
-            return False
-    return set(rows) == current_heads()
 
 
 async def database_answers(process: ProcessContext) -> None:
@@ -134,10 +129,10 @@ async def startup(ctx: dict[str, Any]) -> None:
     redis_url = ctx.get("redis_url") or _configured(settings.redis_url, "LOUPE_REDIS_URL")
     process = await ProcessContext.create(settings, normalize_database_url(database_url), redis_url)
     # A PostgreSQL that is down (or still starting) is waited for; only a schema behind the code stops us.
-    current = await _until_up("database", lambda: _schema_is_current(process), lambda: database_answers(process))
+    current = await _until_up("database", lambda: schema_is_current(process.engine), lambda: database_answers(process))
     if not current:
         await process.close()
-        raise SchemaBehind("The database schema is behind the code: run `loupe migrate` first.")
+        raise SchemaBehind(SCHEMA_BEHIND)
     ctx["process"] = process
     log.info(
         "worker_started", functions=[getattr(f, "name", None) or getattr(f, "__name__", repr(f)) for f in FUNCTIONS]

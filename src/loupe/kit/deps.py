@@ -26,23 +26,22 @@ def get_jobs(request: Request) -> JobBuffer:
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request: committed after the endpoint returns, rolled back on any error.
 
-    Services only flush. Jobs buffered during the request are enqueued after the commit; Redis is asked
-    first, so while it is down the request answers 503 with nothing saved rather than a change whose
-    jobs never run.
+    Services only flush. Jobs buffered during the request are staged in its transaction and enqueued
+    after the commit, so a job never sees a rolled-back change, and one Redis refused at that moment is
+    sent by the worker later (kit.jobs).
     """
     ctx = get_context(request)
     jobs = get_jobs(request)
     async with ctx.sessionmaker() as session:
         try:
             yield session
-            if jobs.required:
-                await ctx.arq.ping()
+            await jobs.stage(session)
         except BaseException:
             await session.rollback()
             jobs.discard()
             raise
         await session.commit()
-        await jobs.flush(ctx.arq)
+        await jobs.flush(ctx.arq, ctx.engine)
 
 
 # scope="function": commit before the response is sent, so a failed commit is answered as an error.

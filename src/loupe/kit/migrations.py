@@ -7,6 +7,15 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
+from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+SCHEMA_BEHIND = "The database schema is behind the code: run `loupe migrate` first."
+
+
+class SchemaBehind(RuntimeError):
+    """A restart cannot fix it: the process exits with this sentence (api and worker alike)."""
 
 
 def migrations_dir() -> Path:
@@ -42,3 +51,12 @@ def current_heads() -> set[str]:
     from alembic.script import ScriptDirectory
 
     return set(ScriptDirectory.from_config(alembic_config("")).get_heads())
+
+
+async def schema_is_current(engine: AsyncEngine) -> bool:
+    async with engine.connect() as conn:
+        try:
+            rows = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars().all()
+        except ProgrammingError:  # no alembic_version: never migrated
+            return False
+    return set(rows) == current_heads()
