@@ -1,5 +1,6 @@
 """`loupe dev` as a supervisor: a killed worker comes back while the api never stops answering, a killed
-embedded Redis is started again on its port, every acknowledged click is stored once; a port already
+embedded Redis and a killed embedded PostgreSQL are started again on their ports, every acknowledged click
+is stored once; a port already
 taken fails at once with a sentence naming the option."""
 
 from __future__ import annotations
@@ -128,6 +129,14 @@ def test_dev_restarts_a_killed_worker_and_redis_while_the_api_keeps_answering(tm
         os.kill(int((servers.redis.dir / "redis.pid").read_text()), signal.SIGKILL)
         wait_for(lambda: out.having("redis stopped; started it again on the same port"), 15, "Redis not restarted")
         assert servers.redis.running_port() == redis_port
+        wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200, 30, "not ready again")
+
+        # The postmaster killed outright: its backends exit on their own, and the supervisor starts it again
+        # (crash recovery replays the WAL) on the same port; the cached link is served all along.
+        pg_port = servers.postgres.running_port()
+        os.kill(int((servers.postgres.pgdata / "postmaster.pid").read_text().split()[0]), signal.SIGKILL)
+        wait_for(lambda: out.having("postgres stopped; started it again on the same port"), 30, "PG not restarted")
+        assert servers.postgres.running_port() == pg_port
         wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200, 30, "not ready again")
         time.sleep(2)
         prober.done.set()
