@@ -76,9 +76,11 @@ async def process(settings: Settings, database_url: str, redis_url: str) -> Asyn
 
 
 async def _reset(process: ProcessContext, redis_url: str) -> None:
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    # DELETE, children first, in one round trip: a test leaves few rows, and TRUNCATE's new files and
+    # their fsyncs cost 0.3-0.8 s per test on this machine where this costs under 10 ms.
+    deletes = " ".join(f'DELETE FROM "{table.name}";' for table in reversed(Base.metadata.sorted_tables))
     async with process.engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        await conn.exec_driver_sql(f"DO $$ BEGIN {deletes} END $$")
     redis = Redis.from_url(redis_url)
     await redis.flushdb()
     await redis.aclose()
@@ -91,11 +93,17 @@ async def db(process: ProcessContext, redis_url: str) -> AsyncIterator[ProcessCo
     yield process
 
 
-@pytest.fixture
-def app(settings: Settings, db: ProcessContext):  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="session")
+def shared_app(settings: Settings, process: ProcessContext):  # type: ignore[no-untyped-def]
+    """Building the api takes about 0.7 s: built once, like a process serving many requests."""
     from loupe.app import create_app
 
-    return create_app(settings, context=db)
+    return create_app(settings, context=process)
+
+
+@pytest.fixture
+def app(shared_app, db: ProcessContext):  # type: ignore[no-untyped-def]
+    return shared_app
 
 
 @pytest.fixture
