@@ -142,6 +142,18 @@ class Settings(BaseSettings):
     )
     link_cache_fallback_ttl_ms: int = Field(default=500, gt=0, description="Link cache TTL while LISTEN is down.")
     link_cache_max_age_s: int = Field(default=60, gt=0, description="Safety re-read of cached links.")
+    redirect_miss_rate: float = Field(
+        default=10.0, gt=0, description="Unknown-code answers per second a client address earns back."
+    )
+    redirect_miss_burst: int = Field(
+        default=100, gt=0, description="Unknown-code answers a client address may have at once before 429s."
+    )
+    redirect_miss_pool_size: int = Field(
+        default=1, gt=0, description="PostgreSQL connections for lookups by addresses that missed recently."
+    )
+    orphan_visit_retention_days: int = Field(
+        default=90, gt=0, description="Orphan visits (unknown codes) older than this are deleted daily."
+    )
 
     @field_validator("token_keys", mode="before")
     @classmethod

@@ -82,11 +82,35 @@ async def maintain_clicks(ctx: dict[str, Any]) -> dict[str, Any]:
         )
         # Yesterday's salt stays a while for clicks flushed late after midnight.
         salts = await conn.execute("DELETE FROM visitor_salts WHERE day < $1", today - timedelta(days=1))
+    orphans = await forget_orphan_visits(
+        process, datetime.now(UTC) - timedelta(days=process.settings.orphan_visit_retention_days)
+    )
     done = {
         "created": created,
         "pruned": int(pruned.rsplit(" ", 1)[-1]),
         "salts_dropped": int(salts.rsplit(" ", 1)[-1]),
+        "orphan_visits_dropped": orphans,
     }
     if any(done.values()):
         log.info("clicks_maintained", **done)
     return done
+
+
+ORPHAN_DELETE_BATCH = 5_000
+
+
+async def forget_orphan_visits(process: ProcessContext, before: datetime) -> int:
+    """Orphan visits older than the retention go, a batch per transaction, so a flood's backlog never
+    holds one long lock or one huge WAL burst."""
+    dropped = 0
+    while True:
+        async with engine_transaction(process.engine)() as conn:
+            status = await conn.execute(
+                "DELETE FROM orphan_visits WHERE id IN (SELECT id FROM orphan_visits WHERE visited_at < $1 LIMIT $2)",
+                before,
+                ORPHAN_DELETE_BATCH,
+            )
+        count = int(status.rsplit(" ", 1)[-1])
+        dropped += count
+        if count < ORPHAN_DELETE_BATCH:
+            return dropped

@@ -17,10 +17,11 @@ import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from loupe.clicks.events import CLICK, ORPHAN, RawClick, new_click_id, now_us
-from loupe.clicks.metrics import CLICKS_LOST, REDIRECT_302, REDIRECT_404, REDIRECT_410, REDIRECT_503
+from loupe.clicks.metrics import CLICKS_LOST, REDIRECT_302, REDIRECT_404, REDIRECT_410, REDIRECT_429, REDIRECT_503
 from loupe.config import Settings
 from loupe.kit.addresses import client_ip
 from loupe.redirect import pages
+from loupe.redirect.links import MISSING
 from loupe.redirect.state import RedirectState
 
 log = structlog.get_logger("loupe.redirect")
@@ -113,10 +114,20 @@ class RedirectApp:
             elif name == self._ip_header:
                 forwarded = value
         code = path.rpartition("/")[2]
-        link = None
+        ip = client_ip(scope, forwarded, self._hops)
+        link = cached = None
         if CODE.match(code):
+            cached = state.links.fresh(code)
+        # No cached link: limited per address (redirect/misses.py).
+        if (cached is None or cached is MISSING) and not state.misses.allows(ip):
+            REDIRECT_429.inc()
+            await _send(send, 429, [*_HTML, (b"retry-after", b"1")], pages.TOO_MANY, method)
+            return
+        if cached is not MISSING:
+            link = cached
+        else:
             try:
-                link = await state.links.get(code)
+                link = await state.links.get(code, state.miss_pool if state.misses.suspect(ip) else None)
             except Exception as exc:
                 log.error("link_lookup_failed", error=type(exc).__name__)
                 REDIRECT_503.inc()
@@ -133,7 +144,7 @@ class RedirectApp:
             code=code[:128],
             link_id=link.id if link else None,
             workspace_id=link.workspace_id if link else None,
-            ip=client_ip(scope, forwarded, self._hops),
+            ip=ip,
             user_agent=user_agent.decode("latin-1")[:1024],
             referrer=referrer.decode("latin-1")[:2048],
             head=method == "HEAD",
@@ -144,6 +155,7 @@ class RedirectApp:
             log.error("click_not_recorded", click_id=click.id, error=type(exc).__name__)
             CLICKS_LOST.inc()
         if link is None:
+            state.misses.missed(ip)
             REDIRECT_404.inc()
             await _send(send, 404, _HTML, pages.NOT_FOUND, method)
             return

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,13 @@ SELECT id, workspace_id, destination, archived_at IS NOT NULL AS archived, {", "
 FROM tracking_links WHERE code = $1 AND kind = 'creator'
 """
 HEARTBEAT_SECONDS = 0.25
+
+
+class Missing(enum.Enum):
+    MISSING = "missing"
+
+
+MISSING = Missing.MISSING  # no trusted entry: not the same as a cached "no such link" (None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,18 +84,26 @@ class LinkCache:
         self._task: asyncio.Task[None] | None = None
         self.lookups = 0
 
-    async def get(self, code: str) -> Link | None:
-        """The link of `code`, or None when no servable link has it. Raises if unknown and PostgreSQL fails."""
+    def fresh(self, code: str) -> Link | Missing | None:
+        """The cached answer for `code` if it is still trusted, else MISSING (a lookup is needed)."""
         hit = self._entries.get(code)
         if hit is not None and time.monotonic() - hit[1] < (self.max_age if self.listening else self.fallback_ttl):
             return hit[0]
+        return MISSING
+
+    async def get(self, code: str, pool: Any = None) -> Link | None:
+        """The link of `code`, or None when no servable link has it. Raises if unknown and PostgreSQL fails.
+        A lookup goes through `pool` when given (the miss pool), else the main one."""
+        cached = self.fresh(code)
+        if cached is not MISSING:
+            return cached
         pending = self._inflight.get(code)
         if pending is not None:
             return await asyncio.shield(pending)
         future: asyncio.Future[Link | None] = asyncio.get_running_loop().create_future()
         self._inflight[code] = future
         try:
-            link = await self._load(code, hit)
+            link = await self._load(code, self._entries.get(code), pool or self.pool)
             future.set_result(link)
             return link
         except BaseException as exc:
@@ -97,7 +113,7 @@ class LinkCache:
         finally:
             del self._inflight[code]
 
-    async def _load(self, code: str, stale: tuple[Link | None, float] | None) -> Link | None:
+    async def _load(self, code: str, stale: tuple[Link | None, float] | None, pool: Any) -> Link | None:
         generation = self._generation
         started = time.monotonic()
         try:
@@ -105,7 +121,7 @@ class LinkCache:
             # Bounded as a whole (waiting for one of the few pooled connections included): a flood of
             # unknown codes queues here for at most this long, and PostgreSQL sees at most pool-size queries.
             async with asyncio.timeout(self.query_timeout):
-                row = await self.pool.fetchrow(LOOKUP, code)
+                row = await pool.fetchrow(LOOKUP, code)
         except Exception:
             if stale is not None:
                 log.warning("link_lookup_failed_serving_stale", code=code)
@@ -125,6 +141,10 @@ class LinkCache:
         self._entries = {code: entry for code, entry in self._entries.items() if entry[0] is not None}
         if len(self._entries) >= self.max_entries:
             self._entries.clear()
+
+    @property
+    def lookups_in_flight(self) -> int:
+        return len(self._inflight)
 
     def cached(self, code: str) -> bool:
         """Whether `code` has an entry (fresh or not): gone once a notification dropped it."""

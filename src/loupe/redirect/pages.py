@@ -15,3 +15,4 @@ def _page(title: str, text: str) -> bytes:
 NOT_FOUND = _page("Link not found", "This link does not exist. Check that it was copied in full.")
 GONE = _page("Link no longer available", "This link was archived by its owner and no longer leads anywhere.")
 UNAVAILABLE = _page("Try again in a moment", "This link cannot be opened right now. Please try again shortly.")
+TOO_MANY = _page("Too many unknown links", "Too many links that do not exist were opened from here. Try again shortly.")

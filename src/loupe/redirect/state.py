@@ -19,6 +19,7 @@ from loupe.clicks.spool import Spool
 from loupe.clicks.store import store_raw
 from loupe.config import Settings
 from loupe.redirect.links import LinkCache
+from loupe.redirect.misses import MissLimiter
 
 log = structlog.get_logger("loupe.redirect")
 REPLAY_SECONDS = 0.5
@@ -37,6 +38,8 @@ class RedirectState:
     links: LinkCache
     buffer: ClickBuffer
     spool: Spool
+    miss_pool: Any  # lookups by addresses that missed recently: a flood never holds the main pool
+    misses: MissLimiter
     _replayer: asyncio.Task[None] | None = field(default=None)
 
     @classmethod
@@ -49,9 +52,13 @@ class RedirectState:
             fallback_ttl=settings.link_cache_fallback_ttl_ms / 1000,
             max_age=settings.link_cache_max_age_s,
         )
+        miss_pool = await asyncpg.create_pool(
+            dsn, min_size=0, max_size=settings.redirect_miss_pool_size, command_timeout=5, timeout=CONNECT_TIMEOUT
+        )
         spool = Spool(spool_dir(settings))
         buffer = ClickBuffer(redis, settings.click_stream, spool, timeout=timeout)
-        state = cls(settings, redis, pool, links, buffer, spool)
+        misses = MissLimiter(settings.redirect_miss_rate, settings.redirect_miss_burst)
+        state = cls(settings, redis, pool, links, buffer, spool, miss_pool, misses)
         await links.start()
         state._replayer = asyncio.create_task(state._replay_forever(), name="click-spool-replayer")
         return state
@@ -85,7 +92,8 @@ class RedirectState:
             await self.replay_once()  # leave nothing behind that Redis or PostgreSQL can take now
         self.spool.close()
         await self.links.close()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.pool.close(), 5)
+        for pool in (self.pool, self.miss_pool):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(pool.close(), 5)
         with contextlib.suppress(Exception):
             await self.redis.aclose()
