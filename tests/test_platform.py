@@ -316,3 +316,26 @@ async def test_deadlocks_and_serialisation_failures_are_a_retryable_409(
     assert response.json()["type"].endswith("/concurrent-update") and "internal detail" not in response.text
     async with db.engine.connect() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM workspaces"))).scalar() == 0  # rolled back
+
+
+async def test_metrics_on_the_public_port_only_where_the_settings_allow(settings: Settings, db: ProcessContext) -> None:
+    import dataclasses
+
+    from pydantic import SecretStr
+
+    from loupe.app import create_app
+    from loupe.config import Environment
+
+    async def public_metrics(headers: dict[str, str] | None = None, **overrides: object) -> int:
+        changed = settings.model_copy(update=overrides)
+        app = create_app(changed, context=dataclasses.replace(db, settings=changed))
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://loupe.test") as client:
+            return (await client.get("/metrics", headers=headers)).status_code
+
+    assert await public_metrics() == 200  # development and tests
+    assert await public_metrics(env=Environment.production) == 404  # never public by default in production
+    assert await public_metrics(metrics_port=9464) == 404  # served by its own listener instead
+    token = {"metrics_token": SecretStr("s3cret-metrics"), "env": Environment.production}
+    assert await public_metrics(**token) == 404
+    assert await public_metrics({"Authorization": "Bearer wrong"}, **token) == 404
+    assert await public_metrics({"Authorization": "Bearer s3cret-metrics"}, **token) == 200

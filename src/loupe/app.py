@@ -30,6 +30,7 @@ from loupe.invites.router import template_router as invite_template_router
 from loupe.kit.context import ProcessContext
 from loupe.kit.errors import install_error_handlers
 from loupe.kit.logging import configure_logging
+from loupe.kit.metrics import start_metrics_listener
 from loupe.kit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from loupe.kit.openapi import build_openapi
 from loupe.links.router import campaign_router as campaign_links_router
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, *, context: ProcessContext | No
             app.state.ctx = context
             yield
             return
+        start_metrics_listener(settings)
         with resolve_service_urls(settings) as (database_url, redis_url):
             ctx = await ProcessContext.create(settings, database_url, redis_url)
             app.state.ctx = ctx

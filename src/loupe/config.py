@@ -89,6 +89,11 @@ class Settings(BaseSettings):
     app_base_url: str | None = None
     # Browser frontends allowed to call the API (exact origins, e.g. https://app.example.com).
     cors_origins: list[str] = Field(default_factory=list)
+    # Prometheus metrics: on their own listener (then never on the public port), or behind a bearer token;
+    # with neither, the public /metrics answers only outside production (kit/metrics.py).
+    metrics_port: int | None = Field(default=None, gt=0, lt=65536)
+    metrics_host: str = "127.0.0.1"
+    metrics_token: SecretStr | None = None
 
     # Platform apps (LOUPE_PLATFORMS__INSTAGRAM__CLIENT_ID, …). With a sandbox URL every platform host
     # is rewritten to the platform sandbox (what `loupe dev` does).
@@ -161,6 +166,10 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.production
 
     @model_validator(mode="after")
     def _production_needs_urls(self) -> Settings:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import text
 
 from loupe.kit.deps import ContextDep
 from loupe.kit.errors import problem_responses
+from loupe.kit.metrics import public_metrics_allowed
 
 router = APIRouter(tags=["operations"])
 
@@ -50,5 +51,8 @@ async def readyz(ctx: ContextDep, response: Response) -> Health:
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics() -> Response:
+async def metrics(ctx: ContextDep, request: Request) -> Response:
+    """Prometheus metrics, where the settings allow them on the public port (else 404, as if absent)."""
+    if not public_metrics_allowed(ctx.settings, request.headers.get("authorization")):
+        return Response(status_code=404)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

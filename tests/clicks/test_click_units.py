@@ -164,13 +164,14 @@ async def test_loupe_redirect_runs_alone(
     settings: Settings, db: ProcessContext, tenant: Tenant, tmp_path: Path
 ) -> None:
     link = await make_link(db, tenant.workspace_id, destination="https://alone.example/")
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     env = {
         **os.environ,
         "LOUPE_DATABASE_URL": settings.database_url.get_secret_value(),  # type: ignore[union-attr]
         "LOUPE_REDIS_URL": settings.redis_url.get_secret_value(),  # type: ignore[union-attr]
         "LOUPE_DATA_DIR": str(tmp_path),
         "LOUPE_LOG_LEVEL": "WARNING",
+        "LOUPE_METRICS_PORT": str(metrics_port),
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "loupe", "redirect", "--port", str(port), env=env
@@ -190,7 +191,8 @@ async def test_loupe_redirect_runs_alone(
             assert response.status_code == 302 and response.headers["location"].startswith("https://alone.example/?")
             assert (await client.get(f"/l/{uuid.uuid4().hex}")).status_code == 404
             assert (await client.post(f"/l/{link['code']}")).status_code == 405
-            metrics = (await client.get("/metrics")).text
+            assert (await client.get("/metrics")).status_code == 404  # only on the metrics listener
+            metrics = (await client.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
             assert 'loupe_redirects_total{status="302"} 1.0' in metrics and "loupe_clicks_buffered_total" in metrics
     finally:
         process.terminate()

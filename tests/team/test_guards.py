@@ -66,14 +66,16 @@ async def _median_ms(call, rounds: int) -> float:  # type: ignore[no-untyped-def
 
 
 async def test_unknown_and_known_emails_take_the_same_time(client: httpx.AsyncClient, db: ProcessContext) -> None:
-    """Both verify an Argon2 hash (a dummy one for unknown emails); medians of alternated runs within 25%."""
+    """Both verify an Argon2 hash (a dummy one for unknown emails): the fastest of alternated runs within 25%.
+    The fastest, not the median: load from other processes only ever adds time, so the minimum is the
+    work itself (medians of single runs failed on a loaded 2-core machine with identical work)."""
     await sign_up(client, db, "ada@brand.example")
     known, unknown = [], []
-    for n in range(6):  # alternated, so load on the machine hits both alike; under the lock-out threshold per email
+    for n in range(8):  # alternated, so load on the machine hits both alike; under the lock-out threshold per email
         known.append(await _median_ms(lambda: _login(client, "ada@brand.example"), 1))
         unknown.append(await _median_ms(lambda n=n: _login(client, f"nobody-{n}@brand.example"), 1))
         await db.arq.flushdb()  # the lock-out would otherwise answer the later rounds early
-    a, b = statistics.median(known), statistics.median(unknown)
+    a, b = min(known), min(unknown)
     assert abs(a - b) / max(a, b) < 0.25, f"known {a:.1f} ms, unknown {b:.1f} ms"
     assert min(a, b) > 5  # the hash is really verified for both
 

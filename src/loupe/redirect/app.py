@@ -20,6 +20,7 @@ from loupe.clicks.events import CLICK, ORPHAN, RawClick, new_click_id, now_us
 from loupe.clicks.metrics import CLICKS_LOST, REDIRECT_302, REDIRECT_404, REDIRECT_410, REDIRECT_429, REDIRECT_503
 from loupe.config import Settings
 from loupe.kit.addresses import client_ip
+from loupe.kit.metrics import public_metrics_allowed, start_metrics_listener
 from loupe.redirect import pages
 from loupe.redirect.links import MISSING
 from loupe.redirect.state import RedirectState
@@ -74,6 +75,7 @@ class RedirectApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                start_metrics_listener(self.settings)
                 try:
                     await self.open()
                 except Exception as exc:
@@ -92,7 +94,10 @@ class RedirectApp:
             await _send(send, 200, [(b"content-type", b"text/plain")], b"ok", method)
             return
         if path == "/metrics":  # only reached when running alone: the api serves its own /metrics
-            await _send(send, 200, [(b"content-type", CONTENT_TYPE_LATEST.encode())], generate_latest(), method)
+            if public_metrics_allowed(self.settings, _header(scope, b"authorization")):
+                await _send(send, 200, [(b"content-type", CONTENT_TYPE_LATEST.encode())], generate_latest(), method)
+            else:
+                await _send(send, 404, _COMMON, b"", method)
             return
         if method not in ("GET", "HEAD"):
             await _send(send, 405, [*_COMMON, (b"allow", b"GET, HEAD")], b"", method)
@@ -162,6 +167,13 @@ class RedirectApp:
         REDIRECT_302.inc()
         location = link.location(click.id).encode("latin-1")
         await _send(send, 302, [(b"location", location), *_COMMON], b"", method)
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")  # type: ignore[no-any-return]
+    return None
 
 
 async def _send(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes, method: str) -> None:
