@@ -20,6 +20,44 @@ from loupe.kit.vault import TokenVault, VaultError, dev_keys, new_key
 from tests.conftest import Tenant
 
 
+async def test_a_request_without_valid_credentials_is_never_read_past_the_anonymous_limit(
+    client: httpx.AsyncClient, tenant: Tenant, settings: Settings
+) -> None:
+    """An anonymous client (or one with a revoked or made-up key) can make us buffer 64 KiB, not the
+    1 MB JSON limit nor the 20 MB media one; a valid key is read up to its route's limit."""
+    body = b'{"name": "' + b"x" * (settings.max_anonymous_body_bytes * 2) + b'"}'
+    json_type = {"content-type": "application/json"}
+    for headers in ({}, {"Authorization": "Bearer lp_madeup"}, {"Authorization": "Bearer la_madeup"}):
+        refused = await client.post("/v1/reports", content=body, headers={**headers, **json_type})
+        assert refused.status_code == 413, (headers, refused.status_code)
+        assert "without valid credentials" in refused.json()["detail"]
+        media = await client.post(
+            f"/v1/campaigns/{uuid.uuid4()}/creators/{uuid.uuid4()}/stories",
+            files={"media": ("story.jpg", b"\xff\xd8\xff" + b"0" * 200_000, "image/jpeg")},
+            data={"posted_at": "2026-11-01T10:00:00Z"},
+            headers=headers,
+        )
+        assert media.status_code == 413 and "without valid credentials" in media.json()["detail"]
+
+    async def chunks():  # no Content-Length: refused once the stream passes the anonymous limit
+        for _ in range(4):
+            yield b"x" * settings.max_anonymous_body_bytes
+
+    assert (await client.post("/v1/reports", content=chunks(), headers=json_type)).status_code == 413
+    read = await client.post("/v1/reports", content=body, headers={**tenant.write, **json_type})
+    assert read.status_code == 422 and read.json()["errors"][0]["field"] == "body.name"  # read, then judged
+
+
+async def test_only_upload_routes_take_the_media_limit(
+    client: httpx.AsyncClient, tenant: Tenant, settings: Settings
+) -> None:
+    """Multipart is not a pass to 20 MB: a route without an upload keeps the JSON limit."""
+    files = {"file": ("big.bin", b"0" * (settings.max_body_bytes + 1), "application/octet-stream")}
+    response = await client.post("/v1/reports", files=files, headers=tenant.write)
+    assert response.status_code == 413
+    assert response.json()["detail"] == f"The request body exceeds {settings.max_body_bytes} bytes."
+
+
 async def test_request_id_is_generated_or_echoed(client: httpx.AsyncClient, tenant: Tenant) -> None:
     generated = await client.get("/v1/reports", headers=tenant.read)
     assert len(generated.headers["x-request-id"]) == 32

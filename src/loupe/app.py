@@ -31,8 +31,8 @@ from loupe.kit.context import ProcessContext
 from loupe.kit.errors import install_error_handlers
 from loupe.kit.logging import configure_logging
 from loupe.kit.metrics import start_metrics_listener
-from loupe.kit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
-from loupe.kit.openapi import build_openapi
+from loupe.kit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware, route_body_limits
+from loupe.kit.openapi import build_openapi, operations
 from loupe.links.router import campaign_router as campaign_links_router
 from loupe.links.router import router as links_router
 from loupe.messaging.router import router as messaging_router
@@ -45,7 +45,7 @@ from loupe.team.me_router import router as me_router
 from loupe.team.router import public_router as team_public_router
 from loupe.team.router import router as team_router
 from loupe.trackings.router import router as trackings_router
-from loupe.workspaces.auth import authenticate
+from loupe.workspaces.auth import authenticate, presents_valid_credential
 from loupe.workspaces.router import router as workspaces_router
 
 DESCRIPTION = """
@@ -179,11 +179,14 @@ def create_app(settings: Settings | None = None, *, context: ProcessContext | No
         return build_openapi(app)
 
     app.openapi = openapi  # type: ignore[method-assign]
-    # Multipart uploads may carry media up to media_max_bytes, plus room for the other form fields.
+    # Upload routes (marked with body_limit) have their own limit; past a small one, only a request with
+    # valid credentials is read further.
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,
-        max_upload_bytes=settings.media_max_bytes + 65_536,
+        anonymous_bytes=settings.max_anonymous_body_bytes,
+        route_limits=route_body_limits(operations(app), settings),
+        verify=presents_valid_credential,
     )
     if settings.cors_origins:
         app.add_middleware(

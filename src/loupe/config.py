@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     log_json: bool = True
     log_colors: bool | None = Field(default=None, description="Colour console logs; unset: when on a terminal.")
     max_body_bytes: int = Field(default=1_048_576, gt=0, description="Largest request body accepted.")
+    max_anonymous_body_bytes: int = Field(
+        default=65_536, gt=0, description="Largest body read from a request without valid credentials."
+    )
     media_max_bytes: int = Field(
         default=20 * 1024 * 1024, gt=0, description="Largest story media upload accepted (stored under data_dir/media)."
     )

@@ -12,6 +12,7 @@ from loupe.influencers.service import InfluencerService
 from loupe.kit import csvfile
 from loupe.kit.deps import SessionDep
 from loupe.kit.errors import problem_responses
+from loupe.kit.middleware import FORM_OVERHEAD, body_limit
 from loupe.kit.pagination import PageParamsDep
 from loupe.workspaces.auth import ReadPrincipal, WritePrincipal
 
@@ -64,6 +65,7 @@ async def list_influencers(
     status_code=status.HTTP_201_CREATED,
     responses=problem_responses(413, 415, 422),
 )
+@body_limit(lambda _: csvfile.MAX_BYTES + FORM_OVERHEAD)
 async def import_influencers(
     file: Annotated[
         UploadFile,

@@ -23,6 +23,7 @@ from loupe.invites.service import InviteService, invite_link
 from loupe.invites.tags import INVITE_TAGS
 from loupe.kit.deps import ContextDep, JobsDep, SessionDep
 from loupe.kit.errors import PayloadTooLarge, problem_responses
+from loupe.kit.middleware import FORM_OVERHEAD, body_limit
 from loupe.kit.pagination import PageParamsDep
 from loupe.workspaces.auth import AdminPrincipal, ReadPrincipal, WritePrincipal
 
@@ -62,6 +63,7 @@ async def create_invite(
     status_code=status.HTTP_201_CREATED,
     responses=problem_responses(409, 413, 415, 422),
 )
+@body_limit(lambda _: csvfile.MAX_BYTES + FORM_OVERHEAD)
 async def bulk_create_invites(
     file: Annotated[UploadFile, File(description="CSV, UTF-8 (with or without BOM), header `name,email`.")],
     principal: WritePrincipal,

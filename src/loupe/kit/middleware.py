@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from loupe.config import Settings
 from loupe.kit.errors import problem_response
 from loupe.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
@@ -16,6 +19,7 @@ REQUEST_ID_HEADER = "x-request-id"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 log = structlog.get_logger("loupe.http")
 SECRET_PATHS = ("/connect/",)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class RequestContextMiddleware:
@@ -71,28 +75,81 @@ def _route_label(scope: Scope) -> str:
     return path
 
 
+FORM_OVERHEAD = 65_536  # room for a multipart body's other fields and boundaries beside its file
+
+
+def body_limit(max_bytes: Callable[[Settings], int]) -> Callable[[F], F]:
+    """Marks an upload route with its own body limit (from the settings), above the JSON one. Put it
+    under the route decorator; every other route gets `max_body_bytes`, multipart or not."""
+
+    def mark(endpoint: F) -> F:
+        endpoint.__body_limit__ = max_bytes  # type: ignore[attr-defined]
+        return endpoint
+
+    return mark
+
+
+def route_body_limits(routes: Sequence[Any], settings: Settings) -> list[tuple[str, re.Pattern[str], int]]:
+    """(method, path pattern, limit) of the routes marked with `body_limit` (`kit.openapi.operations`)."""
+    return [
+        (method, route.path_regex, route.endpoint.__body_limit__(settings))
+        for route in routes
+        if hasattr(getattr(route, "endpoint", None), "__body_limit__")
+        for method in route.methods
+    ]
+
+
 class BodySizeLimitMiddleware:
     """Refuses bodies over the limit with 413, by declared length or while streaming.
 
-    JSON and forms get `max_bytes`; multipart uploads (media) get `max_upload_bytes`, and the
-    route that takes the upload applies its own, finer limit.
+    Each route's limit is `max_bytes`, or its own if marked with `body_limit` (uploads). Past
+    `anonymous_bytes`, the request must present a valid credential (`verify`, asked once, only then): a
+    client without one never makes us buffer more than that, whatever the route.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, max_upload_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        anonymous_bytes: int,
+        route_limits: Sequence[tuple[str, re.Pattern[str], int]] = (),
+        verify: Callable[[Scope], Awaitable[bool]] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.max_upload_bytes = max(max_upload_bytes or max_bytes, max_bytes)
+        self.anonymous_bytes = min(anonymous_bytes, max_bytes)
+        self.route_limits = route_limits
+        self.verify = verify
+
+    def _route_limit(self, scope: Scope) -> int:
+        for method, pattern, limit in self.route_limits:
+            if scope["method"] == method and pattern.match(scope["path"]):
+                return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        is_upload = headers.get(b"content-type", b"").lower().startswith(b"multipart/form-data")
-        limit = self.max_upload_bytes if is_upload else self.max_bytes
-        declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            await self._reject(scope, receive, send, limit)
+        limit = self._route_limit(scope)
+        verified: bool | None = None
+
+        async def exceeded(size: int) -> tuple[int, str] | None:
+            nonlocal verified
+            if size > limit:
+                return limit, f"The request body exceeds {limit} bytes."
+            if size > self.anonymous_bytes and self.verify is not None:
+                if verified is None:
+                    verified = await self.verify(scope)
+                if not verified:
+                    return self.anonymous_bytes, (
+                        f"A request without valid credentials may send at most {self.anonymous_bytes} bytes."
+                    )
+            return None
+
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and (refusal := await exceeded(int(declared))):
+            await self._reject(scope, receive, send, refusal[1])
             return
         received = 0
         rejected = False
@@ -104,10 +161,10 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > limit:
+                if refusal := await exceeded(received):
                     # Answer 413 ourselves and tell the app the client went away, so it stops reading.
                     rejected = True
-                    await self._reject(scope, receive, send, limit)
+                    await self._reject(scope, receive, send, refusal[1])
                     return {"type": "http.disconnect"}
             return message
 
@@ -121,12 +178,8 @@ class BodySizeLimitMiddleware:
             if not rejected:
                 raise
 
-    async def _reject(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+    async def _reject(self, scope: Scope, receive: Receive, send: Send, detail: str) -> None:
         response = problem_response(
-            413,
-            "Payload Too Large",
-            slug="payload-too-large",
-            instance=scope["path"],
-            detail=f"The request body exceeds {limit} bytes.",
+            413, "Payload Too Large", slug="payload-too-large", instance=scope["path"], detail=detail
         )
         await response(scope, receive, send)

@@ -181,6 +181,22 @@ async def _person(
     return Caller(workspace_id=claims.workspace_id, person_id=claims.person_id, session_id=claims.session_id, role=role)
 
 
+async def presents_valid_credential(scope: Any) -> bool:
+    """For the body limit, before any body is read: does the request carry a live key or access token?
+    Asked only of requests whose body would pass the anonymous limit."""
+    request = Request(scope)
+    authorization = request.headers.get("authorization", "")
+    secret = authorization[7:].strip() if authorization[:7].lower() == "bearer " else ""
+    secret = secret or request.cookies.get(ACCESS_COOKIE, "")
+    if not secret:
+        return False
+    ctx = request.app.state.ctx
+    if secret.startswith(KEY_PREFIX):
+        async with ctx.sessionmaker() as session:
+            return await WorkspaceService(session).authenticate(secret) is not None
+    return read_access(signing_keys(ctx.vault.keys), secret) is not None
+
+
 CallerDep = Annotated[Caller, Depends(authenticate)]
 
 

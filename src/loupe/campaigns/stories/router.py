@@ -12,6 +12,7 @@ from loupe.campaigns.stories.schemas import StoryPage, StoryRead
 from loupe.campaigns.stories.service import StoryService
 from loupe.kit.deps import ContextDep, SessionDep
 from loupe.kit.errors import problem_responses
+from loupe.kit.middleware import FORM_OVERHEAD, body_limit
 from loupe.kit.pagination import PageParamsDep
 from loupe.workspaces.auth import ReadPrincipal, WritePrincipal
 
@@ -44,6 +45,7 @@ def _read(story: Story) -> StoryRead:
     status_code=status.HTTP_201_CREATED,
     responses=problem_responses(404, 413, 422),
 )
+@body_limit(lambda settings: settings.media_max_bytes + FORM_OVERHEAD)
 async def capture_story(
     campaign_id: uuid.UUID,
     influencer_id: uuid.UUID,
