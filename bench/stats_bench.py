@@ -15,7 +15,7 @@ Flush: the flush's store step (enrich + insert in one transaction, `store_raw`) 
 the current hour over the 50 links, with roll-ups and without (the insert of before), alternated round by
 round on the same tables (10M rows already in). Writes bench/results/stats.json.
 
-    .venv/bin/python bench/stats_bench.py [--clicks 10000000] [--rounds 40]
+    .venv/bin/python bench/stats_bench.py [--clicks 10000000] [--rounds 40]   (or LOUPE_BENCH_CLICKS=…)
 """
 
 from __future__ import annotations
@@ -302,7 +302,7 @@ async def measure_flush(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clicks", type=int, default=10_000_000)
+    parser.add_argument("--clicks", type=int, default=int(os.environ.get("LOUPE_BENCH_CLICKS", 10_000_000)))
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--flush-rounds", type=int, default=10)
     args = parser.parse_args()
@@ -359,6 +359,7 @@ def main() -> None:
         "notes": "p99 keys: the worse of 30 and 90 days in Europe/Paris (by_day from hour rows); UTC in `stats`. "
         "csv keys: p50 over 10 runs, the worse of the two exports. Requests one at a time over loopback to "
         "uvicorn (1 process); the machine is shared (2 cores).",
+        "load_average": [round(x, 1) for x in os.getloadavg()],
         "seconds": round(time.monotonic() - started),
         "date": date.today().isoformat(),
     }

@@ -17,7 +17,18 @@ from loupe.config import Settings
 from loupe.kit.context import ProcessContext
 from tests.clicks.support import BROWSER, DESKTOP, sql
 
-Key = tuple[str, str, str, str, datetime, str]
+Key = tuple[str, str, str, str, datetime, str]  # scope id, workspace, dimension, grain, bucket, key
+
+
+async def _scopes(db: ProcessContext) -> Any:
+    """The scope ids a row of a link adds to: the link, its campaign (if any), its workspace."""
+    campaigns = {str(r["id"]): r["campaign_id"] for r in await sql(db, "SELECT id, campaign_id FROM tracking_links")}
+
+    def scopes(row: Any) -> list[str]:
+        campaign = campaigns.get(str(row["link_id"]))
+        return [str(row["link_id"]), str(row["workspace_id"]), *([str(campaign)] if campaign else [])]
+
+    return scopes
 
 
 def _buckets(at: datetime) -> list[tuple[str, datetime]]:
@@ -40,20 +51,22 @@ def _dimensions(click: Any) -> list[tuple[str, str]]:
 async def click_recount(db: ProcessContext) -> dict[Key, tuple[int, int, int]]:
     """(link, workspace, dimension, grain, bucket, key) → (people's clicks, unique clicks, bot clicks)."""
     sums: dict[Key, list[int]] = defaultdict(lambda: [0, 0, 0])
+    scopes = await _scopes(db)
     for click in await sql(db, "SELECT * FROM clicks"):
-        for dimension, key in _dimensions(click):
-            for grain, bucket in _buckets(click["clicked_at"]):
-                row = sums[(str(click["link_id"]), str(click["workspace_id"]), dimension, grain, bucket, key)]
-                row[0] += not click["bot"]
-                row[1] += (not click["bot"]) and click["unique_visitor"]
-                row[2] += click["bot"]
+        for scope in scopes(click):
+            for dimension, key in _dimensions(click):
+                for grain, bucket in _buckets(click["clicked_at"]):
+                    row = sums[(scope, str(click["workspace_id"]), dimension, grain, bucket, key)]
+                    row[0] += not click["bot"]
+                    row[1] += (not click["bot"]) and click["unique_visitor"]
+                    row[2] += click["bot"]
     return {key: (a, b, c) for key, (a, b, c) in sums.items()}
 
 
 async def click_rollups(db: ProcessContext) -> dict[Key, tuple[int, int, int]]:
     rows = await sql(db, "SELECT * FROM click_rollups")
     return {
-        (str(r["link_id"]), str(r["workspace_id"]), r["dimension"], r["grain"], r["bucket"], r["key"]): (
+        (str(r["scope_id"]), str(r["workspace_id"]), r["dimension"], r["grain"], r["bucket"], r["key"]): (
             r["clicks"],
             r["unique_clicks"],
             r["bot_clicks"],
@@ -65,19 +78,21 @@ async def click_rollups(db: ProcessContext) -> dict[Key, tuple[int, int, int]]:
 async def conversion_recount(db: ProcessContext) -> dict[tuple[Any, ...], tuple[int, Decimal | None]]:
     """(…key, currency) → (conversions, revenue); breakdowns by the click only while the click is stored."""
     sums: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0, None])
+    scopes = await _scopes(db)
     query = (
         "SELECT v.*, c.id AS found, c.country, c.device, c.referrer_host FROM conversions v "
         "LEFT JOIN clicks c ON c.id = v.click_id AND c.clicked_at = v.clicked_at"
     )
     for conversion in await sql(db, query):
         dimensions = _dimensions(conversion) if conversion["found"] else [("total", "total")]
-        for dimension, key in dimensions:
-            for grain, bucket in _buckets(conversion["created_at"]):
-                ids = (str(conversion["link_id"]), str(conversion["workspace_id"]), dimension, grain, bucket, key)
-                row = sums[(*ids, conversion["currency"] or "")]
-                row[0] += 1
-                if conversion["value"] is not None:
-                    row[1] = (row[1] or Decimal(0)) + conversion["value"]
+        for scope in scopes(conversion):
+            for dimension, key in dimensions:
+                for grain, bucket in _buckets(conversion["created_at"]):
+                    ids = (scope, str(conversion["workspace_id"]), dimension, grain, bucket, key)
+                    row = sums[(*ids, conversion["currency"] or "")]
+                    row[0] += 1
+                    if conversion["value"] is not None:
+                        row[1] = (row[1] or Decimal(0)) + conversion["value"]
     return {key: (n, revenue) for key, (n, revenue) in sums.items()}
 
 
@@ -85,7 +100,7 @@ async def conversion_rollups(db: ProcessContext) -> dict[tuple[Any, ...], tuple[
     rows = await sql(db, "SELECT * FROM conversion_rollups")
     return {
         (
-            str(r["link_id"]),
+            str(r["scope_id"]),
             str(r["workspace_id"]),
             r["dimension"],
             r["grain"],

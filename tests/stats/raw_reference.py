@@ -13,7 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from loupe.clicks.models import Click
 from loupe.conversions.models import Conversion
-from loupe.stats.repository import Dimension, Scope, StatsRepository
+from loupe.stats.repository import BREAKDOWNS, Dimension, Scope, StatsRepository
 
 CLICKS = Click.__table__
 CONVERSIONS = Conversion.__table__
@@ -93,3 +93,11 @@ class RawStatsRepository(StatsRepository):
             .group_by(*([] if dimension == "total" else [key]), CONVERSIONS.c.currency)
         )
         return list((await self.session.execute(query)).mappings())
+
+    async def breakdowns(
+        self, scope: Scope, start: datetime, end: datetime
+    ) -> dict[Dimension, tuple[list[RowMapping], list[RowMapping]]]:
+        return {
+            name: (await self.clicks(scope, name, start, end), await self.conversions(scope, name, start, end))
+            for name in BREAKDOWNS
+        }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -65,3 +67,40 @@ async def _flush_until_empty(db: ProcessContext, settings: Settings, redis_url: 
     """One entry per transaction, so the rebuild's chunks and the flush's batches interleave."""
     while (await flush(db, settings, redis_url, batch_entries=1)).entries:
         pass
+
+
+async def test_writers_store_clicks_while_a_rebuild_chunk_holds_its_lock(db: ProcessContext, tenant: Tenant) -> None:
+    rng = random.Random(9)
+    links = [await make_link(db, tenant.workspace_id)]
+    links[0]["workspace_id"] = tenant.workspace_id
+    inner = engine_transaction(db.engine)
+    async with inner() as conn:
+        await insert_clicks(conn, click_columns(links, tenant.workspace_id, 300, rng))
+    written: list[int] = []
+    held: list[str] = []
+
+    @asynccontextmanager
+    async def chunk_then_write() -> AsyncIterator[Any]:
+        async with inner() as conn:
+            yield conn
+            if not written and await conn.fetchval(HOLDS_EXCLUSIVE):  # inside a chunk, its lock still held
+                held.extend(await conn.fetch(CLICK_LOCKS))
+                async with inner() as writer:  # a table lock would make this insert fail, not wait forever
+                    await writer.execute("SET LOCAL lock_timeout = '30s'")
+                    columns = click_columns(links, tenant.workspace_id, 50, rng)
+                    written.append(await insert_clicks(writer, columns, rollups=False))
+
+    done = await rebuild(chunk_then_write, days=3)
+    assert written == [50] and done.chunks > 1
+    assert {row["mode"] for row in held} <= {"AccessShareLock"}  # reads the clicks, never locks them for writers
+    assert len(await sql(db, "SELECT id FROM clicks")) == 350
+
+
+HOLDS_EXCLUSIVE = (
+    "SELECT count(*) > 0 FROM pg_locks "
+    "WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND mode = 'ExclusiveLock'"
+)
+CLICK_LOCKS = (
+    "SELECT l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+    "WHERE l.pid = pg_backend_pid() AND c.relname LIKE 'clicks%'"
+)

@@ -82,7 +82,8 @@ class VisitorSalt(Base):
 
 
 class ClickRollup(Base):
-    """Clicks summed per link, UTC hour or UTC day, and one breakdown key (rollups.py says how they stay exact).
+    """Clicks summed per scope (a link, a campaign or a workspace), UTC hour or UTC day, and one breakdown key
+    (rollups.py says how they stay exact).
 
     `dimension` is `total` (key `total`), `country`, `device` or `referrer`; `grain` is `hour` or `day`.
     Day rows make long ranges cheap to read; hour rows make any whole-hour time zone's days exact.
@@ -90,8 +91,9 @@ class ClickRollup(Base):
 
     __tablename__ = "click_rollups"
 
-    link_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    scope_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)  # per `scope`
     workspace_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    scope: Mapped[str] = mapped_column(Text)  # link, campaign or workspace
     dimension: Mapped[str] = mapped_column(Text, primary_key=True)
     grain: Mapped[str] = mapped_column(Text, primary_key=True)
     bucket: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)

@@ -12,10 +12,13 @@ The pattern (conversions and later domains follow it):
    zone whose offset is a whole number of hours gets exact days; the day rows keep a 90-day read small.
 3. **One row per breakdown key**, not per combination: `dimension` is `total`, `country`, `device` or
    `referrer`, as the stats show them. Keys grow with what the stats show, not with their product.
+   **And per scope**: every click adds to its link's rows, its campaign's and its workspace's (`scope`,
+   `scope_id`), so a campaign's or a workspace's answer reads as few rows as one link's.
 4. **Summable figures only.** `unique_clicks` counts clicks flagged `unique_visitor` (the visitor's first
    on that link that UTC day, decided at flush time): a sum like the others, so any range adds up exactly.
 5. **Sorted upserts** (`ORDER BY` the key), so concurrent flushes lock shared rows in one order: no deadlock.
 6. **Rebuilds** (`rebuild_link`) recount one link and one range of UTC days at a time from the raw rows,
+   then (`rebuild_scopes`) a workspace's campaign and workspace rows a day at a time from its link rows,
    under an exclusive advisory lock that every flush takes shared: a flush waits for the chunk being
    recounted (milliseconds), never for a table lock, and is never counted twice or lost.
 """
@@ -31,25 +34,38 @@ ROLLUP_LOCK = 0x10E_0CC5  # any bigint, the same in every process
 HOLD_SHARED = f"SELECT pg_advisory_xact_lock_shared({ROLLUP_LOCK})"
 HOLD_EXCLUSIVE = f"SELECT pg_advisory_xact_lock({ROLLUP_LOCK})"
 
-# Facts of the clicks in `source` (a CTE or subquery with the columns of `clicks`): one row per roll-up key.
+# The scopes a row of `source` adds to: its link, the link's campaign (when it has one) and its workspace.
+# `l` is the link's row (campaigns are fixed at a link's creation, so a stored sum never moves).
+SCOPES = """
+LEFT JOIN LATERAL (SELECT campaign_id FROM tracking_links WHERE id = {alias}.link_id) AS l ON true
+CROSS JOIN LATERAL (VALUES ('link', {alias}.link_id), ('campaign', l.campaign_id),
+                           ('workspace', {alias}.workspace_id)) AS s (scope, scope_id)
+"""
+LINK_SCOPE = "CROSS JOIN LATERAL (VALUES ('link', {alias}.link_id)) AS s (scope, scope_id)"
+
+# Facts of the clicks in `source` (a CTE or subquery with the columns of `clicks`): one row per roll-up key,
+# in primary-key order.
 _FACTS = """
-SELECT c.workspace_id, c.link_id, d.dimension, g.grain, g.bucket, d.key,
+SELECT s.scope_id, c.workspace_id, s.scope, d.dimension, g.grain, g.bucket, d.key,
        count(*) FILTER (WHERE NOT c.bot),
        count(*) FILTER (WHERE NOT c.bot AND c.unique_visitor),
        count(*) FILTER (WHERE c.bot)
 FROM {source} AS c
+{scopes}
 CROSS JOIN LATERAL (VALUES ('total', 'total'), ('country', coalesce(c.country, 'unknown')), ('device', c.device),
                            ('referrer', coalesce(c.referrer_host, 'direct'))) AS d (dimension, key)
 CROSS JOIN LATERAL (VALUES ('hour', date_trunc('hour', c.clicked_at, 'UTC')),
                            ('day', date_trunc('day', c.clicked_at, 'UTC'))) AS g (grain, bucket)
-GROUP BY 1, 2, 3, 4, 5, 6
-ORDER BY 1, 2, 3, 4, 5, 6
+WHERE s.scope_id IS NOT NULL
+GROUP BY 1, 2, 3, 4, 5, 6, 7
+ORDER BY 1, 2, 4, 5, 6, 7
 """
 
-_ADD = """
-INSERT INTO click_rollups AS r (workspace_id, link_id, dimension, grain, bucket, key, clicks, unique_clicks, bot_clicks)
-{facts}
-ON CONFLICT (link_id, workspace_id, dimension, grain, bucket, key) DO UPDATE
+COLUMNS = "scope_id, workspace_id, scope, dimension, grain, bucket, key"
+_ADD = f"""
+INSERT INTO click_rollups AS r ({COLUMNS}, clicks, unique_clicks, bot_clicks)
+{{facts}}
+ON CONFLICT (scope_id, workspace_id, dimension, grain, bucket, key) DO UPDATE
 SET clicks = r.clicks + excluded.clicks,
     unique_clicks = r.unique_clicks + excluded.unique_clicks,
     bot_clicks = r.bot_clicks + excluded.bot_clicks
@@ -73,20 +89,38 @@ ON CONFLICT DO NOTHING
 # Clicks and their roll-ups in one statement; answers how many clicks were new.
 INSERT_CLICKS_AND_ROLLUPS = f"""
 WITH stored AS ({_INSERT} RETURNING *),
-     added AS ({_ADD.format(facts=_FACTS.format(source="stored"))})
+     added AS ({_ADD.format(facts=_FACTS.format(source="stored", scopes=SCOPES.format(alias="c")))})
 SELECT count(*) FROM stored
 """
 # The same insert without roll-ups: only the benchmark's baseline runs it.
 INSERT_CLICKS_ONLY = _INSERT
 
+# Every key of a scope's rows in [$2, $3): each (dimension, grain) is one range of the primary key.
+IN_RANGE = """
+dimension IN ('total', 'country', 'device', 'referrer') AND grain IN ('hour', 'day') AND bucket >= $2 AND bucket < $3
+"""
 _RECOUNT_SOURCE = "(SELECT * FROM clicks WHERE link_id = $1 AND clicked_at >= $2 AND clicked_at < $3)"
-DELETE_RANGE = "DELETE FROM click_rollups WHERE link_id = $1 AND bucket >= $2 AND bucket < $3"
-RECOUNT_RANGE = _ADD.format(facts=_FACTS.format(source=_RECOUNT_SOURCE))
+DELETE_RANGE = f"DELETE FROM click_rollups WHERE scope_id = ANY($1::uuid[]) AND {IN_RANGE}"
+RECOUNT_RANGE = _ADD.format(facts=_FACTS.format(source=_RECOUNT_SOURCE, scopes=LINK_SCOPE.format(alias="c")))
+# The campaign and workspace rows of links $1 in [$2, $3), summed from those links' rows.
+SUM_SCOPES = _ADD.format(
+    facts=f"""
+SELECT s.scope_id, r.workspace_id, s.scope, r.dimension, r.grain, r.bucket, r.key,
+       sum(r.clicks), sum(r.unique_clicks), sum(r.bot_clicks)
+FROM click_rollups AS r
+LEFT JOIN LATERAL (SELECT campaign_id FROM tracking_links WHERE id = r.scope_id) AS l ON true
+CROSS JOIN LATERAL (VALUES ('campaign', l.campaign_id), ('workspace', r.workspace_id)) AS s (scope, scope_id)
+WHERE r.scope_id = ANY($1::uuid[]) AND {IN_RANGE} AND s.scope_id IS NOT NULL
+GROUP BY 1, 2, 3, 4, 5, 6, 7
+ORDER BY 1, 2, 4, 5, 6, 7
+"""
+)
 RANGE = """
 SELECT least(c.first, r.first), greatest(c.last, r.last)
 FROM (SELECT min(clicked_at) AS first, max(clicked_at) AS last FROM clicks WHERE link_id = $1) AS c,
-     (SELECT min(bucket) AS first, max(bucket) AS last FROM click_rollups WHERE link_id = $1) AS r
+     (SELECT min(bucket) AS first, max(bucket) AS last FROM click_rollups WHERE scope_id = $1) AS r
 """
+SCOPES_RANGE = "SELECT min(bucket), max(bucket) FROM click_rollups WHERE scope_id = ANY($1::uuid[])"
 
 
 async def insert_clicks(conn: Any, columns: list[list[Any]], *, rollups: bool = True) -> int:
@@ -102,5 +136,14 @@ async def insert_clicks(conn: Any, columns: list[list[Any]], *, rollups: bool = 
 async def rebuild_link(conn: Any, link_id: uuid.UUID, start: datetime, end: datetime) -> None:
     """Recount one link's click roll-ups over [start, end) (whole UTC days) from its clicks, inside the
     caller's transaction, which holds `HOLD_EXCLUSIVE`: flushes wait for this chunk only."""
-    await conn.execute(DELETE_RANGE, link_id, start, end)
+    await conn.execute(DELETE_RANGE, [link_id], start, end)
     await conn.execute(RECOUNT_RANGE, link_id, start, end)
+
+
+async def rebuild_scopes(
+    conn: Any, scope_ids: list[uuid.UUID], link_ids: list[uuid.UUID], start: datetime, end: datetime
+) -> None:
+    """Recount the campaign and workspace rows `scope_ids` over [start, end) from the rows of their links
+    (already exact), under `HOLD_EXCLUSIVE` like `rebuild_link`."""
+    await conn.execute(DELETE_RANGE, scope_ids, start, end)
+    await conn.execute(SUM_SCOPES, link_ids, start, end)

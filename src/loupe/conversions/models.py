@@ -32,13 +32,14 @@ class Conversion(IdMixin, TimestampMixin, Base):
 
 
 class ConversionRollup(Base):
-    """Conversions and revenue summed per link, UTC hour or day of receipt, breakdown key and currency
-    (`''` when the conversion has none); kept like `click_rollups` (clicks/rollups.py)."""
+    """Conversions and revenue summed per scope (link, campaign, workspace), UTC hour or day of receipt, breakdown
+    key and currency (`''` when the conversion has none); kept like `click_rollups` (clicks/rollups.py)."""
 
     __tablename__ = "conversion_rollups"
 
-    link_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    scope_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)  # per `scope`
     workspace_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    scope: Mapped[str] = mapped_column(Text)  # link, campaign or workspace
     dimension: Mapped[str] = mapped_column(Text, primary_key=True)
     grain: Mapped[str] = mapped_column(Text, primary_key=True)
     bucket: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)

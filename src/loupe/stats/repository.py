@@ -2,8 +2,10 @@
 roll-ups (clicks/rollups.py), never from the raw rows.
 
 A range [start, end) of whole UTC hours reads its whole UTC days from the `day` rows and the hours left at its
-two ends from the `hour` rows (`_pieces`): a 90-day range of a link reads about 90 rows per breakdown key.
-Every statement is a SQLAlchemy Core expression on the tables of the models, every value a bound parameter.
+two ends from the `hour` rows (`_pieces`): a 90-day range reads about 90 rows per breakdown key. A campaign or
+the workspace reads its own scope's rows, as many as one link's; one statement per source answers every
+breakdown at once (`breakdowns`). Every statement is a SQLAlchemy Core expression on the tables of the
+models, every value a bound parameter.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy import (
     Select,
     Text,
     and_,
+    case,
     cast,
     exists,
     func,
@@ -47,6 +50,9 @@ DAY = timedelta(days=1)
 
 # What a row of figures is keyed by: everything at once, or one breakdown.
 Dimension = Literal["total", "day", "country", "device", "referrer", "link"]
+BREAKDOWNS: tuple[Dimension, ...] = ("day", "country", "device", "referrer")
+# The breakdowns read from rows of their own dimension (by day sums the `total` rows).
+BY_KEY = ["country", "device", "referrer"]
 
 
 def _stored_dimension(dimension: Dimension) -> str:
@@ -111,26 +117,60 @@ class StatsRepository:
             return None
         return select(LINKS.c.id).where(which, LINKS.c.workspace_id == self.workspace_id)
 
-    def _source(self, table: FromClause, scope: Scope, dimension: Dimension, start: datetime, end: datetime) -> Any:
-        """The roll-up rows a breakdown sums, one index range per piece of the range (`UNION ALL`, so each
-        piece reads the primary key's (link, workspace, dimension, grain, bucket) range and nothing else).
-        By day outside UTC, hour rows only (a zone's day is made of UTC hours, not UTC days)."""
+    def _scope_rows(self, table: FromClause, scope: Scope) -> ColumnElement[bool]:
+        """Which roll-up rows hold the scope's sums: its links', or its campaign's or workspace's own."""
         links = self._links_of(scope)
-        if links is None:  # every link of the workspace (links are never deleted)
-            links = select(LINKS.c.id).where(LINKS.c.workspace_id == self.workspace_id)
-        hours_only = dimension == "day" and self.time_zone != "UTC"
-        parts = [
+        if scope.link_id is not None and links is not None:
+            return table.c.scope_id.in_(links)
+        return table.c.scope_id == (scope.campaign_id or self.workspace_id)
+
+    def _rows(
+        self,
+        table: FromClause,
+        which: ColumnElement[bool],
+        dimensions: list[str],
+        start: datetime,
+        end: datetime,
+        hours_only: bool = False,
+    ) -> list[Select[Any]]:
+        """The roll-up rows of those dimensions making up [start, end): one index range per piece and key."""
+        return [
             select(table).where(
-                table.c.link_id.in_(links),
+                which,
                 table.c.workspace_id == self.workspace_id,
-                table.c.dimension == _stored_dimension(dimension),
+                table.c.dimension.in_(dimensions),
                 table.c.grain == grain,
                 table.c.bucket >= first,
                 table.c.bucket < last,
             )
             for grain, first, last in _pieces(start, end, hours_only)
-        ]
+        ]  # fmt: skip
+
+    def _source(self, table: FromClause, scope: Scope, dimension: Dimension, start: datetime, end: datetime) -> Any:
+        """The roll-up rows one breakdown sums (`UNION ALL` of `_rows`). By day outside UTC, hour rows only (a
+        zone's day is made of UTC hours, not UTC days); by link, the `total` rows of each link."""
+        which: ColumnElement[bool]
+        if dimension == "link":
+            which = table.c.scope_id.in_(select(LINKS.c.id).where(LINKS.c.workspace_id == self.workspace_id))
+        else:
+            which = self._scope_rows(table, scope)
+        hours_only = dimension == "day" and self.time_zone != "UTC"
+        parts = self._rows(table, which, [_stored_dimension(dimension)], start, end, hours_only)
         return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+
+    def _breakdown_source(self, table: FromClause, scope: Scope, start: datetime, end: datetime) -> Any:
+        """The rows of every breakdown at once, with the breakdown each row belongs to as `breakdown` and its
+        key in it as `breakdown_key` (the `total` rows are by day: the workspace's day of their hour)."""
+        which = self._scope_rows(table, scope)
+        parts = [
+            *self._rows(table, which, ["total"], start, end, self.time_zone != "UTC"),
+            *self._rows(table, which, BY_KEY, start, end),
+        ]
+        rows = union_all(*parts).subquery()
+        by_day = rows.c.dimension == "total"
+        breakdown = case((by_day, literal("day")), else_=rows.c.dimension)
+        key = case((by_day, func.to_char(func.timezone(self.time_zone, rows.c.bucket), "YYYY-MM-DD")), else_=rows.c.key)
+        return rows, breakdown.label("breakdown"), key.label("key")
 
     def _key(self, table: FromClause, dimension: Dimension) -> ColumnElement[str]:
         if dimension == "total":
@@ -138,7 +178,7 @@ class StatsRepository:
         if dimension == "day":  # the workspace's day of the hour (or UTC day)
             return func.to_char(func.timezone(self.time_zone, table.c.bucket), "YYYY-MM-DD")
         if dimension == "link":
-            return cast(table.c.link_id, Text)
+            return cast(table.c.scope_id, Text)
         return table.c.key
 
     async def clicks(self, scope: Scope, dimension: Dimension, start: datetime, end: datetime) -> list[RowMapping]:
@@ -165,12 +205,34 @@ class StatsRepository:
         ).group_by(*([] if dimension == "total" else [key]), rows.c.currency)
         return list((await self.session.execute(query)).mappings())
 
+    async def breakdowns(
+        self, scope: Scope, start: datetime, end: datetime
+    ) -> dict[Dimension, tuple[list[RowMapping], list[RowMapping]]]:
+        """Per breakdown (`BREAKDOWNS`): what `clicks` and `conversions` answer for it, from one statement
+        per source. The totals are the sum of the days."""
+        rows, breakdown, key = self._breakdown_source(CLICKS, scope, start, end)
+        figures = [_total(rows.c[name]).label(name) for name in ("clicks", "unique_clicks", "bot_clicks")]
+        clicks = (await self.session.execute(select(breakdown, key, *figures).group_by(breakdown, key))).mappings()
+        rows, breakdown, key = self._breakdown_source(CONVERSIONS, scope, start, end)
+        currency = func.nullif(rows.c.currency, "").label("currency")
+        query = select(
+            breakdown, key, currency, _total(rows.c.conversions).label("conversions"),
+            func.sum(rows.c.revenue).label("revenue"),
+        ).group_by(breakdown, key, rows.c.currency)  # fmt: skip
+        conversions = (await self.session.execute(query)).mappings()
+        out: dict[Dimension, tuple[list[RowMapping], list[RowMapping]]] = {name: ([], []) for name in BREAKDOWNS}
+        for row in clicks:
+            out[row["breakdown"]][0].append(row)
+        for row in conversions:
+            out[row["breakdown"]][1].append(row)
+        return out
+
     def _per_link(self, table: FromClause, columns: list[str], start: datetime, end: datetime) -> Any:
         """The `total` sums of each link over [start, end), keyed by `link_id`; materialised, so the
         planner never re-runs it for every link it is joined to."""
-        rows = self._source(table, Scope(), "total", start, end)
-        query = select(rows.c.link_id, *(_total(rows.c[name]).label(name) for name in columns))
-        return query.group_by(rows.c.link_id).cte(f"{columns[0]}_per_link").prefix_with("MATERIALIZED")
+        rows = self._source(table, Scope(), "link", start, end)
+        query = select(rows.c.scope_id.label("link_id"), *(_total(rows.c[name]).label(name) for name in columns))
+        return query.group_by(rows.c.scope_id).cte(f"{columns[0]}_per_link").prefix_with("MATERIALIZED")
 
     def _creators(self, start: datetime, end: datetime) -> Any:
         """Per influencer with creator links: `id, name, links, campaigns, clicks, unique_clicks, bot_clicks,
@@ -231,10 +293,10 @@ class StatsRepository:
         self, influencer_ids: list[uuid.UUID], start: datetime, end: datetime
     ) -> list[RowMapping]:
         """`influencer_id, currency, revenue` of those influencers' creator links over [start, end)."""
-        rows = self._source(CONVERSIONS, Scope(), "total", start, end)
+        rows = self._source(CONVERSIONS, Scope(), "link", start, end)
         query = (
             select(LINKS.c.influencer_id, rows.c.currency, func.sum(rows.c.revenue).label("revenue"))
-            .join_from(rows, LINKS, LINKS.c.id == rows.c.link_id)
+            .join_from(rows, LINKS, LINKS.c.id == rows.c.scope_id)
             .where(
                 LINKS.c.workspace_id == self.workspace_id,
                 LINKS.c.kind == LinkKind.creator,

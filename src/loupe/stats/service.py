@@ -7,7 +7,7 @@ import binascii
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from loupe.kit.days import check_days
 from loupe.kit.errors import NotFound, ValidationFailed
 from loupe.kit.pagination import PageParams
-from loupe.stats.repository import Dimension, Scope, StatsRepository
+from loupe.stats.repository import BREAKDOWNS, Scope, StatsRepository
 from loupe.stats.schemas import (
     CampaignStats,
     Counts,
@@ -37,7 +37,6 @@ from loupe.workspaces.service import WorkspaceService
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
-BREAKDOWNS: tuple[Dimension, ...] = ("day", "country", "device", "referrer")
 
 
 def resolve_range(
@@ -65,6 +64,18 @@ class _Tally:
     def __init__(self) -> None:
         self.clicks = self.unique = self.bots = self.conversions = 0
         self.revenue: dict[str, Decimal] = defaultdict(Decimal)
+
+    @classmethod
+    def sum(cls, tallies: Iterable[_Tally]) -> _Tally:
+        total = cls()
+        for tally in tallies:
+            total.clicks += tally.clicks
+            total.unique += tally.unique
+            total.bots += tally.bots
+            total.conversions += tally.conversions
+            for currency, amount in tally.revenue.items():
+                total.revenue[currency] += amount
+        return total
 
     def counts(self) -> dict[str, Any]:
         return {
@@ -134,17 +145,14 @@ class StatsService:
         repo, zone = await self._open()
         first, last = resolve_range(first, last, zone=zone)
         start, end = _bounds(first, last, zone)
-        total = _merge(
-            await repo.clicks(scope, "total", start, end), await repo.conversions(scope, "total", start, end)
-        ).get("total", _Tally())
-        result: dict[str, Any] = {"from": first, "to": last, "totals": Counts(**total.counts())}
+        found = await repo.breakdowns(scope, start, end)
         days = [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+        result: dict[str, Any] = {"from": first, "to": last}
         for dimension in BREAKDOWNS:
-            merged = _merge(
-                await repo.clicks(scope, dimension, start, end),
-                await repo.conversions(scope, dimension, start, end),
-                days if dimension == "day" else None,
-            )
+            clicks, conversions = found[dimension]
+            merged = _merge(clicks, conversions, days if dimension == "day" else None)
+            if dimension == "day":  # every click and conversion of the range falls on one of its days
+                result["totals"] = Counts(**_Tally.sum(merged.values()).counts())
             ranked = _ranked(merged)
             result[f"by_{dimension}"] = sorted(ranked, key=lambda r: r.key) if dimension == "day" else ranked
         return result
