@@ -25,6 +25,23 @@ UNAVAILABLE = {
     "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}},
 }
 
+RATE_LIMITED = {
+    "description": "The credential is over its rate limit (`RateLimit-Policy`, sent with every answer, says "
+    "which); retry after the seconds in `Retry-After`.",
+    "headers": {
+        "Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}},
+        "RateLimit-Policy": {
+            "description": 'The quota and window, e.g. `"default";q=600;w=60`.',
+            "schema": {"type": "string"},
+        },
+        "RateLimit": {
+            "description": 'What is left and when it is whole, e.g. `"default";r=0;t=60`.',
+            "schema": {"type": "string"},
+        },
+    },
+    "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}},
+}
+
 
 def build_openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
@@ -57,6 +74,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             # PostgreSQL (the key at least), so it answers 503 while PostgreSQL or Redis is unreachable.
             if operation.get("security"):
                 operation["responses"].setdefault("503", UNAVAILABLE)
+                operation["responses"].setdefault("429", RATE_LIMITED)
                 operation["responses"].setdefault(
                     "401",
                     {
