@@ -29,6 +29,7 @@ from loupe.invites.router import router as invites_router
 from loupe.invites.router import template_router as invite_template_router
 from loupe.kit.context import ProcessContext
 from loupe.kit.errors import install_error_handlers
+from loupe.kit.idempotency import IdempotencyMiddleware
 from loupe.kit.logging import configure_logging
 from loupe.kit.metrics import start_metrics_listener
 from loupe.kit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware, route_body_limits
@@ -179,6 +180,7 @@ def create_app(settings: Settings | None = None, *, context: ProcessContext | No
         return build_openapi(app)
 
     app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(IdempotencyMiddleware)  # inside the body limit: it reads bounded bodies only
     # Upload routes (marked with body_limit) have their own limit; past a small one, only a request with
     # valid credentials is read further.
     app.add_middleware(

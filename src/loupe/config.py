@@ -62,6 +62,21 @@ def _default_rate_limits() -> dict[str, RateLimitRule]:
     }
 
 
+class RequestLimit(BaseModel):
+    """At most `limit` requests of one credential in any `seconds`-long window, over every api process."""
+
+    limit: int = Field(gt=0)
+    seconds: int = Field(gt=0)
+
+
+class ApiLimitSettings(BaseModel):
+    """The api's per-credential limits (`kit/throttle.py`); conversions postbacks have their own."""
+
+    enabled: bool = True
+    default: RequestLimit = Field(default_factory=lambda: RequestLimit(limit=600, seconds=60))
+    conversions: RequestLimit = Field(default_factory=lambda: RequestLimit(limit=6000, seconds=60))
+
+
 class RateLimitSettings(BaseModel):
     """The per-platform limiter shared by every worker through Redis (`kit/ratelimit.py`)."""
 
@@ -133,6 +148,7 @@ class Settings(BaseSettings):
     job_timeout_seconds: int = 300
     # Platform calls of the refresh jobs stay under each platform's limits (LOUPE_RATE_LIMITS__MAX_WAIT_SECONDS, …).
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    api_limits: ApiLimitSettings = Field(default_factory=ApiLimitSettings)
 
     # Clicks and conversions (redirect, buffer, flush, attribution).
     trusted_proxy_header: str | None = Field(

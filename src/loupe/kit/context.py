@@ -14,6 +14,7 @@ from loupe.kit.clock import Clock
 from loupe.kit.db import create_engine, create_sessionmaker
 from loupe.kit.jobs import create_job_pool
 from loupe.kit.media import MediaStore
+from loupe.kit.throttle import Throttle
 from loupe.kit.vault import TokenVault
 
 
@@ -41,6 +42,11 @@ class ProcessContext:
         """Sessions for reads that need no transaction (autocommit: no BEGIN and ROLLBACK round trips, which
         a job run per account pays thousands of times an hour)."""
         return create_sessionmaker(self.engine.execution_options(isolation_level="AUTOCOMMIT"))
+
+    @functools.cached_property
+    def throttle(self) -> Throttle:
+        """The api's per-credential rate limits, on the job pool's Redis."""
+        return Throttle(self.arq)
 
     @property
     def http_transport(self) -> httpx.AsyncBaseTransport:

@@ -43,7 +43,13 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (REQUEST_ID_HEADER.encode(), request_id.encode())]
+                extra = [(REQUEST_ID_HEADER.encode(), request_id.encode())]
+                # Headers a dependency decided for every answer, errors included (the rate limit's).
+                names = {name.lower() for name, _ in message["headers"]}
+                for name, value in scope.get("state", {}).get("response_headers", {}).items():
+                    if name.lower().encode() not in names:
+                        extra.append((name.lower().encode(), value.encode()))
+                message["headers"] = [*message["headers"], *extra]
             await send(message)
 
         structlog.contextvars.bind_contextvars(request_id=request_id)

@@ -25,6 +25,23 @@ UNAVAILABLE = {
     "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}},
 }
 
+RATE_LIMITED = {
+    "description": "The credential is over its rate limit (`RateLimit-Policy`, sent with every answer, says "
+    "which); retry after the seconds in `Retry-After`.",
+    "headers": {
+        "Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}},
+        "RateLimit-Policy": {
+            "description": 'The quota and window, e.g. `"default";q=600;w=60`.',
+            "schema": {"type": "string"},
+        },
+        "RateLimit": {
+            "description": 'What is left and when it is whole, e.g. `"default";r=0;t=60`.',
+            "schema": {"type": "string"},
+        },
+    },
+    "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}},
+}
+
 
 def build_openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
@@ -39,7 +56,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     )
     _publish_access(app, schema)
     for path_item in schema.get("paths", {}).values():
-        for operation in path_item.values():
+        for method, operation in path_item.items():
             for code, response in operation.get("responses", {}).items():
                 if code.isdigit() and int(code) >= 400:
                     response["content"] = {PROBLEM_JSON: {"schema": PROBLEM_REF}}
@@ -51,10 +68,13 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                     operation["responses"].setdefault(
                         status, {"description": description, "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}}
                     )
+            if method == "post" and operation.get("security") and "201" in operation.get("responses", {}):
+                _document_idempotency(operation)
             # Every authenticated operation may answer 401; write operations 403 too. Every one reads
             # PostgreSQL (the key at least), so it answers 503 while PostgreSQL or Redis is unreachable.
             if operation.get("security"):
                 operation["responses"].setdefault("503", UNAVAILABLE)
+                operation["responses"].setdefault("429", RATE_LIMITED)
                 operation["responses"].setdefault(
                     "401",
                     {
@@ -121,3 +141,27 @@ def _describe(access: dict[str, Any]) -> str:
     if access["scope"] is None:
         return f"**Access:** {role} (API keys cannot call this)."
     return f"**Access:** {role}, or an API key with the `{access['scope']}` scope."
+
+
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Any unique string (1-255 printable ASCII), e.g. a UUID. Sending the same request again "
+    "with the same key within 24 hours answers the first answer (with `Idempotent-Replayed: true`) instead of "
+    "creating a second resource; the same key with another body answers 422, and while the first request "
+    "still runs, 409. Per credential.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "example": "5f0c7c1e-3b8e-4c55-a3a5-0e9f7d7c2b11",
+}
+
+
+def _document_idempotency(operation: dict[str, Any]) -> None:
+    operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
+    responses = operation["responses"]
+    for status, also in (
+        ("409", "A request with this `Idempotency-Key` is still in progress."),
+        ("422", "This `Idempotency-Key` was used with another request."),
+    ):
+        response = responses.setdefault(status, {"description": "", "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}})
+        response["description"] = f"{response['description']} {also}".strip()

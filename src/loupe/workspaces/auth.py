@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from loupe.kit.addresses import request_address
 from loupe.kit.context import ProcessContext
 from loupe.kit.deps import ContextDep, SessionDep
-from loupe.kit.errors import Forbidden, Unauthorized
+from loupe.kit.errors import Forbidden, TooManyRequests, Unauthorized
 from loupe.kit.hooks import Hook
 from loupe.kit.security import KEY_PREFIX
 from loupe.people.models import Role
@@ -147,10 +147,45 @@ async def record_write_by(
 async def authenticate(
     request: Request,
     session: SessionDep,
+    ctx: ContextDep,
     keys: KeysDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(api_key)],
     _token: Annotated[HTTPAuthorizationCredentials | None, Security(access_token)],
     cookie: Annotated[str | None, Security(access_cookie)],
+) -> Caller:
+    caller = await _identify(request, session, keys, bearer, cookie)
+    await _throttle(ctx, request, caller)
+    return caller
+
+
+async def _throttle(ctx: ProcessContext, request: Request, caller: Caller) -> None:
+    """The caller's rate limit (kit.throttle): per API key, or per person whatever their token; a merchant's
+    conversions postbacks count against their own, higher limit. Every answer carries the headers."""
+    limits = ctx.settings.api_limits
+    if not limits.enabled:
+        return
+    postback = request.method == "POST" and request.url.path == "/v1/conversions" and Scope.conversions in caller.scopes
+    policy, limit = ("conversions", limits.conversions) if postback else ("default", limits.default)
+    credential = f"key:{caller.api_key_id}" if caller.api_key_id is not None else f"person:{caller.person_id}"
+    decision = await ctx.throttle.take(credential, policy, limit)
+    if decision is None:
+        return
+    headers = decision.headers()
+    request.state.response_headers = headers  # added to the answer, whatever it is (kit.middleware)
+    if not decision.allowed:
+        raise TooManyRequests(
+            f"This credential is over its limit of {limit.limit} requests in {limit.seconds} seconds; "
+            f"retry in {decision.retry_after} seconds.",
+            headers={**headers, "Retry-After": str(decision.retry_after)},
+        )
+
+
+async def _identify(
+    request: Request,
+    session: AsyncSession,
+    keys: list[bytes],
+    bearer: HTTPAuthorizationCredentials | None,
+    cookie: str | None,
 ) -> Caller:
     secret = bearer.credentials if bearer is not None else ""
     if not secret and cookie:
