@@ -73,7 +73,7 @@ def configure_logging(level: str = "INFO", json: bool = True, colors: bool | Non
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, _redact_event, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=_CurrentStderr,
         cache_logger_on_first_use=True,
     )
     # Route the standard library (uvicorn, arq, sqlalchemy) through the same renderer; uvicorn runs with
@@ -92,3 +92,16 @@ def configure_logging(level: str = "INFO", json: bool = True, colors: bool | Non
     # The api logs each request itself (loupe.http), so uvicorn's access lines would only repeat it.
     for noisy in ("uvicorn.access", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class _CurrentStderr:
+    """Prints each line to `sys.stderr` as it is now, not as it was at configure time (a test runner
+    or a daemon may swap it, and a cached logger must not keep writing to a closed stream)."""
+
+    def __init__(self, *_args: object) -> None:
+        pass
+
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    log = debug = info = warning = warn = error = critical = exception = fatal = msg
