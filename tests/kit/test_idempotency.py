@@ -31,6 +31,8 @@ async def test_the_same_key_and_body_replay_the_first_answer_and_create_once(
     assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
     assert "idempotent-replayed" not in first.headers
     assert await _reports(db) == ["Spring"]
+    [entry] = await db.arq.keys("loupe:idempotency:*")
+    assert 23 * 3600 < await db.arq.ttl(entry) <= 24 * 3600  # kept a day, then forgotten
 
     other_body = await client.post("/v1/reports", json={"name": "Summer"}, headers={**tenant.write, **key})
     assert other_body.status_code == 422 and "another request" in other_body.json()["detail"]

@@ -30,11 +30,11 @@ class MissLimiter:
 
     def allows(self, address: str) -> bool:
         """Whether `address` may still have a code looked up or an orphan visit recorded."""
-        return address not in self._buckets or self._tokens(address, time.monotonic()) >= 1.0
+        return self._tokens(address, time.monotonic()) >= 1.0
 
     def suspect(self, address: str) -> bool:
         """Whether `address` missed recently (its bucket is not full again yet)."""
-        return address in self._buckets and self._tokens(address, time.monotonic()) < self.burst
+        return self._tokens(address, time.monotonic()) < self.burst
 
     def missed(self, address: str) -> None:
         now = time.monotonic()
