@@ -55,7 +55,7 @@ async def _first_visits(conn: Any, clicks: list[EnrichedClick]) -> set[str]:
         keys.setdefault(key, click.raw.id)
     if not keys:
         return set()
-    links, days, hashes = zip(*keys, strict=True)
+    links, days, hashes = zip(*sorted(keys), strict=True)  # key order: see `store`
     rows = await conn.fetch(INSERT_VISITORS, list(links), list(days), list(hashes))
     return {keys[(row["link_id"], row["day"], row["visitor_hash"])] for row in rows}
 
@@ -69,6 +69,9 @@ async def store_raw(conn: Any, raws: list[RawClick], *, rollups: bool = True) ->
 async def store(conn: Any, batch: list[EnrichedClick], *, rollups: bool = True) -> StoreResult:
     """Insert a batch inside the caller's transaction (`conn` is an asyncpg connection), with the clicks'
     roll-ups (`rollups=False` is the benchmark's baseline only)."""
+    # In key order: two flushes of overlapping batches (a redelivery) then wait on each other's unique-index
+    # entries in one order, never in a cycle (unsorted, they deadlocked now and then).
+    batch = sorted(batch, key=lambda c: c.raw.id)
     clicks = [c for c in batch if c.raw.kind == CLICK and c.raw.link_id and c.raw.workspace_id]
     orphans = [c for c in batch if c.raw.kind != CLICK]
     result = StoreResult()
