@@ -69,9 +69,10 @@ async def store_raw(conn: Any, raws: list[RawClick], *, rollups: bool = True) ->
 async def store(conn: Any, batch: list[EnrichedClick], *, rollups: bool = True) -> StoreResult:
     """Insert a batch inside the caller's transaction (`conn` is an asyncpg connection), with the clicks'
     roll-ups (`rollups=False` is the benchmark's baseline only)."""
-    # In key order: two flushes of overlapping batches (a redelivery) then wait on each other's unique-index
-    # entries in one order, never in a cycle (unsorted, they deadlocked now and then).
-    batch = sorted(batch, key=lambda c: c.raw.id)
+    # In one order (time, then id: a visitor's first click stays the earliest): two flushes of overlapping
+    # batches (a redelivery) then wait on each other's unique-index entries in that order, never in a cycle
+    # (unsorted, they deadlocked now and then).
+    batch = sorted(batch, key=lambda c: (c.raw.at_us, c.raw.id))
     clicks = [c for c in batch if c.raw.kind == CLICK and c.raw.link_id and c.raw.workspace_id]
     orphans = [c for c in batch if c.raw.kind != CLICK]
     result = StoreResult()
