@@ -33,7 +33,7 @@ from loupe.kit.migrations import SCHEMA_BEHIND, SchemaBehind, schema_is_current
 from loupe.kit.outages import Dependency, outage_of, wait_until_up
 from loupe.kit.outbox import deliver_outbox
 from loupe.runtime import normalize_database_url
-from loupe.team.jobs import send_password_reset
+from loupe.team.jobs import purge_dead_credentials_job, send_password_reset
 from loupe.trackings.matching import rematch_tracking
 
 log = structlog.get_logger("loupe.worker")
@@ -78,6 +78,7 @@ FUNCTIONS: list[Any] = [
     sweep_media,
     deliver_outbox,
     purge_connect_attempts,
+    purge_dead_credentials_job,
     schedule_refreshes,
     remind_expiring,
     poll_stories,
@@ -96,6 +97,7 @@ CRON_JOBS: list[Any] = [
     # Outbox emails go within seconds (and at once: each commit that adds some enqueues a run too).
     cron(deliver_outbox, second=set(range(0, 60, 5)), run_at_startup=True, keep_result=0, timeout=120),  # type: ignore[arg-type]
     cron(purge_connect_attempts, minute=41, second=0, keep_result=0),  # type: ignore[arg-type]
+    cron(purge_dead_credentials_job, minute=43, second=0, keep_result=0),  # type: ignore[arg-type]
     # Each connected account is refreshed once a day in its own slot; this finds the ones due.
     cron(schedule_refreshes, second=0, run_at_startup=True, keep_result=0, unique=True),  # type: ignore[arg-type]
     # Creators hear 7 days and 1 day before an authorisation lapses; lapsed ones become `expired`.

@@ -87,6 +87,20 @@ class PeopleRepository:
         )
         return build_page(rows, params)
 
+    async def purge_expired(self, before: datetime) -> dict[str, int]:
+        """Deletes emailed tokens and sessions (their refresh tokens cascade) that expired, or were used up or
+        revoked, before `before`."""
+        tokens = await self.session.execute(
+            delete(PersonToken).where((PersonToken.expires_at < before) | (PersonToken.used_at < before))
+        )
+        sessions = await self.session.execute(
+            delete(AuthSession).where((AuthSession.expires_at < before) | (AuthSession.revoked_at < before))
+        )
+        return {
+            "person_tokens": int(tokens.rowcount or 0),  # type: ignore[attr-defined]
+            "sessions": int(sessions.rowcount or 0),  # type: ignore[attr-defined]
+        }
+
     async def revoke_sessions(self, person_id: uuid.UUID, at: datetime, only: uuid.UUID | None = None) -> int:
         stmt = update(AuthSession).where(AuthSession.person_id == person_id, AuthSession.revoked_at.is_(None))
         if only is not None:

@@ -45,6 +45,13 @@ VERIFY_TTL = timedelta(hours=24)
 RESET_TTL = timedelta(minutes=30)
 WRONG_CREDENTIALS = "The email or the password is wrong."
 BAD_LINK = "This link is not valid: it was used already, or it expired."
+# Dead credentials are kept this long after they expire or are spent, so a late click still gets BAD_LINK and
+# a replayed refresh token still finds its revoked family, then deleted by the worker.
+DEAD_CREDENTIAL_RETENTION = timedelta(days=7)
+
+
+async def purge_dead_credentials(session: AsyncSession) -> dict[str, int]:
+    return await PeopleRepository(session).purge_expired(utcnow() - DEAD_CREDENTIAL_RETENTION)
 
 
 @dataclass(frozen=True)

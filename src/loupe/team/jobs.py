@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from loupe.kit.context import ProcessContext
+from loupe.kit.db import utcnow
 from loupe.kit.jobs import JobBuffer
 from loupe.kit.outbox import Outbox
-from loupe.people.service import PeopleService
+from loupe.people.service import DEAD_CREDENTIAL_RETENTION, PeopleService, purge_dead_credentials
 from loupe.people.tokens import signing_keys
+from loupe.team.repository import InvitationLinkRepository
 
 JOB = "send_password_reset"
 
@@ -22,3 +24,13 @@ async def send_password_reset(ctx: dict[str, Any], email: str) -> None:
         people = PeopleService(session, signing_keys(process.vault.keys), Outbox(session, jobs), app_url)
         await people.request_reset(email)
     await jobs.flush(process.arq)
+
+
+async def purge_dead_credentials_job(ctx: dict[str, Any]) -> dict[str, int]:
+    """Worker cron: expired, spent or revoked sign-in sessions, emailed links and invitations are deleted a
+    week after they stopped working, so the tables hold what can still be used, plus a short history."""
+    process: ProcessContext = ctx["process"]
+    async with process.sessionmaker() as session, session.begin():
+        purged = await purge_dead_credentials(session)
+        purged["invitations"] = await InvitationLinkRepository(session).purge_dead(utcnow() - DEAD_CREDENTIAL_RETENTION)
+    return purged

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loupe.kit.pagination import PageParams, build_page, keyset
@@ -46,3 +47,10 @@ class InvitationLinkRepository:
     async def claim(self, token_hash: str) -> TeamInvitation | None:
         stmt = select(TeamInvitation).where(TeamInvitation.token_hash == token_hash).with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def purge_dead(self, before: datetime) -> int:
+        """Deletes invitations nobody accepted that expired or were revoked before `before`; accepted ones stay
+        as the record of who joined through whom."""
+        dead = (TeamInvitation.expires_at < before) | (TeamInvitation.revoked_at < before)
+        result = await self.session.execute(delete(TeamInvitation).where(TeamInvitation.accepted_at.is_(None), dead))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
