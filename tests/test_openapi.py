@@ -9,8 +9,9 @@ from loupe.app import create_app
 from tests.contract.support import PUBLIC_OPERATIONS as PUBLIC
 
 CONTRACT = Path(__file__).resolve().parents[1] / "openapi" / "openapi.json"
-# Either credential: an API key, or a person's access token (as a bearer token or its cookie).
-CREDENTIALS = [{"ApiKey": []}, {"AccessToken": []}, {"AccessCookie": []}]
+# Either credential: an API key, or a person's access token (as a bearer token, from the password grant at
+# /docs, or its cookie).
+CREDENTIALS = [{"ApiKey": []}, {"AccessToken": []}, {"SignIn": []}, {"AccessCookie": []}]
 
 
 def _served() -> dict:  # type: ignore[type-arg]

@@ -323,13 +323,21 @@ async def test_cors_allows_only_configured_frontends(settings: Settings, db: Pro
     from loupe.app import create_app
 
     app = create_app(settings.model_copy(update={"cors_origins": ["https://app.brand.test"]}), context=db)
-    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
+    # A SPA signed in by cookie: its writes send the cookies and the CSRF token, its retries a key.
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type,x-csrf-token,idempotency-key",
+    }
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
         allowed = await client.options("/v1/reports", headers={"Origin": "https://app.brand.test", **preflight})
         other = await client.options("/v1/reports", headers={"Origin": "https://evil.test", **preflight})
+        answer = await client.get("/v1/reports", headers={"Origin": "https://app.brand.test"})
     assert allowed.status_code == 200
     assert allowed.headers["access-control-allow-origin"] == "https://app.brand.test"
+    assert allowed.headers["access-control-allow-credentials"] == "true"
     assert "access-control-allow-origin" not in other.headers
+    exposed = answer.headers["access-control-expose-headers"].lower()
+    assert {"ratelimit", "retry-after", "x-request-id"} <= set(exposed.replace(" ", "").split(","))
 
 
 @pytest.mark.parametrize("sqlstate", ["40P01", "40001"])

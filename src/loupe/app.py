@@ -28,6 +28,7 @@ from loupe.influencers.router import router as influencers_router
 from loupe.invites.router import router as invites_router
 from loupe.invites.router import template_router as invite_template_router
 from loupe.kit.context import ProcessContext
+from loupe.kit.docs import mount_docs
 from loupe.kit.errors import install_error_handlers
 from loupe.kit.idempotency import IdempotencyMiddleware
 from loupe.kit.logging import configure_logging
@@ -46,7 +47,7 @@ from loupe.team.me_router import router as me_router
 from loupe.team.router import public_router as team_public_router
 from loupe.team.router import router as team_router
 from loupe.trackings.router import router as trackings_router
-from loupe.workspaces.auth import authenticate, presents_valid_credential
+from loupe.workspaces.auth import CSRF_HEADER, authenticate, presents_valid_credential
 from loupe.workspaces.router import router as workspaces_router
 
 DESCRIPTION = """
@@ -129,12 +130,13 @@ def create_app(settings: Settings | None = None, *, context: ProcessContext | No
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # kit.docs serves it, with its assets
         redoc_url="/redoc",
     )
     if context is not None:
         app.state.ctx = context
     install_error_handlers(app)
+    mount_docs(app, app.openapi_url or "/openapi.json")
 
     # Every /v1 operation authenticates (a key or a person's token) and declares what it needs (see
     # workspaces.auth); the public sign-in routes are the only ones outside this router.
@@ -195,8 +197,11 @@ def create_app(settings: Settings | None = None, *, context: ProcessContext | No
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["*"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-            expose_headers=["X-Request-ID"],
+            # A SPA signed in by cookie sends them (credentials: "include") with its CSRF token; retries
+            # carry an Idempotency-Key; it reads its rate limit and a replay's marker.
+            allow_credentials=True,
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID", CSRF_HEADER, "Idempotency-Key"],
+            expose_headers=["X-Request-ID", "RateLimit", "RateLimit-Policy", "Retry-After", "Idempotent-Replayed"],
             max_age=600,
         )
     app.add_middleware(RequestContextMiddleware)

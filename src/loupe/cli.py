@@ -405,8 +405,8 @@ def dev(
                     f"  Sandbox      : {sandbox_url}/_sandbox/ (creators, faults, app removal)\n"
                     f"  Mail sink    : http://127.0.0.1:{mail_port + 1}/ (SMTP on port {mail_port})\n"
                     f"  Demo API key : {api_key}\n"
-                    f"  Demo person  : {demo_brand.email} / {demo_brand.password} (owner of the demo brand: sign in "
-                    f"with POST /v1/auth/login at {base}/docs)\n"
+                    f"  Demo person  : {demo_brand.email} / {demo_brand.password} (owner of the demo brand: "
+                    f"Authorize at {base}/docs with them)\n"
                     f"  Try          : curl -H 'Authorization: Bearer {api_key}' {base}/v1/reports\n"
                     "Press Ctrl-C to stop.\n\n"
                 )

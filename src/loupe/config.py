@@ -178,6 +178,12 @@ class Settings(BaseSettings):
     orphan_visit_retention_days: int = Field(
         default=90, gt=0, description="Orphan visits (unknown codes) older than this are deleted daily."
     )
+    workspace_erase_after_minutes: int = Field(
+        default=60,
+        ge=0,
+        description="A deleted workspace's data is erased this long after the deletion (work in flight drains "
+        "first, and an operator can still undo a mistake).",
+    )
 
     @field_validator("token_keys", mode="before")
     @classmethod

@@ -33,8 +33,9 @@ from loupe.kit.migrations import SCHEMA_BEHIND, SchemaBehind, schema_is_current
 from loupe.kit.outages import Dependency, outage_of, wait_until_up
 from loupe.kit.outbox import deliver_outbox
 from loupe.runtime import normalize_database_url
-from loupe.team.jobs import purge_dead_credentials_job, send_password_reset
+from loupe.team.jobs import purge_dead_credentials_job, record_failed_sign_in, send_password_reset
 from loupe.trackings.matching import rematch_tracking
+from loupe.workspaces.jobs import erase_deleted_workspaces
 
 log = structlog.get_logger("loupe.worker")
 
@@ -79,6 +80,8 @@ FUNCTIONS: list[Any] = [
     deliver_outbox,
     purge_connect_attempts,
     purge_dead_credentials_job,
+    record_failed_sign_in,
+    erase_deleted_workspaces,
     schedule_refreshes,
     remind_expiring,
     poll_stories,
@@ -98,6 +101,8 @@ CRON_JOBS: list[Any] = [
     cron(deliver_outbox, second=set(range(0, 60, 5)), run_at_startup=True, keep_result=0, timeout=120),  # type: ignore[arg-type]
     cron(purge_connect_attempts, minute=41, second=0, keep_result=0),  # type: ignore[arg-type]
     cron(purge_dead_credentials_job, minute=43, second=0, keep_result=0),  # type: ignore[arg-type]
+    # Deleted workspaces are erased within ten minutes of their grace period's end.
+    cron(erase_deleted_workspaces, minute=set(range(3, 60, 10)), second=0, keep_result=0, timeout=3600, unique=True),  # type: ignore[arg-type]
     # Each connected account is refreshed once a day in its own slot; this finds the ones due.
     cron(schedule_refreshes, second=0, run_at_startup=True, keep_result=0, unique=True),  # type: ignore[arg-type]
     # Creators hear 7 days and 1 day before an authorisation lapses; lapsed ones become `expired`.

@@ -40,6 +40,7 @@ PUBLIC_OPERATIONS = {
     "auth_signup",
     "auth_verify_email",
     "auth_login",
+    "auth_token",  # the same sign-in as an OAuth 2.0 password grant (/docs' Authorize button)
     "auth_refresh",
     "auth_logout",
     "auth_password_reset",

@@ -57,5 +57,6 @@ async def test_sign_up_create_a_workspace_invite_a_viewer(client: httpx.AsyncCli
         "campaigns_create",
         "team_invitations_create",
         "team_invitations_accept",
+        "auth_login",  # the viewer's sign-in
     ]
     assert {e["actor_type"] for e in events} == {"person"}

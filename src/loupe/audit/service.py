@@ -62,6 +62,35 @@ async def record(session: AsyncSession, request: Request, principal: Principal) 
     )
 
 
+async def record_sign_in_event(
+    session: AsyncSession,
+    action: str,
+    path: str,
+    workspace_id: uuid.UUID,
+    person_id: uuid.UUID,
+    address: str,
+    session_id: uuid.UUID | None = None,
+    at: datetime | None = None,
+) -> None:
+    """A sign-in, a sign-out or a failed sign-in (`auth_login`, `auth_logout`, `auth_login_failed`) in a
+    workspace the person belongs to. The actor is the account signed in to (for a failure: the account tried,
+    from that address); the resource is the sign-in session (`sessions`), or the person for a failure."""
+    resource_type, resource_id = ("sessions", str(session_id)) if session_id else ("people", str(person_id))
+    await AuditRepository(session, workspace_id).add(
+        AuditEvent(
+            actor_type="person",
+            actor_id=person_id,
+            action=action,
+            method="POST",
+            path=path[:500],
+            resource_type=resource_type,
+            resource_id=resource_id,
+            address=address[:64],
+            **({"created_at": at} if at else {}),
+        )
+    )
+
+
 class AuditService:
     def __init__(self, session: AsyncSession, principal: Principal) -> None:
         self.events = AuditRepository(session, principal.workspace_id)

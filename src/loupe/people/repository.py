@@ -208,3 +208,6 @@ class MembershipRepository:
         await self.session.execute(
             delete(Membership).where(Membership.workspace_id == self.workspace_id, Membership.person_id == person_id)
         )
+
+    async def remove_all(self) -> None:
+        await self.session.execute(delete(Membership).where(Membership.workspace_id == self.workspace_id))

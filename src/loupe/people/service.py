@@ -62,6 +62,7 @@ class Tokens:
     workspace_id: uuid.UUID | None
     session_id: uuid.UUID
     csrf_token: str
+    person_id: uuid.UUID
 
 
 @dataclass(frozen=True)
@@ -152,16 +153,17 @@ class PeopleService:
         auth.workspace_id = workspace_id
         return await self._issue(auth, utcnow(), replaces_refresh=True)
 
-    async def logout(self, refresh_token: str) -> uuid.UUID | None:
-        """Ends the session the token belongs to, used or not, and returns its id; an unknown token changes
-        nothing."""
+    async def logout(self, refresh_token: str) -> AuthSession | None:
+        """Ends the session the token belongs to, used or not, and returns it if it was live; an unknown
+        token, or one of a session already ended, changes nothing."""
         found = await self.people.claim_refresh(digest(refresh_token)) if refresh_token else None
         if found is None:
             return None
         auth = await self.people.get_session(found.session_id)
-        if auth is not None and auth.revoked_at is None:
-            auth.revoked_at = utcnow()
-        return found.session_id
+        if auth is None or auth.revoked_at is not None:
+            return None
+        auth.revoked_at = utcnow()
+        return auth
 
     async def active_session(self, session_id: uuid.UUID) -> AuthSession:
         auth = await self.people.get_session(session_id)
@@ -285,6 +287,7 @@ class PeopleService:
             workspace_id=auth.workspace_id,
             session_id=auth.id,
             csrf_token=csrf_token(self.keys, auth.id),
+            person_id=auth.person_id,
         )
 
     async def _token(self, person: Person, purpose: TokenPurpose, ttl: timedelta) -> str:
@@ -351,6 +354,22 @@ class TeamService:
         if membership.role is Role.owner:
             await self._not_last_owner(person_id)
         await self.members.remove(person_id)
+
+    async def transfer_ownership(self, owner_id: uuid.UUID, to: uuid.UUID) -> Membership:
+        """Another member becomes an owner and the one handing over stays as an admin, in one step (so there
+        is always an owner). Both rows are locked in person-id order: two crossed transfers cannot deadlock."""
+        if owner_id == to:
+            raise ValidationFailed.on("body.person_id", "Hand the workspace to someone else: you own it already.")
+        rows = {p: await self._member(p) for p in sorted((owner_id, to))}
+        if rows[owner_id].role is not Role.owner:
+            raise Forbidden("Only an owner hands over ownership.")
+        rows[to].role = Role.owner
+        rows[owner_id].role = Role.admin
+        return rows[to]
+
+    async def disband(self) -> None:
+        """Everyone leaves (the workspace is being deleted): their tokens for it stop working at once."""
+        await self.members.remove_all()
 
     async def _member(self, person_id: uuid.UUID) -> Membership:
         membership = await self.members.get(person_id, lock=True)

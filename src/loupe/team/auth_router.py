@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+import uuid
+from typing import Annotated
 
+from fastapi import APIRouter, Form, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from loupe.audit.service import record_sign_in_event
 from loupe.kit.addresses import request_address
+from loupe.kit.context import ProcessContext
+from loupe.kit.db import utcnow
 from loupe.kit.deps import ContextDep, JobsDep, SessionDep
 from loupe.kit.errors import Unauthorized, problem_responses
 from loupe.kit.outbox import Outbox
 from loupe.people.limits import SignInLimiter
 from loupe.people.service import Client, PeopleService, RefreshReused, Tokens
 from loupe.team.cookies import check_csrf, clear_tokens, refresh_token_of, set_tokens
+from loupe.team.jobs import FAILED_SIGN_IN_JOB
 from loupe.team.jobs import JOB as RESET_JOB
 from loupe.team.schemas import (
     Accepted,
     LoginRequest,
+    PasswordGrant,
     PasswordResetConfirm,
     PasswordResetRequest,
     RefreshRequest,
@@ -76,18 +85,57 @@ async def login(
     """Signs a person in: an access token for one workspace (15 minutes) and a single-use refresh token, in
     the body or, with `cookie: true`, as HttpOnly cookies. A wrong email and a wrong password answer the same
     401, in the same time. Failed attempts are limited per email and per address: after a few, each failure
-    locks the next attempt for twice as long (429 with `Retry-After`)."""
+    locks the next attempt for twice as long (429 with `Retry-After`). Sign-ins, and failed ones, are in the
+    audit log of the person's workspaces."""
+    tokens = await _sign_in(str(body.email), body.password, body.workspace_id, request, session, keys, ctx)
+    return answer(tokens, response, body.cookie)
+
+
+@router.post(
+    "/token",
+    operation_id="auth_token",
+    summary="Sign in with the OAuth 2.0 password grant",
+    responses=problem_responses(401, 403, 422, 429),
+)
+async def token(
+    form: Annotated[PasswordGrant, Form()], request: Request, session: SessionDep, keys: KeysDep, ctx: ContextDep
+) -> TokenResponse:
+    """POST /v1/auth/login for OAuth 2.0 clients (RFC 6749 §4.3): a form with `grant_type=password`, the email
+    as `username`, and `password`. The **Authorize** button of `/docs` signs in through it. Same answer,
+    limits and lock-outs as POST /v1/auth/login, always in the body."""
+    tokens = await _sign_in(form.username, form.password, None, request, session, keys, ctx)
+    return answer(tokens, Response(), cookie=False)
+
+
+async def _sign_in(
+    email: str,
+    password: str,
+    workspace_id: uuid.UUID | None,
+    request: Request,
+    session: AsyncSession,
+    keys: list[bytes],
+    ctx: ProcessContext,
+) -> Tokens:
     address = request_address(request, ctx.settings)
     limiter = SignInLimiter(ctx.arq)
-    await limiter.check(str(body.email), address)
+    await limiter.check(email, address)
     client = Client(user_agent=request.headers.get("user-agent", ""), address=address)
     try:
-        tokens = await people(session, keys, ctx).login(str(body.email), body.password, body.workspace_id, client)
+        tokens = await people(session, keys, ctx).login(email, password, workspace_id, client)
     except Unauthorized:
-        await limiter.failed(str(body.email), address)
+        await limiter.failed(email, address)
+        # The worker finds the account, if any, and records the attempt in its workspaces: the same work
+        # here whether the email has an account or not.
+        await ctx.arq.enqueue_job(
+            FAILED_SIGN_IN_JOB, email=email, address=address, path=request.url.path, at=utcnow().isoformat()
+        )
         raise
-    await limiter.succeeded(str(body.email))
-    return answer(tokens, response, body.cookie)
+    await limiter.succeeded(email)
+    if tokens.workspace_id is not None:
+        await record_sign_in_event(
+            session, "auth_login", request.url.path, tokens.workspace_id, tokens.person_id, address, tokens.session_id
+        )
+    return tokens
 
 
 @router.post(
@@ -126,9 +174,17 @@ async def logout(
     """Ends the session of the refresh token (body, or cookie with `X-CSRF-Token`): its access tokens stop
     working at once. An unknown token answers 204 too."""
     secret, from_cookie = refresh_token_of(request, body.refresh_token)
-    session_id = await people(session, keys, ctx).logout(secret)
-    if from_cookie and session_id is not None:
-        check_csrf(request, keys, session_id)
+    ended = await people(session, keys, ctx).logout(secret)
+    if ended is None:
+        clear_tokens(response)
+        return
+    if from_cookie:
+        check_csrf(request, keys, ended.id)
+    if ended.workspace_id is not None:
+        address = request_address(request, ctx.settings)
+        await record_sign_in_event(
+            session, "auth_logout", request.url.path, ended.workspace_id, ended.person_id, address, ended.id
+        )
     clear_tokens(response)
 
 

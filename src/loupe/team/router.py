@@ -25,10 +25,11 @@ from loupe.team.schemas import (
     InvitationRead,
     MemberPage,
     MemberRead,
+    OwnershipTransfer,
     RoleChange,
 )
 from loupe.team.service import InvitationService, accept, status_of
-from loupe.workspaces.auth import AdminPrincipal, Principal, ReadPrincipal, record_write_by, requires
+from loupe.workspaces.auth import AdminPrincipal, OwnerPrincipal, Principal, ReadPrincipal, record_write_by, requires
 from loupe.workspaces.models import Scope
 
 router = APIRouter(prefix="/team", tags=["team"])
@@ -155,6 +156,21 @@ async def remove_member(person_id: uuid.UUID, principal: LeavingPrincipal, sessi
     team = TeamService(session, principal.workspace_id)
     leaving = principal.person_id == person_id
     await team.remove(person_id, principal.role, may_remove_others=leaving or _is_admin(principal))
+
+
+@router.post(
+    "/transfer-ownership",
+    operation_id="team_ownership_transfer",
+    summary="Hand the workspace over to another member",
+    responses=problem_responses(404, 422),
+)
+async def transfer_ownership(body: OwnershipTransfer, principal: OwnerPrincipal, session: SessionDep) -> MemberRead:
+    """The member named becomes an owner and the caller, an owner, steps down to admin, in one step (the
+    workspace always has an owner). To share ownership instead, make them an owner with PATCH."""
+    team = TeamService(session, principal.workspace_id)
+    owner = principal.person_id  # an owner is a person: keys may not call this
+    membership = await team.transfer_ownership(owner, body.person_id)  # type: ignore[arg-type]
+    return _member(membership, await PeopleService(session).person(body.person_id))
 
 
 def _is_admin(principal: Principal) -> bool:

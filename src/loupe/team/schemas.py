@@ -43,6 +43,18 @@ class LoginRequest(Schema):
     )
 
 
+class PasswordGrant(Schema):
+    """The OAuth 2.0 password grant's form (RFC 6749 §4.3); `scope` and the client's id and secret are
+    accepted and unused."""
+
+    grant_type: Literal["password"] = Field(description="Always `password`.")
+    username: str = Field(min_length=1, max_length=320, description="The email.", examples=["demo@loupe.example"])
+    password: str = Field(min_length=1, max_length=MAX_LENGTH)
+    scope: str = ""
+    client_id: str | None = None
+    client_secret: str | None = None
+
+
 class TokenResponse(Schema):
     access_token: str | None = Field(description="`Authorization: Bearer <access_token>`; null with `cookie`.")
     refresh_token: str | None = Field(description="Single use: POST /v1/auth/refresh; null with `cookie`.")
@@ -178,3 +190,7 @@ class MemberPage(Page[MemberRead]):
 
 class RoleChange(Schema):
     role: Role
+
+
+class OwnershipTransfer(Schema):
+    person_id: uuid.UUID = Field(description="The member who becomes the owner.")

@@ -85,7 +85,8 @@ async def accept(
 ) -> tuple[TeamInvitation, uuid.UUID, bool]:
     """Joins the invited email to the workspace (making its account if there is none); the link works once."""
     invitation = await InvitationLinkRepository(session).claim(digest(token))
-    if invitation is None or status_of(invitation) != "pending":
+    live = invitation is not None and await WorkspaceService(session).is_live(invitation.workspace_id)
+    if invitation is None or not live or status_of(invitation) != "pending":
         raise ValidationFailed.on("body.token", "This invitation is not valid: it was used, revoked, or expired.")
     person, created = await PeopleService(session).join(invitation.email, name, password)
     await TeamService(session, invitation.workspace_id).add(person.id, Role(invitation.role))

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
-from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer, OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loupe.kit.addresses import request_address
@@ -58,6 +58,14 @@ access_token = HTTPBearer(
     scheme_name="AccessToken",
     description="A person's access token from POST /v1/auth/login (15 minutes, one workspace): "
     "`Authorization: Bearer la_…`. Its role in the workspace decides what it may do.",
+)
+# The same access token, obtained by the OAuth 2.0 password grant: what /docs' Authorize button signs in with.
+sign_in = OAuth2PasswordBearer(
+    tokenUrl="/v1/auth/token",
+    auto_error=False,
+    scheme_name="SignIn",
+    description="Sign in with an email and a password (POST /v1/auth/token): the access token it returns "
+    "acts in the person's first workspace. At `/docs`, **Authorize** with the demo person's email and password.",
 )
 access_cookie = APIKeyCookie(
     name=ACCESS_COOKIE,
@@ -151,6 +159,7 @@ async def authenticate(
     keys: KeysDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(api_key)],
     _token: Annotated[HTTPAuthorizationCredentials | None, Security(access_token)],
+    _signed_in: Annotated[str | None, Security(sign_in)],
     cookie: Annotated[str | None, Security(access_cookie)],
 ) -> Caller:
     caller = await _identify(request, session, keys, bearer, cookie)

@@ -38,6 +38,8 @@ class Workspace(IdMixin, TimestampMixin, Base):
     organization_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("organizations.id", ondelete="SET NULL"), index=True
     )
+    # Set when its owner deletes it: nobody reaches it from then on; the worker erases it a while later.
+    deleted_at: Mapped[datetime | None]
 
     api_keys: Mapped[list[ApiKey]] = relationship(back_populates="workspace", lazy="raise")
 

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loupe.kit.deps import ContextDep, SessionDep
 from loupe.kit.errors import problem_responses
 from loupe.kit.pagination import PageParamsDep
-from loupe.workspaces.auth import AdminPrincipal, ReadPrincipal
+from loupe.workspaces.auth import AdminPrincipal, OwnerPrincipal, ReadPrincipal
 from loupe.workspaces.models import Plan, Workspace
 from loupe.workspaces.schemas import (
     ApiKeyCreate,
@@ -56,6 +57,24 @@ async def update_workspace(body: WorkspaceUpdate, principal: AdminPrincipal, ses
     the figures are kept by the UTC hour)."""
     workspace = await WorkspaceService(session).set_time_zone(principal.workspace_id, body.time_zone)
     return await _read(session, workspace)
+
+
+@router.delete(
+    "/workspace",
+    operation_id="workspace_delete",
+    summary="Delete the workspace",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(422),
+)
+async def delete_workspace(
+    principal: OwnerPrincipal,
+    session: SessionDep,
+    confirm: Annotated[str, Query(max_length=200, description="The workspace's exact name.")],
+) -> None:
+    """Deletes the caller's workspace, for everyone, at once: its API keys, members' access and connect link
+    stop working. Its data (campaigns, links, clicks, contents, reports, the audit log) is erased by the
+    worker an hour later (`LOUPE_WORKSPACE_ERASE_AFTER_MINUTES`). Owners only; `confirm` must be its name."""
+    await WorkspaceService(session).delete_workspace(principal.workspace_id, confirm)
 
 
 @router.get("/workspace/connect-link", operation_id="workspace_connect_link", summary="The workspace's connect link")

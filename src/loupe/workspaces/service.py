@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from loupe.kit.days import check_time_zone
 from loupe.kit.db import utcnow
-from loupe.kit.errors import Conflict, NotFound
+from loupe.kit.errors import Conflict, NotFound, ValidationFailed
 from loupe.kit.hooks import Ask
 from loupe.kit.pagination import PageParams
 from loupe.kit.security import display_prefix, generate_api_key, hash_api_key
@@ -50,11 +50,25 @@ class WorkspaceService:
     async def many(self, workspace_ids: list[uuid.UUID]) -> dict[uuid.UUID, Workspace]:
         return await self.workspaces.many(workspace_ids)
 
+    async def is_live(self, workspace_id: uuid.UUID) -> bool:
+        """Not deleted (a deleted workspace reads as missing everywhere)."""
+        return await self.workspaces.get(workspace_id) is not None
+
     async def get_workspace(self, workspace_id: uuid.UUID) -> Workspace:
         workspace = await self.workspaces.get(workspace_id)
         if workspace is None:
             raise NotFound("Workspace not found.")
         return workspace
+
+    async def delete_workspace(self, workspace_id: uuid.UUID, confirm: str) -> None:
+        """Gone for everyone at once (keys, members, connect link, organization); the worker erases its data
+        once `workspace_erase_after` has passed (kept that long so work in flight, such as clicks still in the
+        stream, drains first, and an operator can still undo a mistake)."""
+        workspace = await self.get_workspace(workspace_id)
+        if confirm != workspace.name:
+            raise ValidationFailed.on("query.confirm", "Type the workspace's exact name to confirm its deletion.")
+        await self.workspaces.mark_deleted(workspace, utcnow())
+        await TeamService(self.session, workspace_id).disband()
 
     async def set_time_zone(self, workspace_id: uuid.UUID, time_zone: str) -> Workspace:
         workspace = await self.get_workspace(workspace_id)
