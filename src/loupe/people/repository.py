@@ -23,7 +23,7 @@ from loupe.people.models import (
 
 # The workspaces table as far as people need it (which organization owns a workspace); the model lives in a
 # higher layer.
-_workspaces = table("workspaces", column("id"), column("organization_id"))
+workspaces_table = table("workspaces", column("id"), column("organization_id"))
 
 
 class PeopleRepository:
@@ -117,10 +117,10 @@ class PeopleRepository:
         )
         through = (
             select(OrganizationMember.role)
-            .join(_workspaces, _workspaces.c.organization_id == OrganizationMember.organization_id)
+            .join(workspaces_table, workspaces_table.c.organization_id == OrganizationMember.organization_id)
             .where(
                 OrganizationMember.person_id == person_id,
-                _workspaces.c.id == workspace_id,
+                workspaces_table.c.id == workspace_id,
                 OrganizationMember.role.in_([Role.admin, Role.owner]),
             )
         )
@@ -136,10 +136,10 @@ class PeopleRepository:
             .order_by(Membership.created_at, Membership.workspace_id)
         )
         through = (
-            select(_workspaces.c.id, OrganizationMember.role)
-            .join(_workspaces, _workspaces.c.organization_id == OrganizationMember.organization_id)
+            select(workspaces_table.c.id, OrganizationMember.role)
+            .join(workspaces_table, workspaces_table.c.organization_id == OrganizationMember.organization_id)
             .where(OrganizationMember.person_id == person_id, OrganizationMember.role.in_([Role.admin, Role.owner]))
-            .order_by(_workspaces.c.id)
+            .order_by(workspaces_table.c.id)
         )
         out: dict[uuid.UUID, Role] = {}
         for stmt in (direct, through):

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Request, Response, status
 from loupe.kit.deps import ContextDep, SessionDep
 from loupe.kit.errors import Forbidden, problem_responses
 from loupe.kit.pagination import PageParamsDep
-from loupe.people.models import Role
+from loupe.people.models import OrganizationMember, Person, Role
+from loupe.people.organizations import OrganizationService
 from loupe.people.service import PeopleService
 from loupe.team.auth_router import answer
 from loupe.team.schemas import (
@@ -18,7 +19,12 @@ from loupe.team.schemas import (
     MembershipRead,
     MeRead,
     OrganizationCreate,
+    OrganizationDetail,
+    OrganizationMemberPage,
+    OrganizationMemberRead,
     OrganizationRead,
+    OrganizationRoleChange,
+    OrganizationWorkspace,
     SessionPage,
     SessionRead,
     SwitchRequest,
@@ -150,3 +156,85 @@ async def create_organization(body: OrganizationCreate, caller: PersonCaller, se
     return OrganizationRead(
         id=organization.id, name=organization.name, role=Role.owner, created_at=organization.created_at
     )
+
+
+def _organization_member(member: OrganizationMember, person: Person) -> OrganizationMemberRead:
+    return OrganizationMemberRead(
+        person_id=person.id, name=person.name, email=person.email, role=member.role, joined_at=member.created_at
+    )
+
+
+@router.get(
+    "/organizations/{organization_id}",
+    operation_id="organizations_get",
+    summary="An organization and its workspaces",
+    tags=["workspace"],
+    responses=problem_responses(404),
+)
+async def get_organization(organization_id: uuid.UUID, caller: PersonCaller, session: SessionDep) -> OrganizationDetail:
+    """The organization, the caller's role in it and every workspace it owns (its admins reach them all:
+    POST /v1/auth/switch to act in one). Someone outside it gets 404."""
+    organizations = OrganizationService(session, organization_id, caller.person_id)
+    organization, role = await organizations.view()
+    workspaces = await WorkspaceService(session).many(await organizations.workspace_ids())
+    return OrganizationDetail(
+        id=organization.id,
+        name=organization.name,
+        role=role,
+        created_at=organization.created_at,
+        workspaces=[
+            OrganizationWorkspace(id=w.id, name=w.name) for w in sorted(workspaces.values(), key=lambda w: w.created_at)
+        ],
+    )
+
+
+@router.get(
+    "/organizations/{organization_id}/members",
+    operation_id="organizations_members_list",
+    summary="List an organization's people",
+    tags=["workspace"],
+    responses=problem_responses(404),
+)
+async def list_organization_members(
+    organization_id: uuid.UUID, caller: PersonCaller, session: SessionDep
+) -> OrganizationMemberPage:
+    """Its admins and owners, oldest first."""
+    rows = await OrganizationService(session, organization_id, caller.person_id).members()
+    return OrganizationMemberPage.of([_organization_member(m, p) for m, p in rows], None)
+
+
+@router.put(
+    "/organizations/{organization_id}/members/{person_id}",
+    operation_id="organizations_members_set",
+    summary="Add someone to an organization, or change their role",
+    tags=["workspace"],
+    responses=problem_responses(404, 409, 422),
+)
+async def set_organization_member(
+    organization_id: uuid.UUID,
+    person_id: uuid.UUID,
+    body: OrganizationRoleChange,
+    caller: PersonCaller,
+    session: SessionDep,
+) -> OrganizationMemberRead:
+    """Its admins add someone from the team of one of its workspaces (404 otherwise: invite them to one
+    first) as `admin` or `owner`, or change a role; only an owner makes or demotes an owner, and the last
+    owner cannot be demoted (409)."""
+    member = await OrganizationService(session, organization_id, caller.person_id).set_role(person_id, body.role)
+    return _organization_member(member, await PeopleService(session).person(person_id))
+
+
+@router.delete(
+    "/organizations/{organization_id}/members/{person_id}",
+    operation_id="organizations_members_remove",
+    summary="Remove someone from an organization, or leave it",
+    tags=["workspace"],
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(404, 409),
+)
+async def remove_organization_member(
+    organization_id: uuid.UUID, person_id: uuid.UUID, caller: PersonCaller, session: SessionDep
+) -> None:
+    """Admins remove someone (only an owner removes an owner); anyone may leave; the last owner cannot (409).
+    They stop reaching the organization's workspaces at once (their own memberships stay)."""
+    await OrganizationService(session, organization_id, caller.person_id).remove(person_id)

@@ -194,3 +194,28 @@ class RoleChange(Schema):
 
 class OwnershipTransfer(Schema):
     person_id: uuid.UUID = Field(description="The member who becomes the owner.")
+
+
+class OrganizationWorkspace(Schema):
+    id: uuid.UUID
+    name: str
+
+
+class OrganizationDetail(OrganizationRead):
+    workspaces: list[OrganizationWorkspace] = Field(description="Every workspace it owns, oldest first.")
+
+
+class OrganizationMemberRead(Schema):
+    person_id: uuid.UUID
+    name: str
+    email: str
+    role: Role = Field(description="`admin` or `owner`: both administer every workspace of the organization.")
+    joined_at: datetime
+
+
+class OrganizationMemberPage(Page[OrganizationMemberRead]):
+    """The organization's people (never more than one page)."""
+
+
+class OrganizationRoleChange(Schema):
+    role: Role = Field(description="`admin` or `owner`.", examples=["admin"])
