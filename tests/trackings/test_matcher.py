@@ -138,6 +138,19 @@ def test_the_matcher_finds_what_the_reference_finds(case: tuple[list[Criteria[in
     assert as_sets(Matcher.build(trackings).match(text)) == reference_match(trackings, text)
 
 
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(trackings.flatmap(lambda ts: st.tuples(st.just(ts), st.lists(_texts_about(ts), min_size=2, max_size=8))))
+def test_a_matcher_that_remembers_clean_words_still_finds_what_the_reference_finds(
+    case: tuple[list[Criteria[int]], list[str]],
+) -> None:
+    """One matcher over many texts, as the refresh jobs use it: words it remembered from earlier texts as
+    holding no term must not hide a term of a later one."""
+    trackings, many = case
+    matcher = Matcher.build(trackings)
+    for text in [*many, *many]:
+        assert as_sets(matcher.match(text)) == reference_match(trackings, text)
+
+
 @settings(max_examples=400, deadline=None)
 @given(texts)
 def test_the_projection_holds_every_ascii_run_of_the_folded_text(text: str) -> None:
