@@ -16,6 +16,7 @@ from loupe.kit.context import ProcessContext
 from loupe.sandbox.state import Sandbox
 from loupe.trackings.matcher import Criteria
 from loupe.trackings.matching import rematch_tracking
+from loupe.trackings.repository import MatchingRepository
 from tests import factories
 from tests.accounts.test_refresh import connected, connection_of
 from tests.conftest import Tenant
@@ -90,11 +91,35 @@ async def test_refresh_collects_what_matches_and_rematch_applies_edits(
     assert await _tracked(client, tenant, tracking["id"]) == tracked  # edits apply from then on
     queued = await client.post(f"/v1/trackings/{tracking['id']}/rematch", headers=tenant.write)
     assert queued.status_code == 202 and queued.json()["job_id"] == f"rematch:{tracking['id']}"
+    with pytest.MonkeyPatch.context() as patch:  # a rematch that fails once its rows are replaced...
+        replace = MatchingRepository.replace
+
+        async def replace_then_fail(self: MatchingRepository, *args: Any) -> Any:
+            await replace(self, *args)
+            raise ConnectionError("the worker lost the database")
+
+        patch.setattr(MatchingRepository, "replace", replace_then_fail)
+        with pytest.raises(ConnectionError):
+            await rematch_tracking({"process": connect_ctx}, tracking["id"])
+    assert await _tracked(client, tenant, tracking["id"]) == tracked  # ...leaves the contents as they were
     await rematch_tracking({"process": connect_ctx}, tracking["id"])
     rematched = await _tracked(client, tenant, tracking["id"])
     assert rematched["#LoupeTestParty only"] == ["#loupetestparty"]
     assert "Launch day #LoupeTest🚀" not in rematched
     assert rematched == await _expected(connect_ctx, edited.json())
+
+    # Unfollowing the profile keeps what was collected from it (the report's history); new posts stop.
+    profiles = (await client.get(f"/v1/trackings/{tracking['id']}/profiles", headers=tenant.read)).json()["data"]
+    removed = await client.post(
+        f"/v1/trackings/{tracking['id']}/profiles/remove",
+        json={"profile_ids": [p["id"] for p in profiles]},
+        headers=tenant.write,
+    )
+    assert removed.json() == {"removed": 1}
+    assert await _tracked(client, tenant, tracking["id"]) == rematched
+    sandbox.world.publish(ig, sandbox.now(), "post", "After #LoupeTestParty")
+    assert "failed" not in await refresh_connection({"process": connect_ctx, "job_try": 1}, str(connection.id))
+    assert await _tracked(client, tenant, tracking["id"]) == rematched
 
 
 async def test_contents_outside_the_span_or_of_other_profiles_are_left_out(
