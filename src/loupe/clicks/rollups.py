@@ -43,19 +43,21 @@ CROSS JOIN LATERAL (VALUES ('link', {alias}.link_id), ('campaign', l.campaign_id
 """
 LINK_SCOPE = "CROSS JOIN LATERAL (VALUES ('link', {alias}.link_id)) AS s (scope, scope_id)"
 
+# UTC hours and days without a time zone lookup (`date_trunc(…, 'UTC')` costs one per call).
+_EPOCH = "timestamptz '2000-01-01 00:00:00+00'"
 # Facts of the clicks in `source` (a CTE or subquery with the columns of `clicks`): one row per roll-up key,
 # in primary-key order.
-_FACTS = """
+_FACTS = f"""
 SELECT s.scope_id, c.workspace_id, s.scope, d.dimension, g.grain, g.bucket, d.key,
        count(*) FILTER (WHERE NOT c.bot),
        count(*) FILTER (WHERE NOT c.bot AND c.unique_visitor),
        count(*) FILTER (WHERE c.bot)
-FROM {source} AS c
-{scopes}
+FROM {{source}} AS c
+{{scopes}}
 CROSS JOIN LATERAL (VALUES ('total', 'total'), ('country', coalesce(c.country, 'unknown')), ('device', c.device),
                            ('referrer', coalesce(c.referrer_host, 'direct'))) AS d (dimension, key)
-CROSS JOIN LATERAL (VALUES ('hour', date_trunc('hour', c.clicked_at, 'UTC')),
-                           ('day', date_trunc('day', c.clicked_at, 'UTC'))) AS g (grain, bucket)
+CROSS JOIN LATERAL (VALUES ('hour', date_bin('1 hour', c.clicked_at, {_EPOCH})),
+                           ('day', date_bin('1 day', c.clicked_at, {_EPOCH}))) AS g (grain, bucket)
 WHERE s.scope_id IS NOT NULL
 GROUP BY 1, 2, 3, 4, 5, 6, 7
 ORDER BY 1, 2, 4, 5, 6, 7
@@ -86,8 +88,6 @@ INSERT INTO clicks (id, clicked_at, workspace_id, link_id, country, device, os, 
 ON CONFLICT DO NOTHING
 """
 
-# UTC hours and days without a time zone lookup (`date_trunc(…, 'UTC')` costs one per call).
-_EPOCH = "timestamptz '2000-01-01 00:00:00+00'"
 # The facts of a batch's stored clicks summed per link, hour and key first (a few keys per link), then those
 # sums spread over their scopes and grains: a tenth of the rows `_FACTS` would expand a batch into.
 _BATCH_FACTS = f"""
