@@ -296,6 +296,7 @@ async def measure_flush(
         "with": round(statistics.median(rates[True])), "without": round(statistics.median(rates[False])),
         "with_min_max": [round(min(rates[True])), round(max(rates[True]))],
         "without_min_max": [round(min(rates[False])), round(max(rates[False]))],
+        "with_rounds": [round(r) for r in rates[True]], "without_rounds": [round(r) for r in rates[False]],
         "rounds": rounds, "batches_per_round": batches, "clicks_per_batch": size,
     }  # fmt: skip
 
@@ -307,6 +308,11 @@ def main() -> None:
     parser.add_argument("--flush-rounds", type=int, default=10)
     args = parser.parse_args()
     started = time.monotonic()
+    loads: dict[str, list[float]] = {}
+
+    def load(phase: str) -> None:  # the machine is shared: each phase's figures next to its load
+        loads[phase] = [round(x, 1) for x in os.getloadavg()]
+
     with bench_servers() as servers:
         database_url = servers.database_url
         print(f"generating {args.clicks:,} clicks", flush=True)
@@ -324,7 +330,9 @@ def main() -> None:
         api = serve(env, port)
         try:
             print("stats", flush=True)
+            load("stats_start")
             stats = asyncio.run(measure_stats(f"http://127.0.0.1:{port}", data, args.rounds))
+            load("stats_end")
             print("csv", flush=True)
             exports = asyncio.run(measure_csv(f"http://127.0.0.1:{port}", data, 10))
         finally:
@@ -333,7 +341,9 @@ def main() -> None:
         print("raw scan", flush=True)
         raw = asyncio.run(measure_raw(database_url, data, 3))
         print("flush", flush=True)
+        load("flush_start")
         flush = asyncio.run(measure_flush(database_url, data, args.flush_rounds, 20, 500))
+        load("flush_end")
 
     def worst(kind: str, zone: str = "Europe/Paris") -> float:
         return max(stats[f"{kind}_{days}d_{zone}"]["p99_ms"] for days in (30, 90))
@@ -360,6 +370,7 @@ def main() -> None:
         "csv keys: p50 over 10 runs, the worse of the two exports. Requests one at a time over loopback to "
         "uvicorn (1 process); the machine is shared (2 cores).",
         "load_average": [round(x, 1) for x in os.getloadavg()],
+        "load_average_by_phase": loads,
         "seconds": round(time.monotonic() - started),
         "date": date.today().isoformat(),
     }

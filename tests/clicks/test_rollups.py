@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,10 +14,11 @@ from redis.asyncio import Redis
 
 from loupe.clicks.flush import ClickFlusher
 from loupe.clicks.pg import engine_transaction
+from loupe.clicks.rollups import insert_clicks
 from loupe.config import Settings
 from loupe.kit.context import ProcessContext
-from tests.clicks.rollup_support import click_recount, click_rollups, enqueue, raw_clicks
-from tests.clicks.support import make_link, sql
+from tests.clicks.rollup_support import click_columns, click_recount, click_rollups, enqueue, raw_clicks
+from tests.clicks.support import make_campaign, make_link, sql
 from tests.conftest import Tenant
 
 pytestmark = pytest.mark.asyncio
@@ -105,3 +107,19 @@ async def test_a_flush_that_dies_before_its_commit_or_before_its_ack_counts_each
         await redis.aclose()
     assert sorted(await _stored_ids(db)) == sorted(c.id for c in clicks)
     assert await click_rollups(db) == await click_recount(db)
+
+
+async def test_a_batch_stored_twice_and_a_link_deleted_since_add_up_to_a_recount(
+    db: ProcessContext, tenant: Tenant
+) -> None:
+    campaign_id = await make_campaign(db, tenant.workspace_id)
+    gone = {"id": str(uuid.uuid4())}  # its clicks count for the link and the workspace; its campaign is unknown
+    links = [await make_link(db, tenant.workspace_id, campaign_id=campaign_id), gone]
+    columns = click_columns(links, tenant.workspace_id, 400, random.Random(16))
+    async with engine_transaction(db.engine)() as conn:
+        assert await insert_clicks(conn, columns) == 400
+    async with engine_transaction(db.engine)() as conn:
+        assert await insert_clicks(conn, columns) == 0  # redelivered: nothing stored, nothing added
+    rollups = await click_rollups(db)
+    assert rollups == await click_recount(db)
+    assert {scope for scope, *_ in rollups} == {links[0]["id"], gone["id"], campaign_id, tenant.workspace_id}

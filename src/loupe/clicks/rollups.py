@@ -43,19 +43,21 @@ CROSS JOIN LATERAL (VALUES ('link', {alias}.link_id), ('campaign', l.campaign_id
 """
 LINK_SCOPE = "CROSS JOIN LATERAL (VALUES ('link', {alias}.link_id)) AS s (scope, scope_id)"
 
+# UTC hours and days without a time zone lookup (`date_trunc(…, 'UTC')` costs one per call).
+_EPOCH = "timestamptz '2000-01-01 00:00:00+00'"
 # Facts of the clicks in `source` (a CTE or subquery with the columns of `clicks`): one row per roll-up key,
 # in primary-key order.
-_FACTS = """
+_FACTS = f"""
 SELECT s.scope_id, c.workspace_id, s.scope, d.dimension, g.grain, g.bucket, d.key,
        count(*) FILTER (WHERE NOT c.bot),
        count(*) FILTER (WHERE NOT c.bot AND c.unique_visitor),
        count(*) FILTER (WHERE c.bot)
-FROM {source} AS c
-{scopes}
+FROM {{source}} AS c
+{{scopes}}
 CROSS JOIN LATERAL (VALUES ('total', 'total'), ('country', coalesce(c.country, 'unknown')), ('device', c.device),
                            ('referrer', coalesce(c.referrer_host, 'direct'))) AS d (dimension, key)
-CROSS JOIN LATERAL (VALUES ('hour', date_trunc('hour', c.clicked_at, 'UTC')),
-                           ('day', date_trunc('day', c.clicked_at, 'UTC'))) AS g (grain, bucket)
+CROSS JOIN LATERAL (VALUES ('hour', date_bin('1 hour', c.clicked_at, {_EPOCH})),
+                           ('day', date_bin('1 day', c.clicked_at, {_EPOCH}))) AS g (grain, bucket)
 WHERE s.scope_id IS NOT NULL
 GROUP BY 1, 2, 3, 4, 5, 6, 7
 ORDER BY 1, 2, 4, 5, 6, 7
@@ -86,10 +88,33 @@ INSERT INTO clicks (id, clicked_at, workspace_id, link_id, country, device, os, 
 ON CONFLICT DO NOTHING
 """
 
+# The facts of a batch's stored clicks summed per link, hour and key first (a few keys per link), then those
+# sums spread over their scopes and grains: a tenth of the rows `_FACTS` would expand a batch into.
+_BATCH_FACTS = f"""
+SELECT s.scope_id, p.workspace_id, s.scope, p.dimension, g.grain, g.bucket, p.key,
+       sum(p.clicks), sum(p.unique_clicks), sum(p.bot_clicks)
+FROM (SELECT c.link_id, c.workspace_id, date_bin('1 hour', c.clicked_at, {_EPOCH}) AS hour, d.dimension, d.key,
+             count(*) FILTER (WHERE NOT c.bot) AS clicks,
+             count(*) FILTER (WHERE NOT c.bot AND c.unique_visitor) AS unique_clicks,
+             count(*) FILTER (WHERE c.bot) AS bot_clicks
+      FROM stored AS c
+      CROSS JOIN LATERAL (VALUES ('total', 'total'), ('country', coalesce(c.country, 'unknown')),
+                                 ('device', c.device), ('referrer', coalesce(c.referrer_host, 'direct')))
+                         AS d (dimension, key)
+      GROUP BY 1, 2, 3, 4, 5) AS p
+LEFT JOIN tracking_links AS l ON l.id = p.link_id
+CROSS JOIN LATERAL (VALUES ('link', p.link_id), ('campaign', l.campaign_id), ('workspace', p.workspace_id))
+                   AS s (scope, scope_id)
+CROSS JOIN LATERAL (VALUES ('hour', p.hour), ('day', date_bin('1 day', p.hour, {_EPOCH}))) AS g (grain, bucket)
+WHERE s.scope_id IS NOT NULL
+GROUP BY 1, 2, 3, 4, 5, 6, 7
+ORDER BY 1, 2, 4, 5, 6, 7
+"""
 # Clicks and their roll-ups in one statement; answers how many clicks were new.
 INSERT_CLICKS_AND_ROLLUPS = f"""
-WITH stored AS ({_INSERT} RETURNING *),
-     added AS ({_ADD.format(facts=_FACTS.format(source="stored", scopes=SCOPES.format(alias="c")))})
+WITH stored AS ({_INSERT} RETURNING link_id, workspace_id, clicked_at, country, device, referrer_host, bot,
+                                    unique_visitor),
+     added AS ({_ADD.format(facts=_BATCH_FACTS)})
 SELECT count(*) FROM stored
 """
 # The same insert without roll-ups: only the benchmark's baseline runs it.

@@ -5,18 +5,24 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from loupe.kit.pagination import Page
-from loupe.kit.schemas import Schema
 
 
-class Revenue(Schema):
+class Answer(BaseModel):
+    """Stats answers are built from stored figures and never parsed from a request: no NUL check (the
+    request schemas' `_no_nul`), which cost more than the answer's SQL on a link's 90 days."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Revenue(Answer):
     currency: str = Field(examples=["EUR"])
     amount: Decimal = Field(examples=["149.70"])
 
 
-class Counts(Schema):
+class Counts(Answer):
     clicks: int = Field(description="Clicks by people (bots excluded).")
     unique_clicks: int = Field(description="First click of a visitor on a link that day (people only).")
     bot_clicks: int = Field(description="Clicks by bots, link-preview fetchers and HEAD requests: reported apart.")
@@ -29,7 +35,7 @@ class StatsRow(Counts):
     key: str = Field(description="The day (YYYY-MM-DD), country (ISO 3166, or `unknown`), device, or referrer host.")
 
 
-class Stats(Schema):
+class Stats(Answer):
     """Totals and breakdowns over a date range (days of the workspace's time zone, both ends included)."""
 
     model_config = ConfigDict(populate_by_name=True)
@@ -60,7 +66,7 @@ class LinkStatsRow(Counts):
     archived: bool
 
 
-class WorkspaceLinkStats(Schema):
+class WorkspaceLinkStats(Answer):
     """Every creator link of the workspace with its counts, most clicked first."""
 
     model_config = ConfigDict(populate_by_name=True)

@@ -139,7 +139,9 @@ class StatsService:
     async def _open(self) -> tuple[StatsRepository, ZoneInfo]:
         """The repository, in the workspace's time zone."""
         time_zone = (await WorkspaceService(self.session).get_workspace(self.workspace_id)).time_zone
-        return self.source(self.session, self.workspace_id, time_zone), ZoneInfo(time_zone)
+        repo = self.source(self.session, self.workspace_id, time_zone)
+        await repo.serial_plans()
+        return repo, ZoneInfo(time_zone)
 
     async def _stats(self, scope: Scope, first: date | None, last: date | None) -> dict[str, Any]:
         repo, zone = await self._open()
