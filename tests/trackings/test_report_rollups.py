@@ -78,7 +78,7 @@ async def _world(client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext) 
 async def _assert_same(db: ProcessContext, world: dict[str, Any]) -> dict[str, Any]:
     """Every scope, date range and network: the summary and the contents equal the reference's."""
     scopes = [None, *world["trackings"].values()]
-    spans = [(None, None), (TODAY - timedelta(days=1), TODAY + timedelta(days=1))]
+    spans = [(None, None), (TODAY, TODAY + timedelta(days=1)), (TODAY - timedelta(days=1), TODAY + timedelta(days=1))]
     async with db.sessionmaker() as session:
         ours = ReportAnalytics(session, world["workspace"])
         reference = ReferenceAnalytics(session, world["workspace"])
