@@ -32,7 +32,16 @@ from loupe.people.models import (
 )
 from loupe.reports.models import Report
 from loupe.team.models import TeamInvitation
-from loupe.trackings.models import TrackedContent, Tracking, TrackingInvite, TrackingProfile
+from loupe.trackings.models import (
+    ReportContent,
+    ReportCreatorRollup,
+    ReportDayCreator,
+    ReportDayRollup,
+    TrackedContent,
+    Tracking,
+    TrackingInvite,
+    TrackingProfile,
+)
 from loupe.workspaces.models import ApiKey, Workspace
 
 __all__ = [
@@ -71,6 +80,10 @@ __all__ = [
     "ProfileSnapshot",
     "RefreshToken",
     "Report",
+    "ReportContent",
+    "ReportCreatorRollup",
+    "ReportDayCreator",
+    "ReportDayRollup",
     "StagedJob",
     "Story",
     "StoryCaptureWindow",

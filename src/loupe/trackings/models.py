@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -80,7 +80,9 @@ class TrackedContent(IdMixin, Base):
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
     tracking_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("trackings.id", ondelete="CASCADE"))
-    profile_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tracking_profiles.id", ondelete="SET NULL"))
+    profile_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("tracking_profiles.id", ondelete="SET NULL"), index=True
+    )
     content_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("account_contents.id", ondelete="CASCADE"), index=True
     )
@@ -105,3 +107,94 @@ class TrackingInvite(Base):
         ForeignKey("invites.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# Report analytics read these, never tracked_contents: database triggers (migration 0015) keep them exact in the
+# transaction of every change to what they derive from. A "scope" is the whole report (scope_id = report_id:
+# each content once, as collected by its first tracked row) or one of its trackings (scope_id = tracking_id).
+
+
+class ReportContent(Base):
+    """A content in a scope with what the reports show of it: its effective metrics (the workspace's override,
+    else the API's, else a manual story's), creator, network, type and UTC day of publication."""
+
+    __tablename__ = "report_contents"
+    __table_args__ = (
+        Index("ix_report_contents_timeline", "report_id", "scope_id", "published_at", "source_id"),
+        Index("ix_report_contents_top", "report_id", "scope_id", "engagements"),
+    )
+
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True)
+    scope_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    source_id: Mapped[uuid.UUID] = mapped_column(primary_key=True, index=True)  # the content's or the story's id
+    tracked_id: Mapped[uuid.UUID]
+    tracking_id: Mapped[uuid.UUID]
+    content_id: Mapped[uuid.UUID | None]
+    story_id: Mapped[uuid.UUID | None]
+    network: Mapped[str] = mapped_column(String(16))
+    type: Mapped[str] = mapped_column(String(20))
+    published_at: Mapped[datetime]
+    day: Mapped[date] = mapped_column(Date)
+    matched_terms: Mapped[list[str]] = mapped_column(ARRAY(String(300)))
+    creator: Mapped[str] = mapped_column(String(200))
+    handle: Mapped[str | None] = mapped_column(String(100))
+    likes: Mapped[int | None] = mapped_column(BigInteger)
+    comments: Mapped[int | None] = mapped_column(BigInteger)
+    shares: Mapped[int | None] = mapped_column(BigInteger)
+    saves: Mapped[int | None] = mapped_column(BigInteger)
+    views: Mapped[int | None] = mapped_column(BigInteger)
+    reach: Mapped[int | None] = mapped_column(BigInteger)
+    engagements: Mapped[int] = mapped_column(BigInteger)
+
+
+class _Sums:
+    """Additive figures of a roll-up row (null metrics count as 0)."""
+
+    contents: Mapped[int] = mapped_column(BigInteger)
+    likes: Mapped[int] = mapped_column(BigInteger)
+    comments: Mapped[int] = mapped_column(BigInteger)
+    shares: Mapped[int] = mapped_column(BigInteger)
+    saves: Mapped[int] = mapped_column(BigInteger)
+    views: Mapped[int] = mapped_column(BigInteger)
+    reach: Mapped[int] = mapped_column(BigInteger)
+    engagements: Mapped[int] = mapped_column(BigInteger)
+
+
+class ReportCreatorRollup(_Sums, Base):
+    """A scope's figures per creator, network and type over all time: the summary without a date range (its
+    distinct creators and networks too, since both are in the key)."""
+
+    __tablename__ = "report_creator_rollups"
+
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True)
+    scope_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    network: Mapped[str] = mapped_column(String(16), primary_key=True)
+    type: Mapped[str] = mapped_column(String(20), primary_key=True)
+    creator: Mapped[str] = mapped_column(String(200), primary_key=True)
+
+
+class ReportDayRollup(_Sums, Base):
+    """A scope's figures per UTC day and network ('' = every network), with its distinct creators."""
+
+    __tablename__ = "report_day_rollups"
+
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True)
+    scope_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    network: Mapped[str] = mapped_column(String(16), primary_key=True)
+    stories: Mapped[int] = mapped_column(BigInteger)
+    creators: Mapped[int] = mapped_column(BigInteger)
+
+
+class ReportDayCreator(Base):
+    """How many contents a creator has in a scope's day and network ('' = every network): the day's distinct
+    creators change when one of these leaves or reaches 0 (a row at 0 may stay)."""
+
+    __tablename__ = "report_day_creators"
+
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True)
+    scope_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    network: Mapped[str] = mapped_column(String(16), primary_key=True)
+    creator: Mapped[str] = mapped_column(String(200), primary_key=True)
+    contents: Mapped[int] = mapped_column(BigInteger)
