@@ -18,7 +18,7 @@ of the oldest stream entry not yet stored and acknowledged (sampled every 100 ms
 Embedded PostgreSQL and Redis (AOF everysec) in a temporary folder unless LOUPE_DATABASE_URL and
 LOUPE_REDIS_URL are set. Writes bench/results/redirect.json (or --output).
 
-    .venv/bin/python bench/redirect_bench.py [--seconds 10] [--connections 64] [--runs 5] [--server uvicorn]
+    .venv/bin/python bench/redirect_bench.py [--seconds 10] [--connections 64] [--runs 5] [--servers uvicorn,granian]
 """
 
 from __future__ import annotations
@@ -206,6 +206,7 @@ def load(
         extra["max_flush_lag_s"] = round(sampler.max_age_s, 2) if drained else None
     completed = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     return {
+        "server": server,
         "kind": kind,
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
         "p50_ms": _ms(out, "50%"),
@@ -256,8 +257,8 @@ def median(values: list[float]) -> float:
     return round(statistics.median(values), 2)
 
 
-def summary(runs: list[dict[str, Any]], kind: str) -> dict[str, Any]:
-    mine = [r for r in runs if r["kind"] == kind]
+def summary(runs: list[dict[str, Any]], server: str, kind: str) -> dict[str, Any]:
+    mine = [r for r in runs if r["server"] == server and r["kind"] == kind]
     rps = [r["rps"] for r in mine]
     return {
         "rps": median(rps),
@@ -275,9 +276,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn")
+    parser.add_argument(
+        "--servers",
+        default="uvicorn",
+        help="comma-separated, of uvicorn and granian: alternated too; the first "
+        "is the one the top-level figures are for, every one gets its medians in `by_server`",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
+    servers = args.servers.split(",")
+    if not set(servers) <= {"uvicorn", "granian"}:
+        raise SystemExit("--servers: uvicorn, granian")
     ensure_wrk()
     cores = os.cpu_count() or 1
     if cores < 2:
@@ -311,20 +320,30 @@ def main() -> None:
         runs: list[dict[str, Any]] = []
         try:
             for round_ in range(args.runs):
-                order = KINDS[round_ % 3 :] + KINDS[: round_ % 3]
-                for kind in order:
-                    runs.append(load(args.server, kind, f"/l/{code}", args, env, ctx))
-                    print(json.dumps(runs[-1]), flush=True)
+                for server in servers:
+                    for kind in KINDS[round_ % 3 :] + KINDS[: round_ % 3]:
+                        runs.append(load(server, kind, f"/l/{code}", args, env, ctx))
+                        print(json.dumps(runs[-1]), flush=True)
             assert worker.poll() is None, "the worker died during the benchmark"
         finally:
             worker.terminate()
             worker.wait(timeout=60)
 
-    raw, starlette, ours = (summary(runs, kind) for kind in KINDS)
-    mine = [r for r in runs if r["kind"] == "ours"]
-    lags = [r["max_flush_lag_s"] for r in mine]
+    by_server = {}
+    for server in servers:
+        raw, starlette, ours = (summary(runs, server, kind) for kind in KINDS)
+        by_server[server] = {"ratio": round(ours["rps"] / raw["rps"], 3), "ours": ours, "raw": raw,
+                             "starlette": starlette}  # fmt: skip
+    raw, starlette, ours = (
+        by_server[servers[0]]["raw"],
+        by_server[servers[0]]["starlette"],
+        by_server[servers[0]]["ours"],
+    )
+    mine = [r for r in runs if r["server"] == servers[0] and r["kind"] == "ours"]
+    every_ours = [r for r in runs if r["kind"] == "ours"]  # losses and lags: under whichever server
+    lags = [r["max_flush_lag_s"] for r in every_ours]
     result = {
-        "server": args.server,
+        "server": servers[0],
         "ratio": round(ours["rps"] / raw["rps"], 3),
         "ratio_starlette": round(ours["rps"] / starlette["rps"], 3),
         # The same ratio from the server's CPU per request: what `ratio` would be were both servers saturated
@@ -354,12 +373,12 @@ def main() -> None:
         "e2e_clicks_per_s_runs": [r["e2e_clicks_per_s"] for r in mine],
         "max_flush_lag_s": None if None in lags else max(lags),
         "max_flush_lag_measure": "age of the oldest click-stream entry not yet stored and acknowledged, "
-        "sampled every 100 ms from wrk's start until the stream is empty (the run's largest, over all runs)",
-        "server_count": sum(r["server_count"] for r in mine),
-        "recorded": sum(r["recorded"] for r in mine),
-        "lost": sum(r["lost"] for r in mine),
-        "not_recorded": sum(r["not_recorded"] for r in mine),
-        "errors": sum(r["errors"] for r in mine),
+        "sampled every 100 ms from wrk's start until the stream is empty (the largest of every run of ours)",
+        "server_count": sum(r["server_count"] for r in every_ours),
+        "recorded": sum(r["recorded"] for r in every_ours),
+        "lost": sum(r["lost"] for r in every_ours),
+        "not_recorded": sum(r["not_recorded"] for r in every_ours),
+        "errors": sum(r["errors"] for r in every_ours),
         "connections": args.connections,
         "seconds": args.seconds,
         "runs_per_app": args.runs,
@@ -369,6 +388,7 @@ def main() -> None:
         "loadavg_start": runs[0]["loadavg_before"],
         "loadavg_end": runs[-1]["loadavg_after"],
         "cpu_count": cores,
+        "by_server": by_server,
         "runs": runs,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
