@@ -284,8 +284,8 @@ def main() -> None:
     )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
-    servers = args.servers.split(",")
-    if not set(servers) <= {"uvicorn", "granian"}:
+    asgi_servers = args.servers.split(",")
+    if not set(asgi_servers) <= {"uvicorn", "granian"}:
         raise SystemExit("--servers: uvicorn, granian")
     ensure_wrk()
     cores = os.cpu_count() or 1
@@ -320,7 +320,7 @@ def main() -> None:
         runs: list[dict[str, Any]] = []
         try:
             for round_ in range(args.runs):
-                for server in servers:
+                for server in asgi_servers:
                     for kind in KINDS[round_ % 3 :] + KINDS[: round_ % 3]:
                         runs.append(load(server, kind, f"/l/{code}", args, env, ctx))
                         print(json.dumps(runs[-1]), flush=True)
@@ -330,20 +330,20 @@ def main() -> None:
             worker.wait(timeout=60)
 
     by_server = {}
-    for server in servers:
+    for server in asgi_servers:
         raw, starlette, ours = (summary(runs, server, kind) for kind in KINDS)
         by_server[server] = {"ratio": round(ours["rps"] / raw["rps"], 3), "ours": ours, "raw": raw,
                              "starlette": starlette}  # fmt: skip
     raw, starlette, ours = (
-        by_server[servers[0]]["raw"],
-        by_server[servers[0]]["starlette"],
-        by_server[servers[0]]["ours"],
+        by_server[asgi_servers[0]]["raw"],
+        by_server[asgi_servers[0]]["starlette"],
+        by_server[asgi_servers[0]]["ours"],
     )
-    mine = [r for r in runs if r["server"] == servers[0] and r["kind"] == "ours"]
+    mine = [r for r in runs if r["server"] == asgi_servers[0] and r["kind"] == "ours"]
     every_ours = [r for r in runs if r["kind"] == "ours"]  # losses and lags: under whichever server
     lags = [r["max_flush_lag_s"] for r in every_ours]
     result = {
-        "server": servers[0],
+        "server": asgi_servers[0],
         "ratio": round(ours["rps"] / raw["rps"], 3),
         "ratio_starlette": round(ours["rps"] / starlette["rps"], 3),
         # The same ratio from the server's CPU per request: what `ratio` would be were both servers saturated
