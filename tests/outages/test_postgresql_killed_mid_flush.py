@@ -1,7 +1,8 @@
 """PostgreSQL killed (`kill -9` of the postmaster, no shutdown of any kind) while a real `loupe worker` is
-in the middle of a flush, with a real `loupe redirect` (uvicorn) under load: after the restart (crash
-recovery), every click the redirect acknowledged is stored exactly once. The entries the killed flush had
-read are reclaimed: stored if its transaction died with PostgreSQL, found already there if it had committed."""
+in the middle of a flush, with a real `loupe redirect` process (granian, its default server) under load:
+after the restart (crash recovery), every click the redirect acknowledged is stored exactly once. The
+entries the killed flush had read are reclaimed: stored if its transaction died with PostgreSQL, found
+already there if it had committed. (Redis killed -9 under load through uvicorn: test_redis_outage_under_load.)"""
 
 from __future__ import annotations
 
@@ -45,8 +46,10 @@ def test_postgresql_killed_mid_flush_loses_and_duplicates_no_acknowledged_click(
         port = free_port()
         # Entries a killed flush left pending are reclaimed after 1 s, not the production 30 s.
         env = stack.env(LOUPE_CLICK_RECLAIM_IDLE_MS="1000")
-        redis = Redis.from_url(stack.redis_url)
-        with Process(["redirect", "--port", str(port)], env, tmp_path / "redirect.log") as redirect:
+        with (
+            Redis.from_url(stack.redis_url) as redis,
+            Process(["redirect", "--port", str(port)], env, tmp_path / "redirect.log") as redirect,
+        ):
             wait_for(lambda: _answers(f"http://127.0.0.1:{port}/healthz") or not redirect.alive, 60, "no redirect")
             assert redirect.alive, redirect.output()[-2000:]
             with RedirectLoad(f"http://127.0.0.1:{port}", stack.code) as load:
@@ -67,7 +70,6 @@ def test_postgresql_killed_mid_flush_loses_and_duplicates_no_acknowledged_click(
                     stored = asyncio.run(all_stored(stack, load.clicks, timeout=90))
                     assert len(stored) == len(set(stored)) == len(load.clicks)
                     assert worker.alive and redirect.alive
-        redis.close()
         assert "Traceback" not in redirect.output() + worker.output()
         # The kill did land mid-flush: entries a flush had read were handed over again after the restart.
         assert sum(line.get("reclaimed", 0) for line in _logged(worker, "clicks_flushed")) > 0
