@@ -36,7 +36,7 @@ bench-sandbox: install
 	$(BIN)/python bench/sandbox_bench.py
 
 bench-redirect: install
-	$(BIN)/python bench/redirect_bench.py
+	$(BIN)/python bench/redirect_bench.py --servers granian,uvicorn
 
 bench-invites: install
 	$(BIN)/python bench/invites_bench.py

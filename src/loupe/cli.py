@@ -125,18 +125,26 @@ def redirect(
     data_dir: DataDir = None,
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the click redirect.")] = 8001,
+    server: Annotated[
+        str, typer.Option(help="ASGI server: granian (the default: the faster in bench-redirect) or uvicorn.")
+    ] = "granian",
 ) -> None:
-    """Run the click redirect (`/l/{code}`) alone: a small ASGI app, one uvicorn process."""
-    import uvicorn
-
+    """Run the click redirect (`/l/{code}`) alone: a small ASGI app, one server process."""
     from loupe.kit.logging import configure_logging
-    from loupe.redirect.factory import create_redirect_app
+    from loupe.redirect.factory import create_redirect_app, serve_with_granian
     from loupe.runtime import resolve_service_urls
 
+    if server not in ("granian", "uvicorn"):
+        raise typer.BadParameter("granian or uvicorn", param_hint="--server")
     settings = _settings(data_dir)
     configure_logging(settings.log_level, settings.log_json, settings.log_colors)
     with resolve_service_urls(settings) as (database_url, redis_url):
         _exit_if_schema_behind(database_url)
+        if server == "granian":
+            serve_with_granian(host, port, database_url, redis_url)
+            return
+        import uvicorn
+
         # The client address comes from LOUPE_TRUSTED_PROXY_HEADER when set, never from uvicorn's guess.
         application = create_redirect_app(settings, database_url, redis_url)
         uvicorn.run(application, host=host, port=port, proxy_headers=False, log_config=None, access_log=False)

@@ -228,6 +228,15 @@ class LoupeWorker(Worker):
             self.down = None if self._recovery is None else "database"
             self._last_health_check = 0  # say we are back at once, the old key has expired
 
+    async def close(self) -> None:
+        # On SIGTERM arq cancels the running jobs, then gathers them without return_exceptions: a job whose
+        # cancellation landed outside its own try (arq's shielded finish_job) ended the process on a
+        # CancelledError traceback (seen with a backlog of click flushes). A cancelled job runs again later.
+        if self._handle_signals:
+            await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+            self.tasks.clear()
+        await super().close()
+
     async def record_health(self) -> None:
         if time.time() - self._last_health_check < self.health_check_interval:
             return

@@ -53,6 +53,21 @@ async def test_click_time_survives_the_wire_to_the_microsecond() -> None:
     assert back.at == datetime(2026, 11, 22, 23, 59, 59, 999999, tzinfo=UTC) == click.at
 
 
+async def test_click_ids_are_random_version_4_uuids() -> None:
+    from loupe.clicks.events import new_click_id
+
+    ids = [new_click_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for click_id in ids:
+        parsed = uuid.UUID(hex=click_id)
+        assert (parsed.hex, parsed.version, parsed.variant) == (click_id, 4, uuid.RFC_4122)
+    # Every other bit is random: over 2000 ids, each one was seen both set and clear.
+    values = [int(click_id, 16) for click_id in ids]
+    fixed = 0xF000 << 64 | 0xC000 << 48
+    assert all(any(v >> bit & 1 for v in values) and not all(v >> bit & 1 for v in values)
+               for bit in range(128) if not fixed >> bit & 1)  # fmt: skip
+
+
 @pytest.mark.parametrize(
     "destination",
     [

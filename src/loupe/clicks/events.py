@@ -23,8 +23,14 @@ CLICK = "c"
 ORPHAN = "o"
 
 
+# Version 4 and the RFC 4122 variant set on 128 random bits, as uuid.UUID(version=4) does, without building
+# a UUID object on every redirect (a third of the cost, py-spy).
+_V4_KEEP = 0xFFFFFFFF_FFFF_0FFF_3FFF_FFFFFFFFFFFF
+_V4_SET = 0x00000000_0000_4000_8000_000000000000
+
+
 def new_click_id() -> str:
-    return uuid.UUID(bytes=os.urandom(16), version=4).hex
+    return f"{int.from_bytes(os.urandom(16)) & _V4_KEEP | _V4_SET:032x}"
 
 
 def now_us() -> int:

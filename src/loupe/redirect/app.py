@@ -32,6 +32,9 @@ Opener = Callable[[], Awaitable[RedirectState]]
 
 _COMMON = [(b"cache-control", b"no-store"), (b"x-robots-tag", b"noindex")]
 _HTML = [*_COMMON, (b"content-type", b"text/html; charset=utf-8")]
+# The 302's messages but its Location, built once: the hot path only prepends that header.
+_REDIRECT_HEADERS = [*_COMMON, (b"content-length", b"0")]
+_NO_BODY = {"type": "http.response.body", "body": b""}
 
 
 class RedirectApp:
@@ -166,7 +169,9 @@ class RedirectApp:
             return
         REDIRECT_302.inc()
         location = link.location(click.id).encode("latin-1")
-        await _send(send, 302, [(b"location", location), *_COMMON], b"", method)
+        headers = [(b"location", location), *_REDIRECT_HEADERS]
+        await send({"type": "http.response.start", "status": 302, "headers": headers})
+        await send(_NO_BODY)
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str | None:

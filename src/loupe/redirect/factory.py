@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -42,6 +43,41 @@ def create_redirect_app(settings: Settings, database_url: str, redis_url: str) -
         return state
 
     return RedirectApp(settings, opener)
+
+
+_DATABASE_URL, _REDIS_URL = "LOUPE_REDIRECT_DATABASE_URL", "LOUPE_REDIRECT_REDIS_URL"
+
+
+def serve_with_granian(host: str, port: int, database_url: str, redis_url: str) -> None:
+    """`loupe redirect` under granian: one worker process, which builds the app (`standalone_app`) from the
+    URLs this process resolved. Granian takes the client address from the TCP peer, never from a header;
+    its own log lines go through ours."""
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    os.environ[_DATABASE_URL], os.environ[_REDIS_URL] = database_url, redis_url
+    ours = {"handlers": {}, "loggers": {name: {"handlers": [], "propagate": True} for name in ("_granian", "granian")}}
+    Granian(
+        "loupe.redirect.factory:standalone_app",
+        factory=True,
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=1,
+        websockets=False,
+        log_dictconfig=ours,
+        log_access=False,
+    ).serve()
+
+
+def standalone_app() -> RedirectApp:
+    """The app of `serve_with_granian`, built in granian's worker process."""
+    from loupe.config import get_settings
+    from loupe.kit.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json, settings.log_colors)
+    return create_redirect_app(settings, os.environ[_DATABASE_URL], os.environ[_REDIS_URL])
 
 
 class RedirectFirst:
