@@ -46,6 +46,12 @@ async def test_an_agencys_admins_see_its_workspaces_and_manage_its_people(
         m["workspace_id"]: m["role"] for m in (await client.get("/v1/me", headers=staff.headers)).json()["memberships"]
     }
     assert roles == {client_a: "viewer"}  # their own membership stays; the organization's admin right is gone
+    switched = await client.post("/v1/auth/switch", json={"workspace_id": client_a}, headers=boss.headers)
+    log = (await client.get("/v1/audit-events", headers=bearer(switched.json()["access_token"]))).json()["data"]
+    assert [e["action"] for e in log if e["action"].startswith("organizations_")] == [
+        "organizations_members_remove",
+        "organizations_members_set",
+    ]
 
 
 async def test_keys_cannot_reach_organizations(client: httpx.AsyncClient, tenant: Tenant, make_member) -> None:  # type: ignore[no-untyped-def]

@@ -6,7 +6,9 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from loupe.kit.context import ProcessContext
 from loupe.kit.deps import ContextDep, SessionDep
 from loupe.kit.errors import Forbidden, problem_responses
 from loupe.kit.pagination import PageParamsDep
@@ -215,13 +217,29 @@ async def set_organization_member(
     person_id: uuid.UUID,
     body: OrganizationRoleChange,
     caller: PersonCaller,
+    request: Request,
     session: SessionDep,
+    ctx: ContextDep,
 ) -> OrganizationMemberRead:
     """Its admins add someone from the team of one of its workspaces (404 otherwise: invite them to one
     first) as `admin` or `owner`, or change a role; only an owner makes or demotes an owner, and the last
-    owner cannot be demoted (409)."""
-    member = await OrganizationService(session, organization_id, caller.person_id).set_role(person_id, body.role)
+    owner cannot be demoted (409). Recorded in the audit log of each of its workspaces."""
+    organizations = OrganizationService(session, organization_id, caller.person_id)
+    member = await organizations.set_role(person_id, body.role)
+    await _record(organizations, session, request, ctx, caller.person_id)
     return _organization_member(member, await PeopleService(session).person(person_id))
+
+
+async def _record(
+    organizations: OrganizationService,
+    session: AsyncSession,
+    request: Request,
+    ctx: ProcessContext,
+    person_id: uuid.UUID,
+) -> None:
+    """An organization's write reaches all its workspaces: it is in each one's audit log."""
+    for workspace_id in await organizations.workspace_ids():
+        await record_write_by(session, request, ctx, workspace_id, person_id)
 
 
 @router.delete(
@@ -233,8 +251,16 @@ async def set_organization_member(
     responses=problem_responses(404, 409),
 )
 async def remove_organization_member(
-    organization_id: uuid.UUID, person_id: uuid.UUID, caller: PersonCaller, session: SessionDep
+    organization_id: uuid.UUID,
+    person_id: uuid.UUID,
+    caller: PersonCaller,
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
 ) -> None:
     """Admins remove someone (only an owner removes an owner); anyone may leave; the last owner cannot (409).
-    They stop reaching the organization's workspaces at once (their own memberships stay)."""
-    await OrganizationService(session, organization_id, caller.person_id).remove(person_id)
+    They stop reaching the organization's workspaces at once (their own memberships stay). Recorded in the
+    audit log of each of its workspaces."""
+    organizations = OrganizationService(session, organization_id, caller.person_id)
+    await _record(organizations, session, request, ctx, caller.person_id)  # while the caller still sees them
+    await organizations.remove(person_id)
