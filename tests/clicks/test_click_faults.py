@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from redis.asyncio import Redis
+from sqlalchemy import text
 
 from loupe.clicks.events import CLICK, RawClick, encode_batch, new_click_id, now_us
 from loupe.clicks.flush import ClickFlusher
@@ -131,6 +132,7 @@ SLOW_FLUSHER = """
 import asyncio, sys
 from contextlib import asynccontextmanager
 from redis.asyncio import Redis
+from sqlalchemy import text
 from loupe.clicks.flush import ClickFlusher
 from loupe.clicks.pg import engine_transaction
 from loupe.kit.db import create_engine
@@ -153,6 +155,13 @@ asyncio.run(main())
 """
 
 
+async def _a_transaction_is_open(db: ProcessContext) -> bool:
+    """Is some connection inside a transaction (the slow flusher, between its insert and its commit)?"""
+    query = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'"
+    async with db.engine.connect() as conn:
+        return bool(await conn.scalar(text(query)))
+
+
 async def test_worker_killed_mid_batch_then_a_real_arq_worker_finishes_exactly_once(
     settings: Settings, db: ProcessContext, database_url: str, redis_url: str, tenant: Tenant, tmp_path: Path
 ) -> None:
@@ -172,9 +181,10 @@ async def test_worker_killed_mid_batch_then_a_real_arq_worker_finishes_exactly_o
     worker = await asyncio.create_subprocess_exec(sys.executable, "-c", SLOW_FLUSHER, *args)
     try:
         deadline = time.monotonic() + 30
-        while len(await _clicks_in_postgres(db)) < 150:
+        # Killed inside a batch's transaction (its entry read, not acknowledged), after a few committed ones.
+        while len(await _clicks_in_postgres(db)) < 150 or not await _a_transaction_is_open(db):
             assert worker.returncode is None and time.monotonic() < deadline
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.005)
         os.kill(worker.pid, signal.SIGKILL)
     finally:
         await asyncio.wait_for(worker.wait(), 10)
