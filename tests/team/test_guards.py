@@ -80,26 +80,6 @@ async def test_unknown_and_known_emails_take_the_same_time(client: httpx.AsyncCl
     assert min(a, b) > 5  # the hash is really verified for both
 
 
-async def test_signing_up_with_a_taken_email_takes_the_same_time(client: httpx.AsyncClient, db: ProcessContext) -> None:
-    """A taken email is told by mail, a new one gets an account: both hash the password and queue one email,
-    so the answer's time does not tell which (fastest of alternated runs within 25%, as for sign-in)."""
-    await sign_up(client, db, "ada@brand.example")
-
-    async def signup(email: str) -> httpx.Response:
-        body = {"name": "Ada", "email": email, "password": PASSWORD}
-        answer = await client.post("/v1/auth/signup", json=body)
-        assert answer.status_code == 202, answer.text
-        return answer
-
-    taken, new = [], []
-    for n in range(8):
-        taken.append(await _median_ms(lambda: signup("ada@brand.example"), 1))
-        new.append(await _median_ms(lambda n=n: signup(f"new-{n}@brand.example"), 1))
-    a, b = min(taken), min(new)
-    assert abs(a - b) / max(a, b) < 0.25, f"taken {a:.1f} ms, new {b:.1f} ms"
-    assert min(a, b) > 5  # the password is really hashed for both
-
-
 async def test_password_reset_is_single_use_expires_and_signs_out_everywhere(
     client: httpx.AsyncClient, db: ProcessContext
 ) -> None:
