@@ -96,7 +96,7 @@ class OrganizationService:
         return await self.organizations.members()
 
     async def workspace_ids(self) -> list[uuid.UUID]:
-        await self.view()
+        """Its workspaces; callers have checked the caller's access (view, set_role or remove) already."""
         return await self.organizations.workspace_ids()
 
     async def set_role(self, person_id: uuid.UUID, role: Role) -> OrganizationMember:

@@ -262,5 +262,5 @@ async def remove_organization_member(
     They stop reaching the organization's workspaces at once (their own memberships stay). Recorded in the
     audit log of each of its workspaces."""
     organizations = OrganizationService(session, organization_id, caller.person_id)
-    await _record(organizations, session, request, ctx, caller.person_id)  # while the caller still sees them
     await organizations.remove(person_id)
+    await _record(organizations, session, request, ctx, caller.person_id)
