@@ -33,7 +33,7 @@ from loupe.kit.migrations import SCHEMA_BEHIND, SchemaBehind, schema_is_current
 from loupe.kit.outages import Dependency, outage_of, wait_until_up
 from loupe.kit.outbox import deliver_outbox
 from loupe.runtime import normalize_database_url
-from loupe.team.jobs import purge_dead_credentials_job, record_failed_sign_in, send_password_reset
+from loupe.team.jobs import finish_signup, purge_dead_credentials_job, record_failed_sign_in, send_password_reset
 from loupe.trackings.matching import rematch_tracking
 from loupe.workspaces.jobs import erase_deleted_workspaces
 
@@ -86,6 +86,8 @@ FUNCTIONS: list[Any] = [
     remind_expiring,
     poll_stories,
     send_password_reset,
+    # Its arguments hold a password hash: no result kept in Redis.
+    func(finish_signup, keep_result=0),  # type: ignore[arg-type,list-item]
     func(refresh_connection, keep_result=0, max_tries=JOB_MAX_TRIES),  # type: ignore[arg-type,list-item]
     func(rematch_tracking, keep_result=0, max_tries=3, timeout=1800),  # type: ignore[arg-type,list-item]
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 
@@ -10,14 +11,17 @@ import pytest
 
 from loupe.kit.context import ProcessContext
 from loupe.kit.db import utcnow
+from loupe.kit.jobs import QUEUE_NAME
 from loupe.people.tokens import AccessClaims, issue_access, signing_keys
+from loupe.team.jobs import SIGNUP_JOB, finish_signup
 from tests.conftest import Tenant
-from tests.team.support import PASSWORD, bearer, emails_to, sign_up, token_sent_to
+from tests.team.support import PASSWORD, bearer, emails_to, finish_signups, sign_up, token_sent_to
 
 
 async def test_sign_up_verify_and_sign_in(client: httpx.AsyncClient, db: ProcessContext) -> None:
     body = {"name": "Grace", "email": "grace@brand.example", "password": PASSWORD}
     assert (await client.post("/v1/auth/signup", json=body)).status_code == 202
+    assert await finish_signups(db) == ["grace@brand.example"]
     login = {"email": "grace@brand.example", "password": PASSWORD}
     unverified = await client.post("/v1/auth/login", json=login)
     assert unverified.status_code == 403 and "Confirm your email" in unverified.json()["detail"]
@@ -53,6 +57,7 @@ async def test_weak_passwords_are_refused(
     answer = await client.post("/v1/auth/signup", json=body)
     assert answer.status_code == 422, answer.text
     assert answer.json()["errors"][0]["field"] == "body.password" and reason in answer.json()["errors"][0]["reason"]
+    assert await finish_signups(db) == []  # nothing queued
     assert await emails_to(db, "grace-hopper@brand.example") == []
 
 
@@ -67,10 +72,26 @@ async def test_signing_up_again_answers_the_same_and_tells_the_owner(
         "/v1/auth/signup", json={"name": "Eve", "email": "ADA@brand.example", "password": PASSWORD}
     )
     assert (again.status_code, again.json()) == (first.status_code, first.json())
+    assert await finish_signups(db) == ["new@brand.example", "ADA@brand.example"]
     mails = await emails_to(db, "ada@brand.example")
     assert "already has an account" in mails[-1]["text"]
     login = await client.post("/v1/auth/login", json={"email": "ada@brand.example", "password": PASSWORD})
     assert login.status_code == 200  # Eve's attempt changed nothing
+
+
+async def test_two_sign_ups_of_one_new_email_at_once_make_one_account(
+    client: httpx.AsyncClient, db: ProcessContext
+) -> None:
+    """Two workers finishing the same new email together: one account, the other told it exists."""
+    body = {"name": "Ada", "email": "twice@brand.example", "password": PASSWORD}
+    for _ in range(2):
+        assert (await client.post("/v1/auth/signup", json=body)).status_code == 202
+    queued = [job.kwargs for job in await db.arq.queued_jobs(queue_name=QUEUE_NAME) if job.function == SIGNUP_JOB]
+    assert len(queued) == 2
+    made = await asyncio.gather(*(finish_signup({"process": db}, **kwargs) for kwargs in queued))
+    assert sorted(made) == [False, True]
+    texts = [mail["text"] for mail in await emails_to(db, "twice@brand.example")]
+    assert len(texts) == 2 and sum("already has an account" in text for text in texts) == 1
 
 
 async def test_a_wrong_password_and_an_unknown_email_answer_alike(

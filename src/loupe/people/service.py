@@ -89,20 +89,26 @@ class PeopleService:
         self.app_url = app_url.rstrip("/")
 
     # -- sign-up and verification ----------------------------------------------------------------------------
-    async def signup(self, name: str, email: str, password: str) -> None:
-        """The same answer, and the same work, whether or not the email has an account: a new person gets a
-        verification email, an existing one a note that they already have an account."""
+    @staticmethod
+    async def signup_hash(email: str, password: str) -> str:
+        """The request's share of a sign-up: the password checked and hashed, the same work for any email. The
+        account is looked up and made by the worker (`finish_signup`), so the answer's time tells nothing."""
         reason = weakness(password, email)
         if reason:
             raise ValidationFailed.on("body.password", reason)
-        password_hash = await hash_password(password)  # before the lookup: both branches pay for it
+        return await hash_password(password)
+
+    async def finish_signup(self, name: str, email: str, password_hash: str) -> bool:
+        """A new person gets a verification email, an existing one a note that they already have an account.
+        True when an account was made."""
         existing = await self.people.by_email(email)
         if existing is not None:
             await self._send(emails.already_registered(existing.email, f"{self.app_url}/reset-password"))
-            return
+            return False
         person = await self.people.add(Person(name=name, email=email, password_hash=password_hash))
         token = await self._token(person, TokenPurpose.verify_email, VERIFY_TTL)
         await self._send(emails.verify_email(email, name, f"{self.app_url}/verify-email?token={token}", token))
+        return True
 
     async def verify_email(self, token: str) -> Person:
         found = await self._spend(token, TokenPurpose.verify_email)

@@ -18,7 +18,7 @@ from loupe.kit.outbox import Outbox
 from loupe.people.limits import SignInLimiter
 from loupe.people.service import Client, PeopleService, RefreshReused, Tokens
 from loupe.team.cookies import check_csrf, clear_tokens, refresh_token_of, set_tokens
-from loupe.team.jobs import FAILED_SIGN_IN_JOB
+from loupe.team.jobs import FAILED_SIGN_IN_JOB, SIGNUP_JOB
 from loupe.team.jobs import JOB as RESET_JOB
 from loupe.team.schemas import (
     Accepted,
@@ -61,11 +61,13 @@ def answer(tokens: Tokens, response: Response, cookie: bool) -> TokenResponse:
     status_code=status.HTTP_202_ACCEPTED,
     responses=problem_responses(422),
 )
-async def signup(body: SignupRequest, session: SessionDep, keys: KeysDep, ctx: ContextDep, jobs: JobsDep) -> Accepted:
+async def signup(body: SignupRequest, session: SessionDep, jobs: JobsDep) -> Accepted:
     """Makes an account and emails a link to confirm the address (sign-in works once it is confirmed). The
-    answer is the same when the email already has an account (that address is told so by email instead), so
-    this cannot be used to find out who has one. The password needs 12 characters and not be a common one."""
-    await people(session, keys, ctx, jobs).signup(body.name, str(body.email), body.password)
+    answer, and its time, are the same when the email already has an account (that address is told so by email
+    instead): the worker looks it up. The password needs 12 characters and not be a common one."""
+    password_hash = await PeopleService.signup_hash(str(body.email), body.password)
+    # Staged in this request's transaction (`session`), so a Redis outage loses no sign-up.
+    jobs.enqueue(SIGNUP_JOB, name=body.name, email=str(body.email), password_hash=password_hash)
     return Accepted(detail=SENT)
 
 

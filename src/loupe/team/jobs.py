@@ -1,10 +1,13 @@
-"""Password-reset emails are looked up and written by the worker, not the request: the request only queues
-the email address, the same work whether or not it has an account, so neither its answer nor its time tells."""
+"""Sign-ups and password-reset emails are looked up and written by the worker, not the request: the request only
+queues the email address (and a sign-up's password hash), the same work whether or not it has an account, so
+neither its answer nor its time tells."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+
+from sqlalchemy.exc import IntegrityError
 
 from loupe.audit.service import record_sign_in_event
 from loupe.kit.context import ProcessContext
@@ -16,6 +19,7 @@ from loupe.people.tokens import signing_keys
 from loupe.team.repository import InvitationLinkRepository
 
 JOB = "send_password_reset"
+SIGNUP_JOB = "finish_signup"
 FAILED_SIGN_IN_JOB = "record_failed_sign_in"
 
 
@@ -27,6 +31,26 @@ async def send_password_reset(ctx: dict[str, Any], email: str) -> None:
         people = PeopleService(session, signing_keys(process.vault.keys), Outbox(session, jobs), app_url)
         await people.request_reset(email)
     await jobs.flush(process.arq)
+
+
+async def finish_signup(ctx: dict[str, Any], name: str, email: str, password_hash: str) -> bool:
+    """Makes the account (or tells its owner it exists); True when it was made. Two sign-ups of one new
+    email racing: the second's insert breaks the unique index, and its second try finds the first's account."""
+    try:
+        return await _finish_signup(ctx["process"], name, email, password_hash)
+    except IntegrityError:
+        return await _finish_signup(ctx["process"], name, email, password_hash)
+
+
+async def _finish_signup(process: ProcessContext, name: str, email: str, password_hash: str) -> bool:
+    jobs = JobBuffer()
+    app_url = process.settings.app_base_url or process.settings.public_base_url
+    async with process.sessionmaker() as session, session.begin():
+        made = await PeopleService(session, (), Outbox(session, jobs), app_url).finish_signup(
+            name, email, password_hash
+        )
+    await jobs.flush(process.arq)
+    return made
 
 
 async def purge_dead_credentials_job(ctx: dict[str, Any]) -> dict[str, int]:
