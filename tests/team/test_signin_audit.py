@@ -75,3 +75,21 @@ async def test_sign_ins_sign_outs_and_failures_are_audited(
     assert again.status_code == 204  # an ended session: nothing more is recorded
     after = (await client.get("/v1/audit-events", params={"actor_id": member.person_id}, headers=admin.headers)).json()
     assert len(after["data"]) == 3
+
+
+async def test_ending_a_session_from_the_list_is_audited_in_its_workspace(
+    client: httpx.AsyncClient, tenant: Tenant, make_member
+) -> None:  # type: ignore[no-untyped-def]
+    admin = await make_member(tenant.workspace_id, "admin")
+    member = await make_member(tenant.workspace_id, "member")
+    other = (await client.post("/v1/auth/login", json={"email": member.email, "password": member.password})).json()
+    listed = (await client.get("/v1/me/sessions", headers=member.headers)).json()["data"]
+    target = next(s for s in listed if not s["current"] and s["workspace_id"] == tenant.workspace_id)
+    ended = await client.delete(f"/v1/me/sessions/{target['id']}", headers=member.headers)
+    assert ended.status_code == 204
+    assert (await client.get("/v1/me", headers=bearer(other["access_token"]))).status_code == 401
+    events = (await client.get("/v1/audit-events", params={"actor_id": member.person_id}, headers=admin.headers)).json()
+    revoked = [e for e in events["data"] if e["action"] == "me_sessions_revoke"]
+    assert [(e["resource_type"], e["resource_id"], e["method"]) for e in revoked] == [
+        ("me_sessions", target["id"], "DELETE")
+    ]

@@ -101,10 +101,8 @@ class PeopleRepository:
             "sessions": int(sessions.rowcount or 0),  # type: ignore[attr-defined]
         }
 
-    async def revoke_sessions(self, person_id: uuid.UUID, at: datetime, only: uuid.UUID | None = None) -> int:
+    async def revoke_sessions(self, person_id: uuid.UUID, at: datetime) -> int:
         stmt = update(AuthSession).where(AuthSession.person_id == person_id, AuthSession.revoked_at.is_(None))
-        if only is not None:
-            stmt = stmt.where(AuthSession.id == only)
         result = await self.session.execute(stmt.values(revoked_at=at))
         return int(result.rowcount)  # type: ignore[attr-defined]
 

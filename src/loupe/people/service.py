@@ -192,9 +192,13 @@ class PeopleService:
     async def sessions(self, person_id: uuid.UUID, params: PageParams) -> tuple[list[AuthSession], str | None]:
         return await self.people.active_sessions(person_id, utcnow(), params)
 
-    async def revoke_session(self, person_id: uuid.UUID, session_id: uuid.UUID) -> None:
-        if not await self.people.revoke_sessions(person_id, utcnow(), only=session_id):
+    async def revoke_session(self, person_id: uuid.UUID, session_id: uuid.UUID) -> uuid.UUID | None:
+        """Ends one live session of the person's; the workspace it acted in, if any."""
+        auth = await self.people.get_session(session_id)
+        if auth is None or auth.person_id != person_id or auth.revoked_at is not None:
             raise NotFound(f"Session {session_id} was not found.")
+        auth.revoked_at = utcnow()
+        return auth.workspace_id
 
     # -- password reset --------------------------------------------------------------------------------------
     async def request_reset(self, email: str) -> None:

@@ -96,9 +96,14 @@ async def list_sessions(caller: PersonCaller, session: SessionDep, page: PagePar
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(404),
 )
-async def revoke_session(session_id: uuid.UUID, caller: PersonCaller, session: SessionDep) -> None:
-    """Ends one of the person's sessions: its tokens stop working at once (this one's too, if it is this one)."""
-    await PeopleService(session).revoke_session(caller.person_id, session_id)
+async def revoke_session(
+    session_id: uuid.UUID, caller: PersonCaller, request: Request, session: SessionDep, ctx: ContextDep
+) -> None:
+    """Ends one of the person's sessions: its tokens stop working at once (this one's too, if it is this one).
+    Recorded in the audit log of the workspace that session acted in."""
+    workspace_id = await PeopleService(session).revoke_session(caller.person_id, session_id)
+    if workspace_id is not None:
+        await record_write_by(session, request, ctx, workspace_id, caller.person_id)
 
 
 @router.post(
