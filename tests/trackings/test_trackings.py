@@ -121,6 +121,14 @@ async def test_bad_criteria_are_refused_naming_each_field_and_nothing_is_created
     assert (await client.get(f"/v1/reports/{report_id}/trackings", headers=tenant.read)).json()["data"] == []
 
 
+async def test_the_start_date_is_mandatory(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    report_id = await _report(client, tenant)
+    body = {k: v for k, v in _body().items() if k != "start_date"}
+    answer = await client.post(f"/v1/reports/{report_id}/trackings", json=body, headers=tenant.write)
+    assert _fields(answer) == ["body.start_date"]
+    assert (await client.get(f"/v1/reports/{report_id}/trackings", headers=tenant.read)).json()["data"] == []
+
+
 async def test_updates_keep_the_rules(client: httpx.AsyncClient, tenant: Tenant) -> None:
     tracking = await _tracking(client, tenant, keywords=[])
     tid = tracking["id"]

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from loupe.accounts.models import AccountContent
 from loupe.accounts.refresh import refresh_connection
+from loupe.accounts.stories import poll_stories
 from loupe.kit.context import ProcessContext
 from loupe.sandbox.state import Sandbox
 from loupe.trackings.matcher import Criteria
@@ -158,3 +159,38 @@ async def test_stories_captured_by_hand_match_on_their_text(client: httpx.AsyncC
     assert [(r["type"], r["matched_terms"], r["content"]["source"]) for r in answer] == [
         ("story", ["spring sale"], "manual")
     ]
+
+
+async def test_instagram_stories_from_the_api_match_on_their_text(
+    client: httpx.AsyncClient, tenant: Tenant, creator: Creator, sandbox: Sandbox, connect_ctx: ProcessContext
+) -> None:
+    await connected(client, tenant, creator, sandbox, "instagram", who=2)
+    ig = account(sandbox, "instagram", creator=2)
+    tracking = await _tracking(client, tenant, ig.username, mentions=["LoupeBrand"])
+    sandbox.world.publish(ig, sandbox.now(), "story", "Swipe up @loupebrand ✨")
+    sandbox.world.publish(ig, sandbox.now(), "story", "A story about nothing")
+    assert (await poll_stories({"process": connect_ctx}))["failed"] == 0
+    answer = (await client.get(f"/v1/trackings/{tracking['id']}/contents", headers=tenant.read)).json()["data"]
+    assert [(r["type"], r["matched_terms"], r["content"]["source"]) for r in answer] == [
+        ("story", ["@loupebrand"], "api")
+    ]
+
+
+async def test_the_last_day_of_the_span_is_tracked_to_its_last_second(
+    client: httpx.AsyncClient, tenant: Tenant, creator: Creator, sandbox: Sandbox, connect_ctx: ProcessContext
+) -> None:
+    await connected(client, tenant, creator, sandbox, "instagram", who=2)
+    ig = account(sandbox, "instagram", creator=2)
+    tracking = await _tracking(client, tenant, ig.username, hashtags=["LoupeTest"], end_date=TODAY.isoformat())
+    assert tracking["start_date"] == tracking["end_date"] == TODAY.isoformat()  # a one-day span
+    # The platform's lists end at its "now", so the span's edges are stored as a refresh would store them.
+    last_second = datetime.combine(TODAY, datetime.max.time(), UTC).replace(microsecond=0)
+    connection = await connection_of(connect_ctx)
+    async with connect_ctx.sessionmaker() as session, session.begin():
+        for n, (published, text) in enumerate(
+            ((last_second, "last second #LoupeTest"), (last_second + timedelta(seconds=1), "next day #LoupeTest"))
+        ):
+            session.add(AccountContent(connection_id=connection.id, platform="instagram", type="post",
+                                       platform_content_id=f"edge-{n}", published_at=published, caption=text))  # fmt: skip
+    await rematch_tracking({"process": connect_ctx}, tracking["id"])
+    assert await _tracked(client, tenant, tracking["id"]) == {"last second #LoupeTest": ["#loupetest"]}

@@ -1,4 +1,5 @@
-"""The tracking's opt-in link: a creator who connects through it joins the tracking with API access."""
+"""The tracking's opt-in link: a creator who connects through it joins the tracking with API access, which
+turns to no when access to the account is lost."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from loupe.accounts.refresh import refresh_connection
+from loupe.kit.context import ProcessContext
 from loupe.sandbox.state import Sandbox
+from tests.accounts.test_refresh import connection_of
 from tests.conftest import Tenant
 from tests.connections.conftest import Creator, account
 
@@ -15,7 +19,7 @@ pytestmark = pytest.mark.asyncio
 
 
 async def test_a_creator_connecting_through_the_link_is_added_to_the_tracking(
-    client: httpx.AsyncClient, tenant: Tenant, creator: Creator, sandbox: Sandbox
+    client: httpx.AsyncClient, tenant: Tenant, creator: Creator, sandbox: Sandbox, connect_ctx: ProcessContext
 ) -> None:
     report = (await client.post("/v1/reports", json={"name": "Opt-in"}, headers=tenant.write)).json()
     body = {
@@ -44,3 +48,9 @@ async def test_a_creator_connecting_through_the_link_is_added_to_the_tracking(
     assert [(p["handle"], p["api_access"], p["invite_status"], p["influencer_name"]) for p in profiles] == [
         (ig.username.lower(), True, "active", "Ada")
     ]
+
+    # The creator removes our app at the platform: the next refresh finds it out and API access is "no".
+    sandbox.add_fault("instagram", "token_revoked", account=ig.id)
+    await refresh_connection({"process": connect_ctx, "job_try": 1}, str((await connection_of(connect_ctx)).id))
+    profiles = (await client.get(f"/v1/trackings/{tracking['id']}/profiles", headers=tenant.read)).json()["data"]
+    assert [(p["handle"], p["api_access"]) for p in profiles] == [(ig.username.lower(), False)]
