@@ -190,7 +190,15 @@ async def test_the_last_day_of_the_span_is_tracked_to_its_last_second(
         for n, (published, text) in enumerate(
             ((last_second, "last second #LoupeTest"), (last_second + timedelta(seconds=1), "next day #LoupeTest"))
         ):
-            session.add(AccountContent(connection_id=connection.id, platform="instagram", type="post",
-                                       platform_content_id=f"edge-{n}", published_at=published, caption=text))  # fmt: skip
+            session.add(
+                AccountContent(
+                    connection_id=connection.id,
+                    platform="instagram",
+                    type="post",
+                    platform_content_id=f"edge-{n}",
+                    published_at=published,
+                    caption=text,
+                )
+            )
     await rematch_tracking({"process": connect_ctx}, tracking["id"])
     assert await _tracked(client, tenant, tracking["id"]) == {"last second #LoupeTest": ["#loupetest"]}
