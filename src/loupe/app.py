@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, *, context: ProcessContext | No
         with resolve_service_urls(settings) as (database_url, redis_url):
             ctx = await ProcessContext.create(settings, database_url, redis_url)
             app.state.ctx = ctx
+            gc.freeze()  # what exists now lives as long as the process: keep it out of every collection
             try:
                 yield
             finally:

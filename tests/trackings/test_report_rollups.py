@@ -25,11 +25,14 @@ from tests.trackings.report_reference import ReferenceAnalytics
 pytestmark = pytest.mark.asyncio
 NOW = datetime.now(UTC)
 TODAY = datetime(NOW.year, NOW.month, NOW.day, tzinfo=UTC)
+THIS_MONTH = TODAY.replace(day=1)
+LAST_MONTH = (THIS_MONTH - timedelta(days=1)).replace(day=1)
 
 
 async def _world(client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext) -> dict[str, Any]:
     """Trackings A and B (TikTok) and C (Instagram stories) of one report; a content both A and B collected,
-    through a handle (A) and through the influencer Ada (B); one only A collected; a story C collected."""
+    through a handle (A) and through the influencer Ada (B); four only A collected (one yesterday, two last
+    month: on its 2nd and its 26th); a story C collected."""
     report = (await client.post("/v1/reports", json={"name": "R"}, headers=tenant.write)).json()
     trackings = {}
     for name, network in (("A", "tiktok"), ("B", "tiktok"), ("C", "instagram")):
@@ -49,6 +52,12 @@ async def _world(client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext) 
         second = AccountContent(connection_id=content.connection_id, platform="tiktok", platform_content_id="v2",
                                 type="video", published_at=NOW - timedelta(days=1), caption="#x again",
                                 metrics={"likes": 5, "comments": 1, "views": 50, "reach": 40})  # fmt: skip
+        old = AccountContent(connection_id=content.connection_id, platform="tiktok", platform_content_id="v0",
+                             type="video", published_at=LAST_MONTH + timedelta(days=25), caption="#x before",
+                             metrics={"views": 10, "reach": 9})  # fmt: skip
+        older = AccountContent(connection_id=content.connection_id, platform="tiktok", platform_content_id="v-1",
+                               type="video", published_at=LAST_MONTH + timedelta(days=1), caption="#x long ago",
+                               metrics={"views": 5})  # fmt: skip
         story = Story(workspace_id=ws, campaign_id=uuid.UUID(campaign["id"]), influencer_id=ada, posted_at=NOW,
                       text="#x story", media_path="s.png", media_content_type="image/png", media_size=1,
                       metrics={"views": 30, "reach": 25})  # fmt: skip
@@ -56,7 +65,7 @@ async def _world(client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext) 
                                     handle="ada.tiktok")  # fmt: skip
         by_person = TrackingProfile(workspace_id=ws, tracking_id=trackings["B"], platform="tiktok",
                                     handle="ada.tiktok", influencer_id=ada)  # fmt: skip
-        session.add_all([second, story, by_handle, by_person])
+        session.add_all([second, old, older, story, by_handle, by_person])
         await session.flush()
 
         def tracked(tracking: str, profile: TrackingProfile | None, network: str, kind: str, at: datetime,
@@ -69,6 +78,8 @@ async def _world(client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext) 
             tracked("A", by_handle, "tiktok", "video", content.published_at, content_id=content.id),
             tracked("B", by_person, "tiktok", "video", content.published_at, content_id=content.id),
             tracked("A", by_handle, "tiktok", "video", second.published_at, content_id=second.id),
+            tracked("A", by_handle, "tiktok", "video", old.published_at, content_id=old.id),
+            tracked("A", by_handle, "tiktok", "video", older.published_at, content_id=older.id),
             tracked("C", None, "instagram", "story", story.posted_at, story_id=story.id),
         ])  # fmt: skip
     return {"report": rid, "trackings": trackings, "first": content.id, "second": second.id, "story": story.id,
@@ -78,7 +89,12 @@ async def _world(client: httpx.AsyncClient, tenant: Tenant, db: ProcessContext) 
 async def _assert_same(db: ProcessContext, world: dict[str, Any]) -> dict[str, Any]:
     """Every scope, date range and network: the summary and the contents equal the reference's."""
     scopes = [None, *world["trackings"].values()]
-    spans = [(None, None), (TODAY, TODAY + timedelta(days=1)), (TODAY - timedelta(days=1), TODAY + timedelta(days=1))]
+    # Ranges over every day there is, over days, and over months less some of their days (last month less its
+    # first 2 days, less its last days).
+    day = timedelta(days=1)
+    spans = [(None, None), (TODAY, TODAY + day), (TODAY - day, TODAY + day), (LAST_MONTH, TODAY),
+             (None, TODAY), (LAST_MONTH + 2 * day, None), (None, LAST_MONTH + 20 * day),
+             (LAST_MONTH + 2 * day, THIS_MONTH)]  # fmt: skip
     async with db.sessionmaker() as session:
         ours = ReportAnalytics(session, world["workspace"])
         reference = ReferenceAnalytics(session, world["workspace"])
@@ -88,6 +104,8 @@ async def _assert_same(db: ProcessContext, world: dict[str, Any]) -> dict[str, A
             assert await ours.contents(world["report"], filters, None) == await reference.contents(
                 world["report"], filters, None
             )
+        emptied = "SELECT count(*) FROM report_period_rollups WHERE contents = 0"
+        assert (await session.execute(text(emptied))).scalar() == 0  # a period row left empty goes at once
         return await ours.summary(world["report"], ReportFilters())
 
 
@@ -96,7 +114,7 @@ async def test_the_rollups_equal_the_reference_through_every_change(
 ) -> None:
     world = await _world(client, tenant, db)
     summary = await _assert_same(db, world)
-    assert (summary["totals"]["contents"], summary["totals"]["stories"]) == (3, 1)
+    assert (summary["totals"]["contents"], summary["totals"]["stories"]) == (5, 1)
 
     async with db.sessionmaker() as session, session.begin():  # a new content, collected by B
         third = AccountContent(connection_id=world["connection"], platform="tiktok", platform_content_id="v3",
@@ -112,17 +130,17 @@ async def test_the_rollups_equal_the_reference_through_every_change(
 
     async with db.sessionmaker() as session, session.begin():  # a refresh rewrites the API metrics
         await session.execute(text("""UPDATE account_contents SET metrics = metrics || '{"likes": 8, "saves": 2}'"""))
-    assert (await _assert_same(db, world))["totals"]["likes"] == 24  # replaced, not added: 8 + 8 + 8
+    assert (await _assert_same(db, world))["totals"]["likes"] == 40  # replaced, not added: 8 for each of 5
 
     patched = await client.patch(f"/v1/contents/{world['first']}", json={"metrics": {"likes": 20}},
                                  headers=tenant.write)  # fmt: skip
     assert patched.status_code == 200, patched.text
-    assert (await _assert_same(db, world))["totals"]["likes"] == 36  # by hand wins over the API
+    assert (await _assert_same(db, world))["totals"]["likes"] == 52  # by hand wins over the API
 
     async with db.sessionmaker() as session, session.begin():  # the override removed, the story edited
         await session.execute(text("DELETE FROM content_overrides"))
         await session.execute(text("""UPDATE stories SET metrics = '{"views": 31, "likes": 1}'"""))
-    assert (await _assert_same(db, world))["totals"]["likes"] == 25
+    assert (await _assert_same(db, world))["totals"]["likes"] == 41
 
     renamed = await client.patch(f"/v1/influencers/{world['ada']}", json={"name": "Ada L."}, headers=tenant.write)
     assert renamed.status_code == 200, renamed.text
@@ -143,7 +161,7 @@ async def test_the_rollups_equal_the_reference_through_every_change(
                                        "matched_terms": ["#x", "#y"], "source": "content_id",
                                        "source_id": world["first"]}])  # fmt: skip
     summary = await _assert_same(db, world)
-    assert summary["totals"]["contents"] == 3  # the second content left with A
+    assert summary["totals"]["contents"] == 3  # the second and the old contents left with A
 
     async with db.sessionmaker() as session, session.begin():  # a content the platform deleted
         await session.execute(text("DELETE FROM account_contents WHERE id = :id"), {"id": third.id})
@@ -154,6 +172,7 @@ async def test_the_rollups_equal_the_reference_through_every_change(
     summary = await _assert_same(db, world)
     assert summary["totals"]["contents"] == 2 and summary["by_creator"][0]["key"] == "unknown"
     async with db.sessionmaker() as session:  # and nothing of the deleted tracking is left behind
-        for table in ("report_contents", "report_creator_rollups", "report_day_rollups", "report_day_creators"):
+        for table in ("report_contents", "report_creator_rollups", "report_day_rollups", "report_day_creators",
+                      "report_period_rollups"):  # fmt: skip
             left = f"SELECT count(*) FROM {table} WHERE scope_id = :scope"
             assert (await session.execute(text(left), {"scope": world["trackings"]["A"]})).scalar() == 0

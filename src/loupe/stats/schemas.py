@@ -5,16 +5,10 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from loupe.kit.pagination import Page
-
-
-class Answer(BaseModel):
-    """Stats answers are built from stored figures and never parsed from a request: no NUL check (the
-    request schemas' `_no_nul`), which cost more than the answer's SQL on a link's 90 days."""
-
-    model_config = ConfigDict(extra="forbid")
+from loupe.kit.schemas import Answer
 
 
 class Revenue(Answer):

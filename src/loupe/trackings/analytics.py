@@ -1,11 +1,12 @@
 """Report analytics over what a report's trackings collected, read from `report_contents` and its roll-ups
-(see the models; migration 0015 keeps them exact): one row per content in the report (a content two trackings
-collected counts once) or in one tracking, with its effective metrics (a value set by hand wins over the
-API's; a story captured by hand has only hand-entered ones).
+(see the models; migrations 0015 and 0017 keep them exact): one row per content in the report (a content two
+trackings collected counts once) or in one tracking, with its effective metrics (a value set by hand wins
+over the API's; a story captured by hand has only hand-entered ones).
 
-Without a date range the summary reads only roll-ups (a few rows per creator, network and type, and per day);
-with one it adds up the contents of those days. Every read is of a report the service found in the caller's
-workspace.
+The summary reads roll-ups: per creator, network and type over all time or, over a date range, for each
+month the range covers and each day at its ends (at most about a month of days however long the range);
+per day for the breakdown by day. Only the top contents read contents. Every read is of a report the
+service found in the caller's workspace.
 
 Engagement rate = (likes + comments + shares + saves) / reach, over the contents that report a reach
 (null when none does)."""
@@ -15,21 +16,23 @@ from __future__ import annotations
 import builtins
 import csv
 import io
+import operator
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, func, literal, or_, select, true
+from sqlalchemy import Select, and_, func, literal, or_, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loupe.accounts.models import AccountContent
 from loupe.campaigns.stories.models import Story
 from loupe.kit.pagination import PageParams, decode_cursor, encode_cursor
-from loupe.trackings.models import ReportContent, ReportCreatorRollup, ReportDayRollup
+from loupe.trackings.models import ReportContent, ReportCreatorRollup, ReportDayRollup, ReportPeriodRollup
 
 METRICS = ("likes", "comments", "shares", "saves", "views", "reach")
 TOP = 10
+ONE_DAY = timedelta(days=1)
 EVERY_NETWORK = ""  # the day roll-ups' network of a day's figures over every network
 ROW_COLUMNS = ("source_id", "tracked_id", "tracking_id", "content_id", "story_id", "network", "type",
                "published_at", "matched_terms", "creator", "handle", *METRICS, "engagements")  # fmt: skip
@@ -102,31 +105,43 @@ class ReportAnalytics:
 
     async def _groups(self, report_id: uuid.UUID, filters: ReportFilters) -> Any:
         """The scope's figures per network, type and creator: the all-time roll-up, or, over a date range
-        that leaves out some of the scope's days, its contents of those days added up."""
+        that leaves out some of the scope's days, the period roll-ups of the months and days it covers added up."""
+        scope = filters.tracking_id or report_id
         if filters.start or filters.end:
             days = select(func.min(ReportDayRollup.day), func.max(ReportDayRollup.day)).where(
-                ReportDayRollup.report_id == report_id,
-                ReportDayRollup.scope_id == (filters.tracking_id or report_id),
-                ReportDayRollup.contents > 0,
+                ReportDayRollup.report_id == report_id, ReportDayRollup.scope_id == scope, ReportDayRollup.contents > 0
             )
             first, last = (await self.session.execute(days)).one()
-            if first is not None and (
-                (filters.start and filters.start.date() > first) or (filters.end and filters.end.date() <= last)
-            ):
-                facts = self._facts(report_id, filters).subquery("facts")
-                return (
-                    select(
-                        facts.c.network,
-                        facts.c.type,
-                        facts.c.creator,
-                        func.count().label("contents"),
-                        *(func.sum(facts.c[name]).label(name) for name in (*METRICS, "engagements")),
-                    )
-                    .group_by(facts.c.network, facts.c.type, facts.c.creator)
-                    .subquery("groups")
-                )
+            if first is not None:
+                low = max(filters.start.date(), first) if filters.start else first
+                high = min(filters.end.date(), last + ONE_DAY) if filters.end else last + ONE_DAY
+                if low > first or high <= last:
+                    return self._periods(report_id, filters, low, high)
         rolled = select(ReportCreatorRollup).where(*self._scoped(ReportCreatorRollup, report_id, filters))
         return rolled.where(ReportCreatorRollup.contents > 0).subquery("groups")
+
+    def _periods(self, report_id: uuid.UUID, filters: ReportFilters, low: date, high: date) -> Any:
+        """The period roll-ups of the days from `low` up to `high` added up per network, type and creator (a
+        key whose contents all were taken out is not in the range). One branch per span, each read by its own
+        range of the primary key (an OR of the spans can be planned as a scan of every day)."""
+        period = ReportPeriodRollup
+        sums = [name for name in ADDED if name != "stories"]
+        spans = union_all(
+            *(
+                select(
+                    period.network,
+                    period.type,
+                    period.creator,
+                    *((period.__table__.c[name] * sign).label(name) for name in sums),
+                )
+                .where(*self._scoped(period, report_id, filters))
+                .where(period.grain == grain, period.period >= since, period.period < until)
+                for grain, since, until, sign in periods(low, high) or [("day", low, low, 1)]  # or no day at all
+            )
+        ).subquery("spans")
+        keys = (spans.c.network, spans.c.type, spans.c.creator)
+        summed = (func.sum(spans.c[name]).label(name) for name in sums)
+        return select(*keys, *summed).group_by(*keys).having(func.sum(spans.c.contents) > 0).subquery("groups")
 
     async def _days(self, report_id: uuid.UUID, filters: ReportFilters) -> builtins.list[dict[str, Any]]:
         """By day from the day roll-ups: the network's rows, or the every-network ones (networks: how many
@@ -198,6 +213,33 @@ class ReportAnalytics:
         return [_public(r) for r in items], cursor
 
 
+def periods(low: date, high: date) -> list[tuple[str, date, date, int]]:
+    """The days from `low` up to `high` (excluded) as spans of period roll-ups (grain, first period, period
+    after the last, 1 to add or -1 to take out): the whole months among them, and the days before and after
+    those either as days or as their month less its other days, whichever reads fewer days (at most half a
+    month at each end)."""
+    months_from = low if low.day == 1 else _next_month(low)
+    months_to = high.replace(day=1)
+    if months_from > months_to:  # within one month
+        return _part_of_month(low, high)
+    spans = [("month", months_from, months_to, 1)] if months_from < months_to else []
+    return _part_of_month(low, months_from) + spans + _part_of_month(months_to, high)
+
+
+def _part_of_month(start: date, end: date) -> list[tuple[str, date, date, int]]:
+    if start >= end:
+        return []
+    month, after = start.replace(day=1), _next_month(start)
+    if (end - start).days <= (start - month).days + (after - end).days:
+        return [("day", start, end, 1)]
+    spans = [("month", month, after, 1), ("day", month, start, -1), ("day", end, after, -1)]
+    return [span for span in spans if span[1] < span[2]]
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
 def _ordered(column: Any, desc: bool) -> Any:
     """Views order the top contents as 0 when unknown."""
     value = func.coalesce(column, 0) if column.key == "views" else column
@@ -224,9 +266,7 @@ class _Tally:
         self.networks: set[str] = set()
 
     def add(self, values: list[int], network: str, creator: str) -> None:
-        sums = self.sums
-        for i, value in enumerate(values):
-            sums[i] += value
+        self.sums = list(map(operator.add, self.sums, values))
         self.creators.add(creator)
         self.networks.add(network)
 

@@ -173,6 +173,22 @@ class ReportCreatorRollup(_Sums, Base):
     creator: Mapped[str] = mapped_column(String(200), primary_key=True)
 
 
+class ReportPeriodRollup(_Sums, Base):
+    """A scope's figures per creator, network and type in one UTC day (grain 'day') or month ('month',
+    period: its first day): a summary over a date range adds up the months inside it and the days at its
+    edges. A row is deleted when it falls to 0 contents."""
+
+    __tablename__ = "report_period_rollups"
+
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True)
+    scope_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    grain: Mapped[str] = mapped_column(String(5), primary_key=True)
+    period: Mapped[date] = mapped_column(Date, primary_key=True)
+    network: Mapped[str] = mapped_column(String(16), primary_key=True)
+    type: Mapped[str] = mapped_column(String(20), primary_key=True)
+    creator: Mapped[str] = mapped_column(String(200), primary_key=True)
+
+
 class ReportDayRollup(_Sums, Base):
     """A scope's figures per UTC day and network ('' = every network), with its distinct creators."""
 

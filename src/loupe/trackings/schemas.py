@@ -10,7 +10,7 @@ from pydantic import Field, field_validator
 from loupe.accounts.schemas import ContentRead
 from loupe.connectors.platforms import Platform
 from loupe.kit.pagination import Page
-from loupe.kit.schemas import Schema, not_null, strip_text
+from loupe.kit.schemas import Answer, Schema, not_null, strip_text
 from loupe.trackings.terms import MAX_TERMS
 
 NAME = Field(
@@ -189,7 +189,7 @@ class InviteLink(Schema):
     )
 
 
-class Figures(Schema):
+class Figures(Answer):
     contents: int
     creators: int
     networks: int
@@ -210,7 +210,7 @@ class Breakdown(Figures):
     key: str = Field(description="The network, the content type, the UTC day (YYYY-MM-DD) or the creator.")
 
 
-class TopContent(Schema):
+class TopContent(Answer):
     tracked_id: uuid.UUID
     tracking_id: uuid.UUID
     content_id: uuid.UUID | None
@@ -232,7 +232,7 @@ class TopContent(Schema):
     engagements: int = Field(description="likes + comments + shares + saves.")
 
 
-class ReportSummary(Schema):
+class ReportSummary(Answer):
     """Figures of the contents the report's trackings collected (each content once)."""
 
     totals: Figures
