@@ -144,6 +144,7 @@ class Candidate:
     influencer_id: uuid.UUID | None = None
 
 
+REPLACE_CHUNK = 1_000  # rows per statement of a re-match (10 parameters each; asyncpg takes up to 32,767)
 CANDIDATE_COLUMNS = (
     Tracking.id,
     Tracking.workspace_id,
@@ -368,13 +369,15 @@ class MatchingRepository:
                 for row in rows
                 if row["source"] == column
             ]
-            if values:
-                insert = pg_insert(TrackedContent.__table__)  # type: ignore[arg-type]
+            # Multi-row statements, not an executemany: the report roll-ups' triggers run once per statement,
+            # so a re-match of thousands of contents syncs them in a few passes rather than one per row.
+            for start in range(0, len(values), REPLACE_CHUNK):
+                insert = pg_insert(TrackedContent.__table__).values(values[start : start + REPLACE_CHUNK])  # type: ignore[arg-type]
                 upsert = insert.on_conflict_do_update(
                     index_elements=["tracking_id", column],
                     set_={"matched_terms": insert.excluded.matched_terms, "profile_id": insert.excluded.profile_id},
                 )
-                await self.session.execute(upsert, values)
+                await self.session.execute(upsert)
         added = len({row["source_id"] for row in rows} - had)
         return len(rows) - added, added
 
