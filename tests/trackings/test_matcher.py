@@ -226,6 +226,12 @@ def test_terms_without_ascii_letters_are_still_found() -> None:
     assert _terms("#नमस्ते दुनिया", hashtags=(normalise_hashtag("नमस्ते"),)) == ["#नमस्ते"]
 
 
+def test_a_lone_surrogate_does_not_stop_the_reading() -> None:
+    """JSON may hand over a lone surrogate: the matcher's first look encodes the text, and must not fail."""
+    assert _terms("\ud800Spring sale", keywords=("spring sale",)) == ["spring sale"]
+    assert _terms("#spring\udfff", hashtags=("spring",)) == ["#spring"]
+
+
 @pytest.mark.parametrize(
     ("normalise", "raw", "expected"),
     [

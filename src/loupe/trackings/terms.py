@@ -22,7 +22,10 @@ MAX_TERMS = 100  # per kind, per tracking
 _ASCII_FOLD = bytes(
     c + 32 if 65 <= c <= 90 else c if (48 <= c <= 57 or 97 <= c <= 122 or c == 95) else 32 for c in range(256)
 )
-_NON_WORD = re.compile(r"\W+")
+# The same for a UTF-8 text cut into words for the matcher's first look: bytes of other characters kept
+# whole. A byte made a space is a character `fold_words` makes a space, so no ASCII run crosses it.
+SPLIT_WORDS = bytes(c if c >= 128 else _ASCII_FOLD[c] for c in range(256))
+_WORD = re.compile(r"\w+")
 # The only characters whose case folding adds ASCII letters after NFKD (checked over every code point in
 # tests/trackings/test_matcher.py): `projection` spells them out before dropping what is not ASCII.
 FOLDS_TO_ASCII = "ßẞ"
@@ -72,15 +75,12 @@ def fold_words(text: str) -> str:
     """The text as its folded words, each between single spaces, with a space at both ends: a keyword
     found in it as ` word ` is a whole word."""
     if text.isascii():
-        folded = text.encode().translate(_ASCII_FOLD).decode()
-    else:
-        folded = _pattern("bmp_marks").sub(
-            "", unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
-        )
-        if _pattern("astral_zone").search(folded):
-            folded = folded.translate(_astral_marks())
-        folded = _NON_WORD.sub(" ", folded)
-    return f" {' '.join(folded.split())} "
+        return f" {' '.join(text.encode().translate(_ASCII_FOLD).decode().split())} "
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
+    folded = _pattern("bmp_marks").sub("", folded)
+    if _pattern("astral_zone").search(folded):
+        folded = folded.translate(_astral_marks())
+    return f" {' '.join(_WORD.findall(folded))} "  # the words alone: fewer pieces than spaces put between them
 
 
 def projection(text: str) -> str:
