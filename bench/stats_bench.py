@@ -3,7 +3,7 @@
 Data: `--clicks` (10,000,000) clicks spread over the last 90 days across 50 creator links (25 creators with a
 link in two of 5 campaigns, 10 links a campaign), 30 countries and 9 referrers (skewed), 4 devices, 3% bots;
 conversions on 2% of people's clicks (EUR and USD). Clicks are generated in SQL, then the roll-ups are built by
-`loupe stats rebuild` (timed) and the tables analysed.
+`loupe stats rebuild --days 90` (timed) and the tables analysed.
 
 Stats: the api under uvicorn (one process, loopback), requests one at a time, the kinds interleaved in every
 round: link, campaign, creators (first page) and workspace stats over 30 and 90 days, in the workspace zone
@@ -11,9 +11,10 @@ Europe/Paris (days from hour rows: the slower path) and in UTC. The raw scan the
 reference) answers the same campaign 30-day request a few times for comparison. CSV exports (a campaign's
 90 days, every creator): time to the first byte and to the last.
 
-Flush: the flush's store step (enrich + insert in one transaction, `store_raw`) on batches of 500 clicks of
-the current hour over the 50 links, with roll-ups and without (the insert of before), alternated round by
-round on the same tables (10M rows already in). Writes bench/results/stats.json.
+Flush: the flush's store step (enrich + insert in one transaction, `store_raw`) on batches of the worker's
+size (`click_flush_batch`, 2,000) of clicks of the current hour over the 50 links, 10,000 clicks a round,
+with roll-ups and without (the insert of before), alternated round by round on the same tables (10M rows
+already in). Writes bench/results/stats.json.
 
     .venv/bin/python bench/stats_bench.py [--clicks 10000000] [--rounds 40]   (or LOUPE_BENCH_CLICKS=…)
 """
@@ -42,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' ra
 
 RESULTS = Path(__file__).parent / "results" / "stats.json"
 LINKS, CAMPAIGNS, DAYS = 50, 5, 90
+FLUSH_CLICKS_PER_ROUND = 10_000
 COUNTRIES = "{US,FR,DE,GB,ES,IT,BR,CA,NL,BE,CH,AT,SE,NO,DK,PL,PT,IE,MX,AR,JP,KR,AU,NZ,IN,TR,MA,ZA,EG,SG}"
 REFERRERS = "{instagram.com,l.instagram.com,tiktok.com,youtube.com,t.co,facebook.com,linktr.ee,snapchat.com,NULL}"
 GENERATE = f"""
@@ -136,7 +138,7 @@ async def build_rollups(database_url: str) -> float:
     from loupe.stats.rebuild import rebuild_database
 
     started = time.monotonic()
-    await rebuild_database(database_url)
+    await rebuild_database(database_url, days=DAYS)  # `loupe stats rebuild --days 90`: one chunk per link
     elapsed = time.monotonic() - started
     conn = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
@@ -342,7 +344,10 @@ def main() -> None:
         raw = asyncio.run(measure_raw(database_url, data, 3))
         print("flush", flush=True)
         load("flush_start")
-        flush = asyncio.run(measure_flush(database_url, data, args.flush_rounds, 20, 500))
+        from loupe.config import Settings
+
+        size = Settings.model_fields["click_flush_batch"].default  # the worker's batch, as deployed
+        flush = asyncio.run(measure_flush(database_url, data, args.flush_rounds, FLUSH_CLICKS_PER_ROUND // size, size))
         load("flush_end")
 
     def worst(kind: str, zone: str = "Europe/Paris") -> float:

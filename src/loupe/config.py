@@ -160,7 +160,12 @@ class Settings(BaseSettings):
     click_group: str = "loupe:clicks:flush"
     click_spool_dir: Path | None = Field(default=None, description="Local spool when Redis is down; data_dir/spool.")
     click_redis_timeout_ms: int = Field(default=250, gt=0, description="Bound on every Redis call of the redirect.")
-    click_flush_batch: int = Field(default=500, gt=0)
+    click_flush_batch: int = Field(
+        default=2_000,
+        gt=0,
+        description="Most clicks a flush stores per transaction (fewer when fewer are waiting). A batch upserts "
+        "its roll-up rows per scope, hour and key, not per click: 2,000 cost half as much per click as 500.",
+    )
     click_reclaim_idle_ms: int = Field(
         default=30_000, gt=0, description="Pending entries older than this are reclaimed."
     )

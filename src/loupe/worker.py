@@ -23,7 +23,7 @@ from loupe.accounts.jobs import schedule_refreshes
 from loupe.accounts.refresh import JOB_MAX_TRIES, refresh_connection
 from loupe.accounts.reminders import remind_expiring
 from loupe.accounts.stories import POLL_MINUTES, poll_stories
-from loupe.clicks.jobs import flush_clicks, maintain_clicks
+from loupe.clicks.jobs import flush_clicks, fold_click_rollups, maintain_clicks
 from loupe.config import Settings, get_settings
 from loupe.connections.jobs import purge_connect_attempts
 from loupe.kit.context import ProcessContext
@@ -76,6 +76,7 @@ FUNCTIONS: list[Any] = [
     send_staged_jobs,
     flush_clicks,
     maintain_clicks,
+    fold_click_rollups,
     sweep_media,
     deliver_outbox,
     purge_connect_attempts,
@@ -97,6 +98,7 @@ CRON_JOBS: list[Any] = [
     # Jobs committed while Redis refused them are queued within seconds of its return.
     cron(send_staged_jobs, second=set(range(3, 60, 5)), run_at_startup=True, keep_result=0, timeout=60),  # type: ignore[arg-type]
     cron(maintain_clicks, hour=3, minute=17, second=0, run_at_startup=True, keep_result=0),  # type: ignore[arg-type]
+    cron(fold_click_rollups, minute=2, second=30, run_at_startup=True, keep_result=0, unique=True, timeout=600),  # type: ignore[arg-type]
     # Files of deleted stories go within a minute of the delete.
     cron(sweep_media, second=30, run_at_startup=True, keep_result=0, timeout=120),  # type: ignore[arg-type]
     # Outbox emails go within seconds (and at once: each commit that adds some enqueues a run too).

@@ -31,12 +31,16 @@ async def _scopes(db: ProcessContext) -> Any:
     return scopes
 
 
-def _buckets(at: datetime) -> list[tuple[str, datetime]]:
+def _buckets(at: datetime, days_until: datetime | None = None) -> list[tuple[str, datetime]]:
+    """Its hour, and its day unless day rows end before it (click day rows: where the folds are)."""
     at = at.astimezone(UTC)
-    return [
-        ("hour", at.replace(minute=0, second=0, microsecond=0)),
-        ("day", at.replace(hour=0, minute=0, second=0, microsecond=0)),
-    ]
+    day = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    hour = ("hour", at.replace(minute=0, second=0, microsecond=0))
+    return [hour, ("day", day)] if days_until is None or day < days_until else [hour]
+
+
+async def folded_until(db: ProcessContext) -> datetime:
+    return (await sql(db, "SELECT folded_until FROM click_rollup_folds"))[0]["folded_until"]  # type: ignore[no-any-return]
 
 
 def _dimensions(click: Any) -> list[tuple[str, str]]:
@@ -51,11 +55,11 @@ def _dimensions(click: Any) -> list[tuple[str, str]]:
 async def click_recount(db: ProcessContext) -> dict[Key, tuple[int, int, int]]:
     """(link, workspace, dimension, grain, bucket, key) → (people's clicks, unique clicks, bot clicks)."""
     sums: dict[Key, list[int]] = defaultdict(lambda: [0, 0, 0])
-    scopes = await _scopes(db)
+    scopes, folded = await _scopes(db), await folded_until(db)
     for click in await sql(db, "SELECT * FROM clicks"):
         for scope in scopes(click):
             for dimension, key in _dimensions(click):
-                for grain, bucket in _buckets(click["clicked_at"]):
+                for grain, bucket in _buckets(click["clicked_at"], folded):
                     row = sums[(scope, str(click["workspace_id"]), dimension, grain, bucket, key)]
                     row[0] += not click["bot"]
                     row[1] += (not click["bot"]) and click["unique_visitor"]

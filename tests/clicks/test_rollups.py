@@ -7,12 +7,14 @@ import random
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
 from loupe.clicks.flush import ClickFlusher
+from loupe.clicks.jobs import fold_click_rollups
 from loupe.clicks.pg import engine_transaction
 from loupe.clicks.rollups import insert_clicks
 from loupe.config import Settings
@@ -123,3 +125,53 @@ async def test_a_batch_stored_twice_and_a_link_deleted_since_add_up_to_a_recount
     rollups = await click_rollups(db)
     assert rollups == await click_recount(db)
     assert {scope for scope, *_ in rollups} == {links[0]["id"], gone["id"], campaign_id, tenant.workspace_id}
+
+
+async def test_days_folded_while_flushes_run_add_up_to_a_recount(
+    db: ProcessContext, settings: Settings, redis_url: str, links: list[dict[str, Any]]
+) -> None:
+    """The worker folds the days that are over into day rows while flushes store clicks of those days: the
+    day rows end where the folds say, and every row equals the recount."""
+    await sql(db, "UPDATE click_rollup_folds SET folded_until = :at", at=datetime(2026, 3, 20, tzinfo=UTC))
+    clicks = raw_clicks(links, 1200, random.Random(21))
+    redis = Redis.from_url(redis_url)
+    try:
+        await enqueue(redis, settings, clicks, per_entry=20)
+        flushers = [_flusher(redis, db, settings, f"flusher-{i}", batch_entries=1) for i in range(2)]
+        await flushers[0].ensure_group()
+        *results, folds = await asyncio.gather(
+            *(f.flush(max_seconds=60) for f in flushers), fold_click_rollups({"process": db})
+        )
+        assert all(r.entries for r in results)
+        assert folds["folded"][0] == "2026-03-20"
+        assert sorted(await _stored_ids(db)) == sorted(c.id for c in clicks)
+        assert await click_rollups(db) == await click_recount(db)
+        assert await fold_click_rollups({"process": db}) == {"folded": []}  # every day that is over is folded
+    finally:
+        await redis.aclose()
+    recount = await click_recount(db)
+    assert {grain for (*_, grain, _, _) in recount} == {"hour", "day"}
+
+
+async def test_a_fold_waits_for_the_flush_in_progress_and_counts_its_clicks(
+    db: ProcessContext, links: list[dict[str, Any]]
+) -> None:
+    """A flush that has stored clicks of a day not folded yet (hour rows only) but not committed: the fold of
+    that day waits for it, then sums its clicks into the day rows."""
+    await sql(db, "UPDATE click_rollup_folds SET folded_until = :at", at=datetime(2026, 3, 30, tzinfo=UTC))
+    ours = [link for link in links if link["workspace_id"] == links[0]["workspace_id"]]
+    columns = click_columns(ours, links[0]["workspace_id"], 200, random.Random(4))
+    inner = engine_transaction(db.engine)
+    async with inner() as flush:
+        assert await insert_clicks(flush, columns) == 200
+        fold = asyncio.ensure_future(fold_click_rollups({"process": db}))
+        waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        for _ in range(200):  # the fold's transaction queues behind the flush's shared lock
+            if (await sql(db, waiting))[0]["count"]:
+                break
+            await asyncio.sleep(0.02)
+        else:
+            raise AssertionError("the fold did not wait for the flush")
+        assert not fold.done()
+    assert (await fold)["folded"][0] == "2026-03-30"
+    assert await click_rollups(db) == await click_recount(db)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
 import pytest
 
+from loupe.clicks.jobs import fold_click_rollups
 from loupe.clicks.pg import engine_transaction
 from loupe.clicks.rollups import insert_clicks
 from loupe.kit.context import ProcessContext
@@ -25,7 +26,7 @@ from tests.clicks.rollup_support import (
     conversion_rollups,
     raw_conversions,
 )
-from tests.clicks.support import make_campaign, make_link
+from tests.clicks.support import make_campaign, make_link, sql
 from tests.conftest import Tenant
 from tests.stats.raw_reference import RawStatsRepository
 
@@ -44,9 +45,14 @@ RANGES = [
 ZONES = ["UTC", "Europe/Paris", "America/New_York", "Asia/Tokyo"]
 
 
+@pytest.mark.parametrize("folded_until", [None, datetime(2026, 3, 30, tzinfo=UTC)], ids=["folded", "half-folded"])
 async def test_roll_up_answers_equal_the_raw_scan_in_every_zone(
-    db: ProcessContext, client: httpx.AsyncClient, tenant: Tenant, make_tenant: Any
+    db: ProcessContext, client: httpx.AsyncClient, tenant: Tenant, make_tenant: Any, folded_until: datetime | None
 ) -> None:
+    """Every day of the clicks folded (the reset leaves the folds at today), or only those before 30 March
+    (the later ones in hour rows only, until the worker's fold, after which the answers are the same)."""
+    if folded_until is not None:
+        await sql(db, "UPDATE click_rollup_folds SET folded_until = :at", at=folded_until)
     rng = random.Random(2026)
     campaign_id = await make_campaign(db, tenant.workspace_id)
     links = [await make_link(db, tenant.workspace_id, campaign_id=campaign_id) for _ in range(3)]
@@ -61,10 +67,30 @@ async def test_roll_up_answers_equal_the_raw_scan_in_every_zone(
     await rebuild(engine_transaction(db.engine))  # the conversions were written raw: backfill them
     assert await click_rollups(db) == await click_recount(db)
     assert await conversion_rollups(db) == await conversion_recount(db)
+    if folded_until is not None:
+        days = {grain for (_, _, _, grain, bucket, _) in await click_rollups(db) if bucket >= folded_until}
+        assert days == {"hour"}  # the days not folded yet have no day rows
 
     principal = Principal(uuid.UUID(tenant.workspace_id), uuid.uuid4(), frozenset({"read"}))
+    await _compare(db, client, tenant, principal, links, campaign_id, ZONES)
+    if folded_until is not None:  # the worker folds every day that is over: nothing read changes
+        folded = (await fold_click_rollups({"process": db}))["folded"]
+        assert folded[0] == "2026-03-30" and len(folded) == (datetime.now(UTC).date() - date(2026, 3, 30)).days
+        assert await click_rollups(db) == await click_recount(db)
+        await _compare(db, client, tenant, principal, links, campaign_id, ["Europe/Paris"])
+
+
+async def _compare(
+    db: ProcessContext,
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    principal: Principal,
+    links: list[dict[str, Any]],
+    campaign_id: str,
+    zones: list[str],
+) -> None:
     compared = 0
-    for zone in ZONES:
+    for zone in zones:
         changed = await client.patch("/v1/workspace", json={"time_zone": zone}, headers=tenant.write)
         assert changed.status_code == 200 and changed.json()["time_zone"] == zone, changed.text
         for first, last in RANGES:
@@ -83,7 +109,7 @@ async def test_roll_up_answers_equal_the_raw_scan_in_every_zone(
             assert rolled == raw, (zone, first, last)
             compared += 1
             assert raw[2].totals.clicks > 0 or first == last
-    assert compared == len(ZONES) * len(RANGES)
+    assert compared == len(zones) * len(RANGES)
 
 
 async def test_a_zone_that_is_not_whole_hours_from_utc_is_refused(client: httpx.AsyncClient, tenant: Tenant) -> None:

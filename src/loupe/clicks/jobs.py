@@ -1,4 +1,5 @@
-"""Worker jobs of the click pipeline: the flush (every two seconds) and partition upkeep (daily)."""
+"""Worker jobs of the click pipeline: the flush (every two seconds), the fold of the days that are over
+into day rows (hourly) and partition upkeep (daily)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import structlog
 from loupe.clicks.flush import ClickFlusher
 from loupe.clicks.partitions import ensure_partitions
 from loupe.clicks.pg import engine_transaction
+from loupe.clicks.rollups import fold_day
 from loupe.config import Settings
 from loupe.kit.context import ProcessContext
 
@@ -37,6 +39,22 @@ async def flush_clicks(ctx: dict[str, Any], max_seconds: float = 5.0) -> dict[st
     if stats.entries:
         log.info("clicks_flushed", **asdict(stats))
     return asdict(stats)
+
+
+async def fold_click_rollups(ctx: dict[str, Any]) -> dict[str, Any]:
+    """Fold every UTC day that is over and not folded yet into its day rows, one day per transaction (each
+    holds the flushes back for the time it sums one day's hour rows)."""
+    process: ProcessContext = ctx["process"]
+    folded = []
+    while True:
+        async with engine_transaction(process.engine)() as conn:
+            day = await fold_day(conn, datetime.now(UTC))
+        if day is None:
+            break
+        folded.append(day.date().isoformat())
+    if folded:
+        log.info("click_rollups_folded", days=folded)
+    return {"folded": folded}
 
 
 # At most one flush from requests per process at a time: every conversion whose click is not in PostgreSQL

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, Index, LargeBinary, Text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, DateTime, Index, LargeBinary, Text, true
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -86,10 +86,12 @@ class ClickRollup(Base):
     (rollups.py says how they stay exact).
 
     `dimension` is `total` (key `total`), `country`, `device` or `referrer`; `grain` is `hour` or `day`.
-    Day rows make long ranges cheap to read; hour rows make any whole-hour time zone's days exact.
+    Day rows make long ranges cheap to read; hour rows make any whole-hour time zone's days exact. Day rows
+    exist for the folded days only (`ClickRollupFold`).
     """
 
     __tablename__ = "click_rollups"
+    __table_args__ = (Index("ix_click_rollups_bucket", "bucket", postgresql_using="brin"),)
 
     scope_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)  # per `scope`
     workspace_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
@@ -101,3 +103,14 @@ class ClickRollup(Base):
     clicks: Mapped[int] = mapped_column(BigInteger)
     unique_clicks: Mapped[int] = mapped_column(BigInteger)
     bot_clicks: Mapped[int] = mapped_column(BigInteger)
+
+
+class ClickRollupFold(Base):
+    """Where the click day rows end (one row): every UTC day before `folded_until` has exact day rows, folded
+    from its hour rows once it was over; no later day has any (reads sum its hour rows)."""
+
+    __tablename__ = "click_rollup_folds"
+    __table_args__ = (CheckConstraint("id", name="one_row"),)
+
+    id: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default=true())
+    folded_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))

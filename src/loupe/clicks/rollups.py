@@ -7,9 +7,12 @@ The pattern (conversions and later domains follow it):
    (`INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n`). A redelivered batch inserts nothing, so it
    adds nothing; a flush killed before its commit leaves neither the clicks nor their sums. The roll-ups can
    never be ahead of or behind the raw rows.
-2. **Grains: UTC hour and UTC day.** Every click adds to its hour row and its day row. A range of whole hours
-   reads its whole UTC days from the day rows and the hours at its two ends from the hour rows, so any time
-   zone whose offset is a whole number of hours gets exact days; the day rows keep a 90-day read small.
+2. **Grains: UTC hour and UTC day.** Every click adds to its hour row; day rows are folded from the hour
+   rows once a UTC day is over (`fold_day`, the worker's `fold_click_rollups`), and `click_rollup_folds`
+   says where they end: a click of a day already folded (a late one) adds to its day row too. A range of
+   whole hours reads its folded UTC days from the day rows and every other hour from the hour rows, so any
+   time zone whose offset is a whole number of hours gets exact days; the day rows keep a 90-day read small,
+   and the flush upserts half the rows it would if it kept day rows as clicks land.
 3. **One row per breakdown key**, not per combination: `dimension` is `total`, `country`, `device` or
    `referrer`, as the stats show them. Keys grow with what the stats show, not with their product.
    **And per scope**: every click adds to its link's rows, its campaign's and its workspace's (`scope`,
@@ -26,7 +29,7 @@ The pattern (conversions and later domains follow it):
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 # Taken shared by every transaction that adds to a roll-up, exclusive by a rebuild chunk.
@@ -45,6 +48,9 @@ LINK_SCOPE = "CROSS JOIN LATERAL (VALUES ('link', {alias}.link_id)) AS s (scope,
 
 # UTC hours and days without a time zone lookup (`date_trunc(…, 'UTC')` costs one per call).
 _EPOCH = "timestamptz '2000-01-01 00:00:00+00'"
+# Where the day rows end (one row; read once per statement). A day row is added to only before it.
+FOLDED_UNTIL = "SELECT folded_until FROM click_rollup_folds"
+_KEPT = f"(g.grain = 'hour' OR g.bucket < ({FOLDED_UNTIL}))"
 # Facts of the clicks in `source` (a CTE or subquery with the columns of `clicks`): one row per roll-up key,
 # in primary-key order.
 _FACTS = f"""
@@ -58,7 +64,7 @@ CROSS JOIN LATERAL (VALUES ('total', 'total'), ('country', coalesce(c.country, '
                            ('referrer', coalesce(c.referrer_host, 'direct'))) AS d (dimension, key)
 CROSS JOIN LATERAL (VALUES ('hour', date_bin('1 hour', c.clicked_at, {_EPOCH})),
                            ('day', date_bin('1 day', c.clicked_at, {_EPOCH}))) AS g (grain, bucket)
-WHERE s.scope_id IS NOT NULL
+WHERE s.scope_id IS NOT NULL AND {_KEPT}
 GROUP BY 1, 2, 3, 4, 5, 6, 7
 ORDER BY 1, 2, 4, 5, 6, 7
 """
@@ -106,7 +112,7 @@ LEFT JOIN tracking_links AS l ON l.id = p.link_id
 CROSS JOIN LATERAL (VALUES ('link', p.link_id), ('campaign', l.campaign_id), ('workspace', p.workspace_id))
                    AS s (scope, scope_id)
 CROSS JOIN LATERAL (VALUES ('hour', p.hour), ('day', date_bin('1 day', p.hour, {_EPOCH}))) AS g (grain, bucket)
-WHERE s.scope_id IS NOT NULL
+WHERE s.scope_id IS NOT NULL AND {_KEPT}
 GROUP BY 1, 2, 3, 4, 5, 6, 7
 ORDER BY 1, 2, 4, 5, 6, 7
 """
@@ -146,6 +152,36 @@ FROM (SELECT min(clicked_at) AS first, max(clicked_at) AS last FROM clicks WHERE
      (SELECT min(bucket) AS first, max(bucket) AS last FROM click_rollups WHERE scope_id = $1) AS r
 """
 SCOPES_RANGE = "SELECT min(bucket), max(bucket) FROM click_rollups WHERE scope_id = ANY($1::uuid[])"
+
+
+# A day's day rows from its hour rows (both statements under `HOLD_EXCLUSIVE`, so no flush adds meanwhile);
+# the bucket range finds the day's rows through the BRIN index on `bucket`.
+_DAY = "bucket >= $1 AND bucket < $1 + interval '1 day'"
+DELETE_DAY = f"DELETE FROM click_rollups WHERE grain = 'day' AND {_DAY}"
+FOLD_DAY = _ADD.format(
+    facts=f"""
+SELECT scope_id, workspace_id, scope, dimension, 'day', $1::timestamptz, key,
+       sum(clicks), sum(unique_clicks), sum(bot_clicks)
+FROM click_rollups WHERE grain = 'hour' AND {_DAY}
+GROUP BY 1, 2, 3, 4, 7
+ORDER BY 1, 2, 4, 7
+"""
+)
+ADVANCE = "UPDATE click_rollup_folds SET folded_until = $1::timestamptz + interval '1 day' WHERE folded_until = $1"
+
+
+async def fold_day(conn: Any, now: datetime) -> datetime | None:
+    """Fold the first day not folded yet, if it is over at `now`, inside the caller's transaction (which
+    holds nothing else): its day rows summed from its hour rows, then `folded_until` moved past it. Returns
+    the day folded. Idempotent: a day another worker folded meanwhile is not folded again."""
+    await conn.execute(HOLD_EXCLUSIVE)
+    day = await conn.fetchval(FOLDED_UNTIL)
+    if day is None or day + timedelta(days=1) > now:
+        return None
+    await conn.execute(DELETE_DAY, day)  # none, unless a worker of an older version still added day rows
+    await conn.execute(FOLD_DAY, day)
+    await conn.execute(ADVANCE, day)
+    return day  # type: ignore[no-any-return]
 
 
 async def insert_clicks(conn: Any, columns: list[list[Any]], *, rollups: bool = True) -> int:

@@ -2,7 +2,8 @@
 roll-ups (clicks/rollups.py), never from the raw rows.
 
 A range [start, end) of whole UTC hours reads its whole UTC days from the `day` rows and the hours left at its
-two ends from the `hour` rows (`_pieces`): a 90-day range reads about 90 rows per breakdown key. A campaign or
+two ends from the `hour` rows (`_pieces`): a 90-day range reads about 90 rows per breakdown key, plus the hours
+since the click day rows' last fold. A campaign or
 the workspace reads its own scope's rows, as many as one link's; one statement per source answers every
 breakdown at once (`breakdowns`). Every statement is a SQLAlchemy Core expression on the tables of the
 models, every value a bound parameter.
@@ -38,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from loupe.campaigns.models import Campaign
-from loupe.clicks.models import ClickRollup
+from loupe.clicks.models import ClickRollup, ClickRollupFold
 from loupe.conversions.models import ConversionRollup
 from loupe.influencers.models import Influencer
 from loupe.links.models import LinkKind, TrackingLink
@@ -66,11 +67,14 @@ def _day_floor(moment: datetime) -> datetime:
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _pieces(start: datetime, end: datetime, hours_only: bool) -> list[tuple[str, datetime, datetime]]:
+def _pieces(
+    start: datetime, end: datetime, hours_only: bool, days_until: datetime | None = None
+) -> list[tuple[str, datetime, datetime]]:
     """(grain, from, to) of the roll-up rows that make up [start, end) (whole UTC hours): its whole UTC days
-    from `day` rows, the hours around them from `hour` rows."""
+    before `days_until` (where the day rows end, if they do) from `day` rows, the other hours from `hour`
+    rows."""
     first_day = _day_floor(start) if start == _day_floor(start) else _day_floor(start) + DAY
-    last_day = _day_floor(end)
+    last_day = _day_floor(end) if days_until is None else min(_day_floor(end), days_until)
     if hours_only or first_day >= last_day:
         return [("hour", start, end)]
     pieces = [("day", first_day, last_day)]
@@ -99,6 +103,12 @@ class StatsRepository:
         self.session = session
         self.workspace_id = workspace_id
         self.time_zone = time_zone
+        self.clicks_folded_until: datetime | None = None  # none folded: click day rows are not read
+
+    async def read_folds(self) -> None:
+        """Where the click day rows end, read once per answer. A value older than the latest one only makes a
+        read sum more hour rows (they always hold every click), so any value read stays exact."""
+        self.clicks_folded_until = await self.session.scalar(select(ClickRollupFold.folded_until))
 
     async def serial_plans(self) -> None:
         """No parallel workers for the rest of this transaction: every read is a few index ranges of a few
@@ -152,8 +162,15 @@ class StatsRepository:
                 table.c.bucket >= first,
                 table.c.bucket < last,
             )
-            for grain, first, last in _pieces(start, end, hours_only)
+            for grain, first, last in _pieces(start, end, hours_only, self._days_until(table, start))
         ]  # fmt: skip
+
+    def _days_until(self, table: FromClause, start: datetime) -> datetime | None:
+        """Where the table's day rows end: click day rows at the last fold (none before any), conversion day
+        rows never (they are kept as conversions land)."""
+        if table is not CLICKS:
+            return None
+        return self.clicks_folded_until or start
 
     def _source(self, table: FromClause, scope: Scope, dimension: Dimension, start: datetime, end: datetime) -> Any:
         """The roll-up rows one breakdown sums (`UNION ALL` of `_rows`). By day outside UTC, hour rows only (a

@@ -141,6 +141,7 @@ class StatsService:
         time_zone = (await WorkspaceService(self.session).get_workspace(self.workspace_id)).time_zone
         repo = self.source(self.session, self.workspace_id, time_zone)
         await repo.serial_plans()
+        await repo.read_folds()
         return repo, ZoneInfo(time_zone)
 
     async def _stats(self, scope: Scope, first: date | None, last: date | None) -> dict[str, Any]:
