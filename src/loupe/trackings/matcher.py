@@ -91,7 +91,8 @@ class Matcher(Generic[K]):
 
     def match(self, text: str | None) -> dict[K, list[str]]:
         """Tracking key → the terms of it that `text` holds (`#tag`, `@name`, `keyword`), each once."""
-        if not text or self.prefilter is None:
+        prefilter = self.prefilter
+        if not text or prefilter is None:
             return {}
         if self.read_every_text:
             kinds = self.every_kind
@@ -99,7 +100,7 @@ class Matcher(Generic[K]):
             words = text.encode("utf-8", "surrogatepass").translate(SPLIT_WORDS).split()
             if self.clean.issuperset(words):
                 return {}  # every word is known to hold no term's ASCII run (most texts)
-            kinds = self._kinds_in(words)
+            kinds = self._kinds_in(prefilter, words)
         found: dict[K, list[str]] = {}
         for tag in tags_in(text) if kinds & HASHTAG else ():
             for key in self.hashtags.get(tag, ()):
@@ -114,12 +115,11 @@ class Matcher(Generic[K]):
                     found.setdefault(key, []).append(words)
         return found
 
-    def _kinds_in(self, words: list[bytes]) -> int:
+    def _kinds_in(self, prefilter: ahocorasick.Automaton, words: list[bytes]) -> int:
         """The kinds of term whose ASCII run the words not known clean hold; remembers them if none."""
-        assert self.prefilter is not None
         new = [word for word in words if word not in self.clean]
         kinds = 0
-        for _, kind in self.prefilter.iter(projection(b" ".join(new).decode("utf-8", "surrogatepass"))):
+        for _, kind in prefilter.iter(projection(b" ".join(new).decode("utf-8", "surrogatepass"))):
             kinds |= kind
         if not kinds:
             if len(self.clean) + len(new) > CLEAN_WORDS:
