@@ -265,3 +265,74 @@ async def test_a_flood_of_unknown_codes_does_not_evict_the_cached_links() -> Non
     calls = pool.calls
     assert await cache.get("known") is known and pool.calls == calls  # still cached: no query
     assert cache.cached("made-up-49")  # unknown codes are still cached too, within the bound
+
+
+async def test_click_buffer_pipe_authenticates_selects_and_spools_what_redis_refuses(tmp_path: Path) -> None:
+    """The buffer's own connection against a stand-in Redis: AUTH and SELECT before the first XADD, a reply
+    split across reads, and an error reply that sends its batch to the spool (answered, not lost)."""
+    from redis.asyncio import Redis
+
+    from loupe.clicks.buffer import ClickBuffer
+    from loupe.clicks.events import CLICK, RawClick, decode_batch, new_click_id, now_us
+
+    commands: list[list[bytes]] = []
+    refuse = asyncio.Event()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while line := await reader.readline():
+            args = []
+            for _ in range(int(line[1:])):
+                size = int((await reader.readline())[1:])
+                args.append((await reader.readexactly(size + 2))[:-2])
+            commands.append(args)
+            if args[0].upper() != b"XADD":
+                writer.write(b"+OK\r\n")
+            elif refuse.is_set():
+                writer.write(b"-OOM command not allowed when used memory > 'maxmemory'.\r\n")
+            else:
+                writer.write(b"$15\r\n17000000")  # the entry id in two reads
+                await writer.drain()
+                await asyncio.sleep(0.01)
+                writer.write(b"00000-0\r\n")
+            await writer.drain()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    redis = Redis.from_url(f"redis://:secret@127.0.0.1:{port}/2")
+    spool = Spool(tmp_path)
+    buffer = ClickBuffer(redis, "s", spool, timeout=1.0)
+
+    def click() -> RawClick:
+        return RawClick(new_click_id(), now_us(), CLICK, "c", None, None, "192.0.2.1", "UA", "", False)
+
+    try:
+        sent = [click()]
+        await buffer.record(sent[0])  # redis-py carries the first batch while the pipe connects
+        for _ in range(200):
+            if buffer._pipe is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert buffer._pipe is not None
+        before = len(commands)
+        batch = [click() for _ in range(3)]
+        await asyncio.gather(*(buffer.record(c) for c in batch))
+        sent += batch
+        xadds = [args for args in commands if args[0] == b"XADD"]
+        heads = [args[:2] for args in commands[:before]]
+        assert heads.count([b"AUTH", b"secret"]) == heads.count([b"SELECT", b"2"]) == 2  # redis-py's, the pipe's
+        assert [args[0] for args in commands[before:]] == [b"XADD"]  # one batch for the three
+        assert {c.id for args in xadds for c in decode_batch(args[4])} == {c.id for c in sent}
+        assert buffer.spooled == 0
+        refuse.set()
+        refused = click()
+        await asyncio.wait_for(buffer.record(refused), 5)  # answered once spooled
+        assert buffer.spooled == 1 and not buffer.redis_healthy
+        lines = await asyncio.to_thread(
+            lambda: [line for f in tmp_path.glob("*.active") for line in f.read_bytes().splitlines()]
+        )
+        assert [c.id for line in lines for c in decode_batch(line)] == [refused.id]
+    finally:
+        await buffer.close()
+        spool.close()
+        await redis.aclose()
+        server.close()

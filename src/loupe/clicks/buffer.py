@@ -1,30 +1,152 @@
 """Group commit into the durable buffer (a Redis stream).
 
-Requests queue their click and wait; a writer sends everything queued so far as a single XADD
-(one stream entry carrying many clicks) and answers all those requests when Redis acknowledged.
-While writes are in flight (at most `max_inflight`, so a request waits about one round trip, not
-two), the next batch accumulates: a busy process makes few round trips.
-When Redis fails or exceeds its time bound, the batch goes to the local spool instead (fsync'd),
-and a short circuit breaker sends the next batches straight there so requests do not each wait
-for a timeout. A request never waits longer than `deadline` in all (a disk that hangs too must not
-hold visitors): one timer per batch, measured from its oldest request, keeps that bound without a
-timer per request on the hot path.
+Requests queue their click and wait; at the end of the event loop's turn everything queued so far goes
+out as a single XADD (one stream entry carrying many clicks), and all those requests are answered when
+Redis acknowledged it. While writes are in flight (at most `max_inflight`, so a request waits about one
+round trip, not two), the next batch accumulates: a busy process makes few round trips.
+
+The XADDs travel on one connection of our own (`_Pipe`), back to back: Redis answers them in order, and
+the acknowledgement answers the batch's requests from the protocol callback itself, with no task, timer
+task or pooled connection per batch (each of those cost a turn of the loop, and a turn of a busy loop is
+long). Until that connection is up (and for a Redis URL it cannot serve: TLS, a credential provider),
+batches go through the redis-py client as before.
+
+When Redis fails, answers an error or exceeds its time bound, the batch goes to the local spool instead
+(fsync'd), and a short circuit breaker sends the next batches straight there so requests do not each
+wait for a timeout. A request never waits longer than `deadline` in all (a disk that hangs too must not
+hold visitors): one timer per batch, measured from its oldest request, keeps that bound without a timer
+per request on the hot path.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
 from redis.asyncio import Redis
+from redis.asyncio.connection import Connection, UnixDomainSocketConnection
 
 from loupe.clicks.events import RawClick, encode_batch
 from loupe.clicks.metrics import BUFFERED_REDIS, BUFFERED_SPOOL
 from loupe.clicks.spool import Spool
 
 log = structlog.get_logger("loupe.clicks.buffer")
+
+_REDIS, _CLIENT, _SPOOL, _DONE = range(4)  # where a batch is: on the pipe, via redis-py, to the spool, settled
+
+
+def _arguments(*args: bytes) -> bytes:
+    return b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+
+
+def _command(*args: bytes) -> bytes:
+    return b"*%d\r\n%s" % (len(args), _arguments(*args))
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """Where the pipe connects, from the redis-py client's own settings."""
+
+    host: str  # "" for a unix socket
+    port: int
+    path: str | None
+    handshake: tuple[bytes, ...]  # AUTH / SELECT, each answered in order before the first XADD's reply
+
+    @classmethod
+    def of(cls, redis: Redis) -> _Target | None:
+        pool = getattr(redis, "connection_pool", None)
+        kwargs: dict[str, Any] = getattr(pool, "connection_kwargs", None) or {}
+        kind = getattr(pool, "connection_class", None)
+        if kind not in (Connection, UnixDomainSocketConnection) or kwargs.get("credential_provider"):
+            return None  # TLS or custom: redis-py carries the batches
+        handshake = []
+        password, username = kwargs.get("password"), kwargs.get("username")
+        if password:
+            args = [username, password] if username else [password]
+            handshake.append(_command(b"AUTH", *(str(a).encode() for a in args)))
+        if int(kwargs.get("db") or 0):
+            handshake.append(_command(b"SELECT", str(int(kwargs["db"])).encode()))
+        if kind is UnixDomainSocketConnection:
+            return cls("", 0, str(kwargs["path"]), tuple(handshake))
+        return cls(str(kwargs.get("host", "localhost")), int(kwargs.get("port", 6379)), None, tuple(handshake))
+
+
+class _Batch:
+    __slots__ = ("oldest", "payload", "released", "stage", "timer", "waiters")
+
+    def __init__(self, payload: bytes, waiters: list[asyncio.Future[None]], oldest: float) -> None:
+        self.payload = payload
+        self.waiters = waiters
+        self.oldest = oldest
+        self.stage = _REDIS
+        self.timer: asyncio.TimerHandle | None = None
+        self.released = False  # its in-flight slot given back (acknowledged, or past the deadline)
+
+
+class _Pipe(asyncio.Protocol):
+    """One Redis connection: commands written back to back, replies matched to them in order."""
+
+    def __init__(self, buffer: ClickBuffer) -> None:
+        self.buffer = buffer
+        self.transport: asyncio.Transport | None = None
+        self.sent: collections.deque[_Batch | None] = collections.deque()  # None: a handshake command
+        self.closed = False
+        self._data = bytearray()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def write(self, command: bytes, batch: _Batch | None) -> None:
+        self.sent.append(batch)
+        self.transport.write(command)  # type: ignore[union-attr]
+
+    def data_received(self, data: bytes) -> None:
+        buf = self._data
+        buf += data
+        pos, size = 0, len(buf)
+        while pos < size:
+            line_end = buf.find(b"\r\n", pos)
+            if line_end < 0:
+                break
+            kind = buf[pos]
+            if kind == 0x24:  # $: a bulk string, the entry id XADD answers
+                length = int(buf[pos + 1 : line_end])
+                end = line_end + 2 if length < 0 else line_end + length + 4
+                if end > size:
+                    break
+                ok = True
+            elif kind in (0x2B, 0x3A):  # + or :, the handshake's OK
+                ok, end = True, line_end + 2
+            elif kind == 0x2D:  # -: an error
+                ok, end = False, line_end + 2
+                log.warning("click_buffer_redis_error", error=bytes(buf[pos + 1 : line_end])[:200].decode("latin-1"))
+            else:
+                self.buffer._pipe_failed(self, "protocol")
+                return
+            pos = end
+            if not self.sent:
+                self.buffer._pipe_failed(self, "protocol")
+                return
+            batch = self.sent.popleft()
+            if batch is not None:
+                self.buffer._acknowledged(batch, ok)
+            elif not ok:
+                self.buffer._pipe_failed(self, "handshake")
+                return
+        del buf[:pos]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.buffer._pipe_failed(self, type(exc).__name__ if exc else "closed")
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.abort()
 
 
 class ClickBuffer:
@@ -48,10 +170,18 @@ class ClickBuffer:
         self.max_batch = max_batch
         self.max_inflight = max_inflight
         self.breaker_seconds = breaker_seconds
-        self._queue: list[tuple[list[Any], asyncio.Future[None], float]] = []
-        self._writers: set[asyncio.Task[None]] = set()
+        self._items: list[list[Any]] = []
+        self._waiters: list[asyncio.Future[None]] = []
+        self._oldest = 0.0  # when the first queued click was queued
+        self._scheduled = False
+        self._inflight = 0  # batches holding a slot
+        self._unsettled = 0  # batches whose write has not ended (past their deadline included)
         self._writes: set[asyncio.Task[None]] = set()
-        self._active = 0  # writers still looping; counted in the task itself, not in a done callback
+        self._target = _Target.of(redis)
+        self._pipe: _Pipe | None = None
+        self._connecting: asyncio.Task[None] | None = None
+        self._xadd = b"*5\r\n" + _arguments(b"XADD", stream.encode(), b"*", b"b")  # the payload follows
+        self._quiet: asyncio.Event | None = None  # set once nothing is in flight, while closing
         self._redis_down_until = 0.0
         self.spooled = 0
 
@@ -62,54 +192,172 @@ class ClickBuffer:
     async def record(self, click: RawClick) -> None:
         """Returns once the click is durable: acknowledged by Redis, or fsync'd to the spool.
         Raises TimeoutError when that took longer than `deadline` (the write goes on and may land)."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append((click.wire(), future, time.monotonic()))
-        if self._active < self.max_inflight:
-            self._active += 1
-            writer = asyncio.create_task(self._drain())
-            self._writers.add(writer)
-            writer.add_done_callback(self._writers.discard)
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        if not self._items:
+            self._oldest = time.monotonic()
+        self._items.append(click.wire())
+        self._waiters.append(future)
+        if not self._scheduled and self._inflight < self.max_inflight:
+            self._scheduled = True
+            loop.call_soon(self._flush)  # once this turn of the loop queued what it had
         # A visitor who goes away cancels only their own future; the batch's write goes on.
         await future
 
-    async def _drain(self) -> None:
-        try:
-            await self._drain_queue()
-        finally:
-            self._active -= 1
+    def _flush(self) -> None:
+        self._scheduled = False
+        while self._items and self._inflight < self.max_inflight:
+            if len(self._items) <= self.max_batch:
+                items, waiters, self._items, self._waiters = self._items, self._waiters, [], []
+            else:
+                items, self._items = self._items[: self.max_batch], self._items[self.max_batch :]
+                waiters, self._waiters = self._waiters[: self.max_batch], self._waiters[self.max_batch :]
+            self._start(_Batch(encode_batch(items), waiters, self._oldest))
 
-    async def _drain_queue(self) -> None:
-        while self._queue:
-            batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
-            payload = encode_batch([item for item, _, _ in batch])
-            write = asyncio.create_task(self._write(payload, len(batch)))
-            self._writes.add(write)  # a write past the deadline still runs to its end
-            write.add_done_callback(self._writes.discard)
-            left = batch[0][2] + self.deadline - time.monotonic()
-            try:
-                # Shielded: past the deadline the visitors are answered, but the write itself goes on.
-                await asyncio.wait_for(asyncio.shield(write), timeout=max(left, 0.001))
-            except BaseException as exc:
-                for _, future, _ in batch:
-                    if not future.done():
-                        future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
-                if not isinstance(exc, Exception):
-                    raise
-                continue
-            for _, future, _ in batch:
+    def _start(self, batch: _Batch) -> None:
+        self._inflight += 1
+        self._unsettled += 1
+        loop = asyncio.get_running_loop()
+        pipe = self._pipe
+        if pipe is not None and self.redis_healthy:
+            payload = batch.payload
+            pipe.write(b"%s$%d\r\n%s\r\n" % (self._xadd, len(payload), payload), batch)
+            batch.timer = loop.call_at(
+                min(loop.time() + self.timeout, self._deadline_of(batch, loop)), self._expired, batch
+            )
+            return
+        if pipe is None and self._target is not None and self._connecting is None and self.redis_healthy:
+            self._connecting = asyncio.create_task(self._connect(), name="click-buffer-connect")
+        batch.stage = _CLIENT
+        batch.timer = loop.call_at(self._deadline_of(batch, loop), self._expired, batch)
+        self._spawn(self._write_with_client(batch))
+
+    def _deadline_of(self, batch: _Batch, loop: asyncio.AbstractEventLoop) -> float:
+        return loop.time() + batch.oldest + self.deadline - time.monotonic()
+
+    def _spawn(self, coro: Any) -> None:
+        write = asyncio.create_task(coro)
+        self._writes.add(write)  # a write past the deadline still runs to its end
+        write.add_done_callback(self._writes.discard)
+
+    def _acknowledged(self, batch: _Batch, ok: bool) -> None:
+        if batch.stage != _REDIS:
+            return
+        if ok:
+            BUFFERED_REDIS.inc(len(batch.waiters))
+            self._settle(batch, None)
+        else:  # Redis refused it (out of memory, read-only replica…): the spool takes it
+            self._redis_down_until = time.monotonic() + self.breaker_seconds
+            self._to_spool(batch)
+
+    def _pipe_failed(self, pipe: _Pipe, reason: str) -> None:
+        """The connection broke, timed out or spoke nonsense: what it carried goes to the spool."""
+        if pipe is not self._pipe:
+            return
+        self._pipe = None
+        pipe.close()
+        self._redis_down_until = time.monotonic() + self.breaker_seconds
+        log.warning("click_buffer_redis_failed", error=reason)
+        for batch in pipe.sent:
+            if batch is not None and batch.stage == _REDIS:
+                self._to_spool(batch)
+        pipe.sent.clear()
+
+    def _expired(self, batch: _Batch) -> None:
+        if batch.stage == _REDIS:  # no acknowledgement within the timeout
+            if self._pipe is not None:
+                self._pipe_failed(self._pipe, "TimeoutError")
+            if batch.stage == _REDIS:
+                self._to_spool(batch)
+            return
+        # Past the deadline: the visitors are answered, but the write itself goes on.
+        for future in batch.waiters:
+            if not future.done():
+                future.set_exception(TimeoutError())
+        self._release(batch)
+
+    def _to_spool(self, batch: _Batch) -> None:
+        batch.stage = _SPOOL
+        if batch.timer is not None:
+            batch.timer.cancel()
+        loop = asyncio.get_running_loop()
+        batch.timer = loop.call_at(self._deadline_of(batch, loop), self._expired, batch)
+        self._spawn(self._write_spool(batch))
+
+    async def _write_with_client(self, batch: _Batch) -> None:
+        try:
+            if await self.push(batch.payload):
+                BUFFERED_REDIS.inc(len(batch.waiters))
+                self._settle(batch, None)
+                return
+        except BaseException as exc:
+            self._settle(batch, exc)
+            raise
+        await self._write_spool(batch)
+
+    async def _write_spool(self, batch: _Batch) -> None:
+        try:
+            self.spooled += 1
+            await self.spool.append(batch.payload)
+            BUFFERED_SPOOL.inc(len(batch.waiters))
+        except BaseException as exc:
+            self._settle(batch, exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        self._settle(batch, None)
+
+    def _settle(self, batch: _Batch, exc: BaseException | None) -> None:
+        if batch.stage == _DONE:
+            return
+        batch.stage = _DONE
+        self._unsettled -= 1
+        if batch.timer is not None:
+            batch.timer.cancel()
+        if exc is None:
+            for future in batch.waiters:
                 if not future.done():
                     future.set_result(None)
+        else:
+            error = exc if isinstance(exc, Exception) else RuntimeError("cancelled")
+            for future in batch.waiters:
+                if not future.done():
+                    future.set_exception(error)
+        self._release(batch)
+        if self._quiet is not None and not self._unsettled and not self._items:
+            self._quiet.set()
 
-    async def _write(self, payload: bytes, count: int) -> None:
-        if await self.push(payload):
-            BUFFERED_REDIS.inc(count)
+    def _release(self, batch: _Batch) -> None:
+        if batch.released:
             return
-        self.spooled += 1
-        await self.spool.append(payload)
-        BUFFERED_SPOOL.inc(count)
+        batch.released = True
+        self._inflight -= 1
+        if self._items and not self._scheduled:
+            self._flush()  # the clicks queued while it was in flight go now, from this very callback
+
+    async def _connect(self) -> None:
+        target = self._target
+        assert target is not None
+        loop = asyncio.get_running_loop()
+        pipe = _Pipe(self)
+        try:
+            async with asyncio.timeout(self.timeout):
+                if target.path is not None:
+                    await loop.create_unix_connection(lambda: pipe, target.path)
+                else:
+                    await loop.create_connection(lambda: pipe, target.host, target.port)
+            for command in target.handshake:
+                pipe.write(command, None)
+            if not pipe.closed and pipe.transport is not None and not pipe.transport.is_closing():
+                self._pipe = pipe
+        except Exception as exc:  # the client path finds out too, and spools
+            pipe.close()
+            log.warning("click_buffer_connect_failed", error=type(exc).__name__)
+        finally:
+            self._connecting = None
 
     async def push(self, payload: bytes) -> bool:
-        """One bounded XADD of a batch; False if Redis failed, timed out, or the breaker is open."""
+        """One bounded XADD of a batch through redis-py; False if Redis failed, timed out, or the breaker is open."""
         if not self.redis_healthy:
             return False
         try:
@@ -122,5 +370,16 @@ class ClickBuffer:
             return False
 
     async def close(self) -> None:
-        if self._writers or self._writes:
-            await asyncio.wait([*self._writers, *self._writes], timeout=self.timeout * 4)
+        """Waits (bounded) for the writes in flight, then closes the pipe."""
+        ends = time.monotonic() + self.timeout * 4
+        if self._unsettled or self._items:
+            self._quiet = asyncio.Event()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._quiet.wait(), max(ends - time.monotonic(), 0.001))
+        if self._writes:
+            await asyncio.wait([*self._writes], timeout=max(ends - time.monotonic(), 0.001))
+        if self._connecting is not None:
+            self._connecting.cancel()
+        if self._pipe is not None:
+            pipe, self._pipe = self._pipe, None
+            pipe.close()
