@@ -91,14 +91,23 @@ async def test_signing_up_with_a_taken_email_takes_the_same_time(client: httpx.A
         assert answer.status_code == 202, answer.text
         return answer
 
-    taken, new = [], []
-    for n in range(8):
-        taken.append(await _median_ms(lambda: signup("ada@brand.example"), 1))
-        new.append(await _median_ms(lambda n=n: signup(f"new-{n}@brand.example"), 1))
-    a, b = min(taken), min(new)
+    async def fastest_of_8(attempt: int) -> tuple[float, float]:
+        taken, new = [], []
+        for n in range(8):
+            taken.append(await _median_ms(lambda: signup("ada@brand.example"), 1))
+            new.append(await _median_ms(lambda n=n: signup(f"new-{attempt}-{n}@brand.example"), 1))
+        return min(taken), min(new)
+
+    # A second try only when the first differs: a leak is there every time, a neighbour's CPU burst is not
+    # (CI runs another test process on the other core).
+    a, b = await fastest_of_8(0)
+    attempts = 1
+    if abs(a - b) / max(a, b) >= 0.25:
+        a, b = await fastest_of_8(1)
+        attempts = 2
     assert abs(a - b) / max(a, b) < 0.25, f"taken {a:.1f} ms, new {b:.1f} ms"
     assert min(a, b) > 5  # the password is really hashed for both
-    assert len(await finish_signups(db)) == 16  # and every one was queued
+    assert len(await finish_signups(db)) == 16 * attempts  # and every one was queued
 
 
 async def test_password_reset_is_single_use_expires_and_signs_out_everywhere(

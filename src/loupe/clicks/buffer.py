@@ -227,7 +227,7 @@ class ClickBuffer:
             )
             return
         if pipe is None and self._target is not None and self._connecting is None and self.redis_healthy:
-            self._connecting = asyncio.create_task(self._connect(), name="click-buffer-connect")
+            self._connecting = asyncio.create_task(self._connect(self._target), name="click-buffer-connect")
         batch.stage = _CLIENT
         batch.timer = loop.call_at(self._deadline_of(batch, loop), self._expired, batch)
         self._spawn(self._write_with_client(batch))
@@ -335,9 +335,7 @@ class ClickBuffer:
         if self._items and not self._scheduled:
             self._flush()  # the clicks queued while it was in flight go now, from this very callback
 
-    async def _connect(self) -> None:
-        target = self._target
-        assert target is not None
+    async def _connect(self, target: _Target) -> None:
         loop = asyncio.get_running_loop()
         pipe = _Pipe(self)
         try:
