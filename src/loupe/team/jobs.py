@@ -4,6 +4,8 @@ neither its answer nor its time tells."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -23,34 +25,30 @@ SIGNUP_JOB = "finish_signup"
 FAILED_SIGN_IN_JOB = "record_failed_sign_in"
 
 
-async def send_password_reset(ctx: dict[str, Any], email: str) -> None:
-    process: ProcessContext = ctx["process"]
+@asynccontextmanager
+async def _people(process: ProcessContext) -> AsyncIterator[PeopleService]:
+    """People's rules in one transaction of the worker's; the emails they write go out once it committed."""
     jobs = JobBuffer()
     app_url = process.settings.app_base_url or process.settings.public_base_url
     async with process.sessionmaker() as session, session.begin():
-        people = PeopleService(session, signing_keys(process.vault.keys), Outbox(session, jobs), app_url)
-        await people.request_reset(email)
+        yield PeopleService(session, signing_keys(process.vault.keys), Outbox(session, jobs), app_url)
     await jobs.flush(process.arq)
+
+
+async def send_password_reset(ctx: dict[str, Any], email: str) -> None:
+    async with _people(ctx["process"]) as people:
+        await people.request_reset(email)
 
 
 async def finish_signup(ctx: dict[str, Any], name: str, email: str, password_hash: str) -> bool:
     """Makes the account (or tells its owner it exists); True when it was made. Two sign-ups of one new
     email racing: the second's insert breaks the unique index, and its second try finds the first's account."""
     try:
-        return await _finish_signup(ctx["process"], name, email, password_hash)
+        async with _people(ctx["process"]) as people:
+            return await people.finish_signup(name, email, password_hash)
     except IntegrityError:
-        return await _finish_signup(ctx["process"], name, email, password_hash)
-
-
-async def _finish_signup(process: ProcessContext, name: str, email: str, password_hash: str) -> bool:
-    jobs = JobBuffer()
-    app_url = process.settings.app_base_url or process.settings.public_base_url
-    async with process.sessionmaker() as session, session.begin():
-        made = await PeopleService(session, (), Outbox(session, jobs), app_url).finish_signup(
-            name, email, password_hash
-        )
-    await jobs.flush(process.arq)
-    return made
+        async with _people(ctx["process"]) as people:
+            return await people.finish_signup(name, email, password_hash)
 
 
 async def purge_dead_credentials_job(ctx: dict[str, Any]) -> dict[str, int]:

@@ -39,6 +39,18 @@ async def _tracking(client: httpx.AsyncClient, tenant: Tenant, handle: str, **cr
     return created.json()  # type: ignore[no-any-return]
 
 
+async def _connected_instagram(client: httpx.AsyncClient, tenant: Tenant, creator: Creator, sandbox: Sandbox) -> Any:
+    """The sandbox's third creator's Instagram account, connected to the tenant through an invite."""
+    await connected(client, tenant, creator, sandbox, "instagram", who=2)
+    return account(sandbox, "instagram", creator=2)
+
+
+async def _kinds_and_terms(client: httpx.AsyncClient, tenant: Tenant, tracking_id: str) -> list[tuple[Any, ...]]:
+    """Each tracked content's (type, matched terms, source), newest first."""
+    answer = await client.get(f"/v1/trackings/{tracking_id}/contents", headers=tenant.read)
+    return [(r["type"], r["matched_terms"], r["content"]["source"]) for r in answer.json()["data"]]
+
+
 async def _tracked(client: httpx.AsyncClient, tenant: Tenant, tracking_id: str) -> dict[str, list[str]]:
     answer = await client.get(f"/v1/trackings/{tracking_id}/contents?limit=200", headers=tenant.read)
     assert answer.status_code == 200, answer.text
@@ -69,8 +81,7 @@ async def test_refresh_collects_what_matches_and_rematch_applies_edits(
     sandbox: Sandbox,
     connect_ctx: ProcessContext,
 ) -> None:
-    await connected(client, tenant, creator, sandbox, "instagram", who=2)
-    ig = account(sandbox, "instagram", creator=2)
+    ig = await _connected_instagram(client, tenant, creator, sandbox)
     tracking = await _tracking(client, tenant, f"@{ig.username}", hashtags=["#LoupeTest"], keywords=["Crème Brûlée"])
     stranger = await make_tenant("No grant")
     theirs = await _tracking(client, stranger, f"instagram.com/{ig.username}/", hashtags=["LoupeTest"])
@@ -126,8 +137,7 @@ async def test_refresh_collects_what_matches_and_rematch_applies_edits(
 async def test_contents_outside_the_span_or_of_other_profiles_are_left_out(
     client: httpx.AsyncClient, tenant: Tenant, creator: Creator, sandbox: Sandbox, connect_ctx: ProcessContext
 ) -> None:
-    await connected(client, tenant, creator, sandbox, "instagram", who=2)
-    ig = account(sandbox, "instagram", creator=2)
+    ig = await _connected_instagram(client, tenant, creator, sandbox)
     tomorrow = await _tracking(client, tenant, ig.username, hashtags=["LoupeTest"])
     moved = await client.patch(f"/v1/trackings/{tomorrow['id']}", json={"start_date": (TODAY + timedelta(days=1))
                                .isoformat()}, headers=tenant.write)  # fmt: skip
@@ -155,32 +165,24 @@ async def test_stories_captured_by_hand_match_on_their_text(client: httpx.AsyncC
             headers=tenant.write,
         )
         assert stored.status_code == 201, stored.text
-    answer = (await client.get(f"/v1/trackings/{tracking['id']}/contents", headers=tenant.read)).json()["data"]
-    assert [(r["type"], r["matched_terms"], r["content"]["source"]) for r in answer] == [
-        ("story", ["spring sale"], "manual")
-    ]
+    assert await _kinds_and_terms(client, tenant, tracking["id"]) == [("story", ["spring sale"], "manual")]
 
 
 async def test_instagram_stories_from_the_api_match_on_their_text(
     client: httpx.AsyncClient, tenant: Tenant, creator: Creator, sandbox: Sandbox, connect_ctx: ProcessContext
 ) -> None:
-    await connected(client, tenant, creator, sandbox, "instagram", who=2)
-    ig = account(sandbox, "instagram", creator=2)
+    ig = await _connected_instagram(client, tenant, creator, sandbox)
     tracking = await _tracking(client, tenant, ig.username, mentions=["LoupeBrand"])
     sandbox.world.publish(ig, sandbox.now(), "story", "Swipe up @loupebrand ✨")
     sandbox.world.publish(ig, sandbox.now(), "story", "A story about nothing")
     assert (await poll_stories({"process": connect_ctx}))["failed"] == 0
-    answer = (await client.get(f"/v1/trackings/{tracking['id']}/contents", headers=tenant.read)).json()["data"]
-    assert [(r["type"], r["matched_terms"], r["content"]["source"]) for r in answer] == [
-        ("story", ["@loupebrand"], "api")
-    ]
+    assert await _kinds_and_terms(client, tenant, tracking["id"]) == [("story", ["@loupebrand"], "api")]
 
 
 async def test_the_last_day_of_the_span_is_tracked_to_its_last_second(
     client: httpx.AsyncClient, tenant: Tenant, creator: Creator, sandbox: Sandbox, connect_ctx: ProcessContext
 ) -> None:
-    await connected(client, tenant, creator, sandbox, "instagram", who=2)
-    ig = account(sandbox, "instagram", creator=2)
+    ig = await _connected_instagram(client, tenant, creator, sandbox)
     tracking = await _tracking(client, tenant, ig.username, hashtags=["LoupeTest"], end_date=TODAY.isoformat())
     assert tracking["start_date"] == tracking["end_date"] == TODAY.isoformat()  # a one-day span
     # The platform's lists end at its "now", so the span's edges are stored as a refresh would store them.
