@@ -67,6 +67,19 @@ def _wait_for_port(port: int, timeout: float) -> None:
     raise TimeoutError(f"nothing answered on 127.0.0.1:{port} within {timeout:.0f}s")
 
 
+def _wait_for_redis_loaded(port: int, timeout: float) -> None:
+    """Redis accepts connections while it still loads its append-only file, and answers every command with
+    LOADING until then: wait for a PONG, so no caller meets that answer after a restart."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
+            conn.sendall(b"PING\r\n")
+            if conn.recv(64).startswith(b"+PONG"):
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"Redis on 127.0.0.1:{port} was still loading its data after {timeout:.0f}s")
+
+
 def _as_root() -> bool:
     return os.geteuid() == 0
 
@@ -350,6 +363,7 @@ class EmbeddedRedis:
         (self.dir / "redis.pid").unlink(missing_ok=True)  # a killed server's: we wait for the new one below
         subprocess.run([self._executable(), str(self.dir / "redis.conf")], check=True)
         _wait_for_port(port, timeout=30)
+        _wait_for_redis_loaded(port, timeout=60)
         # The pid file is written by the daemonised child; wait for it before recording the port.
         deadline = time.monotonic() + 10
         while not (self.dir / "redis.pid").exists() and time.monotonic() < deadline:
