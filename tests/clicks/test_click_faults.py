@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ from loupe.clicks.events import CLICK, RawClick, encode_batch, new_click_id, now
 from loupe.clicks.flush import ClickFlusher
 from loupe.config import Settings
 from loupe.kit.context import ProcessContext
-from loupe.kit.embedded import EmbeddedServers, _wait_for_port
+from loupe.kit.embedded import EmbeddedServers
 from loupe.worker import create_worker
 from tests.clicks.rollup_support import click_recount, click_rollups
 from tests.clicks.support import BROWSER, flush, make_link, redirect_client, sql
@@ -31,9 +30,8 @@ pytestmark = pytest.mark.asyncio
 
 
 def _restart_redis_on_the_same_port(servers: EmbeddedServers) -> None:
-    # The config file holds the port and the AOF settings: the restarted server reloads what it acknowledged.
-    subprocess.run([servers.redis._executable(), str(servers.redis.dir / "redis.conf")], check=True)
-    _wait_for_port(int(urlsplit(servers.redis_url).port or 0), timeout=30)
+    # Same folder, same append-only file: the restarted server reloads what it acknowledged.
+    servers.redis.start(port=urlsplit(servers.redis_url).port)
 
 
 async def _burst(client: httpx.AsyncClient, code: str, n: int) -> list[str]:

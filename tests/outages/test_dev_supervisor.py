@@ -110,7 +110,8 @@ def test_dev_restarts_a_killed_worker_and_redis_while_the_api_keeps_answering(tm
     )  # fmt: skip
     out = _Lines(dev)
     try:
-        wait_for(lambda: out.having("Press Ctrl-C to stop."), 120, "loupe dev never came up")
+        wait_for(lambda: out.having("Press Ctrl-C to stop.") or dev.poll() is not None, 120, "never came up")
+        assert dev.poll() is None, "loupe dev exited while coming up"
         servers = EmbeddedServers(data_dir)
         servers.database_url = database_url = servers.postgres.url(servers.postgres.running_port() or 0)
         redis_port = servers.redis.running_port()
@@ -148,6 +149,8 @@ def test_dev_restarts_a_killed_worker_and_redis_while_the_api_keeps_answering(tm
         stack = Stack(servers, link_id, workspace_id, code, "")
         stored = asyncio.run(all_stored(stack, prober.clicks))
         assert len(stored) == len(set(stored)) == len(prober.clicks)
+    except AssertionError as exc:  # what loupe dev printed says why
+        raise AssertionError(f"{exc}\nloupe dev printed, last:\n" + "\n".join(out.lines[-40:])) from None
     finally:
         dev.send_signal(signal.SIGINT)
         dev.wait(60)

@@ -44,6 +44,17 @@ class EmbeddedUnavailable(RuntimeError):
     """The embedded servers cannot run here; the message is one sentence saying what to do instead."""
 
 
+class PortTaken(OSError):  # as a bind says it; the dev supervisor retries on OSError
+    def __init__(self, port: int) -> None:
+        super().__init__(f"port {port} was taken by another program before the server could listen on it")
+
+
+# Both servers log this when their bind fails. A port we chose as free may be taken before the server binds it
+# (any outgoing connection can get it as its local port), so a start tries a few fresh ports.
+PORT_TAKEN = "Address already in use"
+PORT_TRIES = 3
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
@@ -58,26 +69,37 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _wait_for_port(port: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing answered on 127.0.0.1:{port} within {timeout:.0f}s")
+def _tail(path: Path, offset: int) -> str:
+    """What a log file gained past `offset` (its size before a start)."""
+    try:
+        with path.open("rb") as log:
+            log.seek(offset)
+            return log.read().decode(errors="replace")
+    except OSError:
+        return ""
 
 
-def _wait_for_redis_loaded(port: int, timeout: float) -> None:
-    """Redis accepts connections while it still loads its append-only file, and answers every command with
-    LOADING until then: wait for a PONG, so no caller meets that answer after a restart."""
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _wait_for_redis(port: int, log: Path, offset: int, timeout: float) -> None:
+    """Until Redis answers PONG: it accepts connections while it still loads its append-only file and answers
+    LOADING until then, so no caller meets that answer after a restart. Its log says at once if the port was
+    taken, which we would otherwise only learn from the timeout (or from another program's listener)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
             conn.sendall(b"PING\r\n")
             if conn.recv(64).startswith(b"+PONG"):
                 return
+        if PORT_TAKEN in _tail(log, offset):
+            raise PortTaken(port)
         time.sleep(0.05)
-    raise TimeoutError(f"Redis on 127.0.0.1:{port} was still loading its data after {timeout:.0f}s")
+    raise TimeoutError(f"Redis on 127.0.0.1:{port} did not answer PING within {timeout:.0f}s")
 
 
 def _as_root() -> bool:
@@ -232,12 +254,21 @@ class EmbeddedPostgres:
             self._make_cluster(self.cluster)
         if not (self.pgdata / "PG_VERSION").exists():
             self._pg("initdb", "--auth=trust", "--encoding=utf8", "--locale=C", "-U", PG_USER, timeout=120)
-        port = port or free_port()
-        # No unix socket (path-length limits), loopback only; fast shutdown on stop.
-        options = f"-h 127.0.0.1 -p {port} -k '' -c max_connections=200 -c shared_buffers=128MB"
-        self._pg("pg_ctl", "-w", "-t", "60", "-o", options, "-l", str(self.pgdata / "server.log"), "start", timeout=90)
-        self._ensure_database(port)
-        return port, True
+        log = self.pgdata / "server.log"
+        for attempt in range(PORT_TRIES):
+            chosen, offset = port or free_port(), _size(log)
+            # No unix socket (path-length limits), loopback only; fast shutdown on stop.
+            options = f"-h 127.0.0.1 -p {chosen} -k '' -c max_connections=200 -c shared_buffers=128MB"
+            try:
+                self._pg("pg_ctl", "-w", "-t", "60", "-o", options, "-l", str(log), "start", timeout=90)
+                break
+            except subprocess.CalledProcessError:
+                if PORT_TAKEN not in _tail(log, offset):
+                    raise
+                if port is not None or attempt == PORT_TRIES - 1:
+                    raise PortTaken(chosen) from None
+        self._ensure_database(chosen)
+        return chosen, True
 
     def _make_cluster(self, cluster: Path) -> None:
         link = self.data_dir / "postgres"
@@ -342,7 +373,17 @@ class EmbeddedRedis:
         if running is not None:
             return running, False
         self.dir.mkdir(parents=True, exist_ok=True)
-        port = port or free_port()
+        for attempt in range(PORT_TRIES):
+            chosen = port or free_port()
+            try:
+                self._launch(chosen)
+                return chosen, True
+            except PortTaken:
+                if port is not None or attempt == PORT_TRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _launch(self, port: int) -> None:
         # AOF with fsync every second: what Redis acknowledged survives a restart (clicks, jobs).
         conf = "\n".join(
             [
@@ -361,15 +402,14 @@ class EmbeddedRedis:
         )
         (self.dir / "redis.conf").write_text(conf)
         (self.dir / "redis.pid").unlink(missing_ok=True)  # a killed server's: we wait for the new one below
+        offset = _size(self.dir / "redis.log")
         subprocess.run([self._executable(), str(self.dir / "redis.conf")], check=True)
-        _wait_for_port(port, timeout=30)
-        _wait_for_redis_loaded(port, timeout=60)
+        _wait_for_redis(port, self.dir / "redis.log", offset, timeout=90)
         # The pid file is written by the daemonised child; wait for it before recording the port.
         deadline = time.monotonic() + 10
         while not (self.dir / "redis.pid").exists() and time.monotonic() < deadline:
             time.sleep(0.02)
         (self.dir / "redis.port").write_text(str(port))
-        return port, True
 
     def stop(self) -> None:
         try:
