@@ -17,6 +17,7 @@ from typing import IO
 import httpx
 
 from loupe.kit.embedded import EmbeddedServers, free_port
+from tests.outages.support import mail_port
 
 
 def _read_lines(stream: IO[str]) -> queue.Queue[str | None]:
@@ -62,7 +63,7 @@ def test_dev_serves_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
             "--sandbox-port",
             str(sandbox_port),
             "--mail-port",
-            str(free_port()),
+            str(mail_port()),
             "--no-demo",  # the demo's connections are refreshed right after the banner (tests/test_seed.py)
         ],
         stdout=subprocess.PIPE,

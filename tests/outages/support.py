@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -24,7 +25,7 @@ from redis.asyncio import Redis
 
 from loupe.clicks.events import CLICK, RawClick, encode_batch, new_click_id, now_us
 from loupe.clicks.pg import asyncpg_dsn
-from loupe.kit.embedded import EmbeddedServers
+from loupe.kit.embedded import EmbeddedServers, free_port
 from loupe.kit.migrations import upgrade
 
 STREAM = "loupe:clicks"
@@ -139,6 +140,19 @@ async def all_stored(stack: Stack, sent: list[str], timeout: float = 60) -> list
             return stored
         assert time.monotonic() < deadline, f"{len(set(sent) - set(stored))} of {len(sent)} clicks never stored"
         await asyncio.sleep(0.25)
+
+
+def mail_port() -> int:
+    """A free port whose next one is free too: the mail sink takes both (SMTP, its page). A free port alone
+    had its neighbour taken by some connection's local port now and then (CI: `loupe dev` refused it)."""
+    while True:
+        port = free_port()
+        with socket.socket() as neighbour:
+            try:
+                neighbour.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:

@@ -21,7 +21,7 @@ import httpx
 import psutil
 
 from loupe.kit.embedded import EmbeddedServers, free_port
-from tests.outages.support import Stack, all_stored, click_id, make_link, wait_for
+from tests.outages.support import Stack, all_stored, click_id, mail_port, make_link, wait_for
 
 LOUPE = [sys.executable, "-m", "loupe"]
 
@@ -38,7 +38,7 @@ def test_a_taken_port_fails_at_once_naming_the_option(tmp_path: Path) -> None:
         for option in ("--port", "--sandbox-port"):
             others = {"--port": free_port(), "--sandbox-port": free_port(), option: busy}
             result = subprocess.run(
-                [*LOUPE, "dev", "--data-dir", str(tmp_path / "dev"), "--mail-port", str(free_port()),
+                [*LOUPE, "dev", "--data-dir", str(tmp_path / "dev"), "--mail-port", str(mail_port()),
                  *[f"{name}={value}" for name, value in others.items()]],
                 capture_output=True, text=True, env=_env(), timeout=60,
             )  # fmt: skip
@@ -105,7 +105,7 @@ def test_dev_restarts_a_killed_worker_and_redis_while_the_api_keeps_answering(tm
     port = free_port()
     dev = subprocess.Popen(
         [*LOUPE, "dev", "--data-dir", str(data_dir), "--port", str(port), "--sandbox-port", str(free_port()),
-         "--mail-port", str(free_port()), "--no-demo"],
+         "--mail-port", str(mail_port()), "--no-demo"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(),
     )  # fmt: skip
     out = _Lines(dev)
