@@ -6,8 +6,8 @@ same wrk (on the other cores) for the same time at the same concurrency, alterna
 
 - `raw`: a bare ASGI callable sending the same 302 and headers as ours (bench/redirect_apps.py);
 - `starlette`: the same answer through Starlette's routing;
-- `ours`: loupe.redirect (link from the cache, click id, the click group-committed to the Redis stream,
-  answered only once acknowledged).
+- `ours`: loupe.redirect (link from the cache, click id, the turn's clicks written ahead to its local log
+  and answered, then group-committed to the Redis stream), as configured by default.
 
 A real `loupe worker` (arq, its production cron: a flush every 2 s) runs all along on the other cores with
 the embedded PostgreSQL and Redis. For each run of ours: the server's own count of answered 302 (its
@@ -311,6 +311,7 @@ def main() -> None:
             "LOUPE_REDIS_URL": redis_url,
             "LOUPE_DATA_DIR": str(servers.data_dir),
             "LOUPE_LOG_LEVEL": "WARNING",
+            "LOUPE_CLICK_WRITE_AHEAD": str(settings.click_write_ahead).lower(),
             "BENCH_LOCATION": location,
         }
         worker_env = {k: v for k, v in env.items() if k != "BENCH_LOCATION"}
@@ -344,6 +345,7 @@ def main() -> None:
     lags = [r["max_flush_lag_s"] for r in every_ours]
     result = {
         "server": asgi_servers[0],
+        "write_ahead": settings.click_write_ahead,  # LOUPE_CLICK_WRITE_AHEAD=false: answered once Redis acknowledged
         "ratio": round(ours["rps"] / raw["rps"], 3),
         "ratio_starlette": round(ours["rps"] / starlette["rps"], 3),
         # The same ratio from the server's CPU per request: what `ratio` would be were both servers saturated

@@ -160,6 +160,11 @@ class Settings(BaseSettings):
     click_group: str = "loupe:clicks:flush"
     click_spool_dir: Path | None = Field(default=None, description="Local spool when Redis is down; data_dir/spool.")
     click_redis_timeout_ms: int = Field(default=250, gt=0, description="Bound on every Redis call of the redirect.")
+    click_write_ahead: bool = Field(
+        default=True,
+        description="Answer a redirect once its click is in the process's local write-ahead log (one write per "
+        "turn of the event loop), not once Redis acknowledged it; Redis gets it right after. False: wait for Redis.",
+    )
     click_flush_batch: int = Field(
         default=2_000,
         gt=0,

@@ -34,6 +34,7 @@ from redis.asyncio.connection import Connection, UnixDomainSocketConnection
 from loupe.clicks.events import RawClick, encode_batch
 from loupe.clicks.metrics import BUFFERED_REDIS, BUFFERED_SPOOL
 from loupe.clicks.spool import Spool
+from loupe.clicks.wal import Segment, WriteAhead
 
 log = structlog.get_logger("loupe.clicks.buffer")
 
@@ -77,12 +78,16 @@ class _Target:
 
 
 class _Batch:
-    __slots__ = ("oldest", "payload", "released", "stage", "timer", "waiters")
+    __slots__ = ("count", "lines", "oldest", "payload", "released", "stage", "timer", "waiters")
 
-    def __init__(self, payload: bytes, waiters: list[asyncio.Future[None]], oldest: float) -> None:
+    def __init__(
+        self, payload: bytes, waiters: list[asyncio.Future[None]], oldest: float, lines: list[Segment] | None = None
+    ) -> None:
         self.payload = payload
         self.waiters = waiters
         self.oldest = oldest
+        self.lines = lines  # written ahead: the segment of each of its lines (the waiters were answered)
+        self.count = len(waiters)  # clicks, for the metrics
         self.stage = _REDIS
         self.timer: asyncio.TimerHandle | None = None
         self.released = False  # its in-flight slot given back (acknowledged, or past the deadline)
@@ -161,6 +166,8 @@ class ClickBuffer:
         max_batch: int = 2000,
         max_inflight: int = 2,
         breaker_seconds: float = 1.0,
+        wal: WriteAhead | None = None,
+        max_ahead: int = 50_000,
     ) -> None:
         self.redis = redis
         self.stream = stream
@@ -170,8 +177,12 @@ class ClickBuffer:
         self.max_batch = max_batch
         self.max_inflight = max_inflight
         self.breaker_seconds = breaker_seconds
+        self.wal = wal
+        self.max_ahead = max_ahead  # clicks written ahead and not yet sent: beyond, requests wait for Redis
         self._items: list[list[Any]] = []
         self._waiters: list[asyncio.Future[None]] = []
+        self._ahead: collections.deque[tuple[bytes, int, Segment]] = collections.deque()  # (payload, clicks, segment)
+        self._ahead_clicks = 0
         self._oldest = 0.0  # when the first queued click was queued
         self._scheduled = False
         self._inflight = 0  # batches holding a slot
@@ -190,15 +201,16 @@ class ClickBuffer:
         return time.monotonic() >= self._redis_down_until
 
     async def record(self, click: RawClick) -> None:
-        """Returns once the click is durable: acknowledged by Redis, or fsync'd to the spool.
-        Raises TimeoutError when that took longer than `deadline` (the write goes on and may land)."""
+        """Returns once the click is durable: written ahead (clicks/wal.py), acknowledged by Redis, or
+        fsync'd to the spool. Raises TimeoutError when that took longer than `deadline` (the write goes on
+        and may land)."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         if not self._items:
             self._oldest = time.monotonic()
         self._items.append(click.wire())
         self._waiters.append(future)
-        if not self._scheduled and self._inflight < self.max_inflight:
+        if not self._scheduled and (self._inflight < self.max_inflight or self.wal is not None):
             self._scheduled = True
             loop.call_soon(self._flush)  # once this turn of the loop queued what it had
         # A visitor who goes away cancels only their own future; the batch's write goes on.
@@ -206,6 +218,10 @@ class ClickBuffer:
 
     def _flush(self) -> None:
         self._scheduled = False
+        if self._items and self.wal is not None and self.redis_healthy and self._ahead_clicks < self.max_ahead:
+            self._write_ahead(self.wal)
+        while self._ahead and self._inflight < self.max_inflight:
+            self._start(self._take_ahead())
         while self._items and self._inflight < self.max_inflight:
             if len(self._items) <= self.max_batch:
                 items, waiters, self._items, self._waiters = self._items, self._waiters, [], []
@@ -213,6 +229,38 @@ class ClickBuffer:
                 items, self._items = self._items[: self.max_batch], self._items[self.max_batch :]
                 waiters, self._waiters = self._waiters[: self.max_batch], self._waiters[self.max_batch :]
             self._start(_Batch(encode_batch(items), waiters, self._oldest))
+
+    def _write_ahead(self, wal: WriteAhead) -> None:
+        """This turn's clicks as one line of the write-ahead log; its requests are answered at once."""
+        payload = encode_batch(self._items)
+        try:
+            segment = wal.write(payload)
+        except OSError as exc:  # a full or failing disk: these requests wait for Redis instead
+            log.warning("click_wal_write_failed", error=type(exc).__name__)
+            return
+        count, waiters = len(self._items), self._waiters
+        self._items, self._waiters = [], []
+        self._ahead.append((payload, count, segment))
+        self._ahead_clicks += count
+        for future in waiters:
+            if not future.done():
+                future.set_result(None)
+
+    def _take_ahead(self) -> _Batch:
+        """Lines written ahead, as one XADD of at most `max_batch` clicks (JSON arrays joined as one)."""
+        payloads: list[bytes] = []
+        lines: list[Segment] = []
+        count = 0
+        while self._ahead and (not payloads or count + self._ahead[0][1] <= self.max_batch):
+            payload, clicks, segment = self._ahead.popleft()
+            payloads.append(payload)
+            lines.append(segment)
+            count += clicks
+        self._ahead_clicks -= count
+        merged = payloads[0] if len(payloads) == 1 else b"[" + b",".join(p[1:-1] for p in payloads) + b"]"
+        batch = _Batch(merged, [], time.monotonic(), lines)
+        batch.count = count
+        return batch
 
     def _start(self, batch: _Batch) -> None:
         self._inflight += 1
@@ -244,7 +292,7 @@ class ClickBuffer:
         if batch.stage != _REDIS:
             return
         if ok:
-            BUFFERED_REDIS.inc(len(batch.waiters))
+            BUFFERED_REDIS.inc(batch.count)
             self._settle(batch, None)
         else:  # Redis refused it (out of memory, read-only replica…): the spool takes it
             self._redis_down_until = time.monotonic() + self.breaker_seconds
@@ -277,6 +325,11 @@ class ClickBuffer:
         self._release(batch)
 
     def _to_spool(self, batch: _Batch) -> None:
+        if batch.lines is not None:  # on disk already: its segment goes to the replayer
+            self.spooled += 1
+            BUFFERED_SPOOL.inc(batch.count)
+            self._settle(batch, None, ok=False)
+            return
         batch.stage = _SPOOL
         if batch.timer is not None:
             batch.timer.cancel()
@@ -287,13 +340,14 @@ class ClickBuffer:
     async def _write_with_client(self, batch: _Batch) -> None:
         try:
             if await self.push(batch.payload):
-                BUFFERED_REDIS.inc(len(batch.waiters))
+                BUFFERED_REDIS.inc(batch.count)
                 self._settle(batch, None)
                 return
         except BaseException as exc:
-            self._settle(batch, exc)
+            self._settle(batch, exc, ok=False)
             raise
-        await self._write_spool(batch)
+        if batch.stage != _DONE:
+            self._to_spool(batch)
 
     async def _write_spool(self, batch: _Batch) -> None:
         try:
@@ -307,13 +361,16 @@ class ClickBuffer:
             return
         self._settle(batch, None)
 
-    def _settle(self, batch: _Batch, exc: BaseException | None) -> None:
+    def _settle(self, batch: _Batch, exc: BaseException | None, ok: bool = True) -> None:
         if batch.stage == _DONE:
             return
         batch.stage = _DONE
         self._unsettled -= 1
         if batch.timer is not None:
             batch.timer.cancel()
+        if batch.lines is not None and self.wal is not None:
+            for segment in batch.lines:
+                self.wal.settled(segment, ok and exc is None)
         if exc is None:
             for future in batch.waiters:
                 if not future.done():
@@ -324,7 +381,7 @@ class ClickBuffer:
                 if not future.done():
                     future.set_exception(error)
         self._release(batch)
-        if self._quiet is not None and not self._unsettled and not self._items:
+        if self._quiet is not None and not self._unsettled and not self._items and not self._ahead:
             self._quiet.set()
 
     def _release(self, batch: _Batch) -> None:
@@ -332,7 +389,7 @@ class ClickBuffer:
             return
         batch.released = True
         self._inflight -= 1
-        if self._items and not self._scheduled:
+        if (self._items or self._ahead) and not self._scheduled:
             self._flush()  # the clicks queued while it was in flight go now, from this very callback
 
     async def _connect(self, target: _Target) -> None:
@@ -370,7 +427,7 @@ class ClickBuffer:
     async def close(self) -> None:
         """Waits (bounded) for the writes in flight, then closes the pipe."""
         ends = time.monotonic() + self.timeout * 4
-        if self._unsettled or self._items:
+        if self._unsettled or self._items or self._ahead:
             self._quiet = asyncio.Event()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._quiet.wait(), max(ends - time.monotonic(), 0.001))
@@ -381,3 +438,5 @@ class ClickBuffer:
         if self._pipe is not None:
             pipe, self._pipe = self._pipe, None
             pipe.close()
+        if self.wal is not None:
+            await self.wal.close()

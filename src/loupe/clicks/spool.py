@@ -4,7 +4,7 @@ Each process appends to its own `.active` file (held under an exclusive flock) a
 batch before the requests are answered. The replayer rotates it to `.ready` and hands each line to
 a handler; a file is unlinked only once every line was handled, so a crash replays it again (the
 click ids make that harmless). Files left by dead processes are picked up too, since their locks died
-with them.
+with them: their spool files and their write-ahead segments (clicks/wal.py), which have the same lines.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 import structlog
 
 log = structlog.get_logger("loupe.clicks.spool")
+LEFT = (".active", ".wal")  # written under a writer's lock: replayed once that lock is free
 
 
 class Spool:
@@ -28,6 +29,7 @@ class Spool:
         self._lock = threading.Lock()
         self._fd: int | None = None
         self._path: Path | None = None
+        self.own: set[Path] = set()  # this process's write-ahead segments (clicks/wal.py), live
 
     def _open(self) -> int:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -59,7 +61,7 @@ class Spool:
         return self._fd is not None or any(self.directory.glob("*.ready")) or self._orphans()
 
     def _orphans(self) -> bool:
-        return any(p != self._path for p in self.directory.glob("*.active"))
+        return any(p.suffix in LEFT and p != self._path and p not in self.own for p in self.directory.glob("*.*"))
 
     async def replay(self, handler: Callable[[bytes], Awaitable[None]]) -> int:
         """Hand every spooled batch to `handler`; returns how many batches were handled."""
@@ -68,7 +70,7 @@ class Spool:
         await asyncio.to_thread(self._rotate)
         handled = 0
         for path in sorted(self.directory.iterdir()):
-            if path.suffix not in (".ready", ".active") or path == self._path:
+            if path.suffix not in (".ready", *LEFT) or path == self._path or path in self.own:
                 continue
             handled += await self._replay_file(path, handler)
         return handled

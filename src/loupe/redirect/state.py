@@ -17,6 +17,7 @@ from loupe.clicks.events import decode_batch
 from loupe.clicks.pg import pool_transaction
 from loupe.clicks.spool import Spool
 from loupe.clicks.store import store_raw
+from loupe.clicks.wal import WriteAhead
 from loupe.config import Settings
 from loupe.redirect.links import LinkCache
 from loupe.redirect.misses import MissLimiter
@@ -56,7 +57,8 @@ class RedirectState:
             dsn, min_size=0, max_size=settings.redirect_miss_pool_size, command_timeout=5, timeout=CONNECT_TIMEOUT
         )
         spool = Spool(spool_dir(settings))
-        buffer = ClickBuffer(redis, settings.click_stream, spool, timeout=timeout)
+        wal = WriteAhead(spool) if settings.click_write_ahead else None
+        buffer = ClickBuffer(redis, settings.click_stream, spool, timeout=timeout, wal=wal)
         misses = MissLimiter(settings.redirect_miss_rate, settings.redirect_miss_burst)
         state = cls(settings, redis, pool, links, buffer, spool, miss_pool, misses)
         await links.start()
