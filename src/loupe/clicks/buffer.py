@@ -1,15 +1,20 @@
 """Group commit into the durable buffer (a Redis stream).
 
 Requests queue their click and wait; at the end of the event loop's turn everything queued so far goes
-out as a single XADD (one stream entry carrying many clicks), and all those requests are answered when
-Redis acknowledged it. While writes are in flight (at most `max_inflight`, so a request waits about one
-round trip, not two), the next batch accumulates: a busy process makes few round trips.
+out as a single XADD (one stream entry carrying many clicks), and its requests are answered once Redis
+acknowledged it. While writes are in flight (at most `max_inflight`, so a request waits about one round
+trip, not two), the next batch accumulates: a busy process makes few round trips.
 
 The XADDs travel on one connection of our own (`_Pipe`), back to back: Redis answers them in order, and
 the acknowledgement answers the batch's requests from the protocol callback itself, with no task, timer
 task or pooled connection per batch (each of those cost a turn of the loop, and a turn of a busy loop is
 long). Until that connection is up (and for a Redis URL it cannot serve: TLS, a credential provider),
 batches go through the redis-py client as before.
+
+With a write-ahead log (clicks/wal.py), each turn's clicks are first one line of a local file and their
+requests are answered right then; the lines go on to Redis as above (several joined into one XADD when
+slots were busy), and one Redis does not take leaves its segment to the spool's replayer. Without one (or
+when it cannot be written), requests wait for the acknowledgement.
 
 When Redis fails, answers an error or exceeds its time bound, the batch goes to the local spool instead
 (fsync'd), and a short circuit breaker sends the next batches straight there so requests do not each
