@@ -115,12 +115,14 @@ class RedirectApp:
             return
         user_agent = referrer = b""
         forwarded = None
+        ip_header = self._ip_header
         for name, value in scope["headers"]:
             if name == b"user-agent":
                 user_agent = value
             elif name == b"referer":
                 referrer = value
-            elif name == self._ip_header:
+            # Not `name == None`: bytes compared with None takes the slow path, for every other header.
+            elif ip_header is not None and name == ip_header:
                 forwarded = value
         code = path.rpartition("/")[2]
         ip = client_ip(scope, forwarded, self._hops)
