@@ -30,7 +30,7 @@ _BATCH = 256
 _VERSION = bytes(b & 0x0F | 0x40 for b in range(256))  # byte 6: version 4 in its high nibble
 _VARIANT = bytes(b & 0x3F | 0x80 for b in range(256))  # byte 8: 0b10 in its two high bits
 _ids: list[str] = []
-# A forked child must not hand out the ids its parent holds (nor the parent the child's).
+# A forked child starts with none: it must never hand out ids its parent holds too.
 os.register_at_fork(after_in_child=_ids.clear)
 
 
