@@ -336,3 +336,41 @@ async def test_click_buffer_pipe_authenticates_selects_and_spools_what_redis_ref
         spool.close()
         await redis.aclose()
         server.close()
+
+
+async def test_redirect_counters_show_as_a_plain_counter_would_and_each_count_once() -> None:
+    import re
+    import threading
+
+    from prometheus_client import CollectorRegistry, Counter, generate_latest
+    from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
+
+    from loupe.clicks.metrics import FastCounter
+
+    plain, fast = CollectorRegistry(), CollectorRegistry()
+    counter = Counter("loupe_redirects_total", "Answers of /l/{code}", ["status"], registry=plain)
+    fast_counter = FastCounter("loupe_redirects_total", "Answers of /l/{code}", ["status"], registry=fast)
+    pairs = [(counter.labels(status), fast_counter.labels(status)) for status in ("302", "404", "410")]
+
+    def same_text() -> None:  # the same exposition but the creation times
+        for generate in (generate_latest, generate_openmetrics):
+            texts = [re.sub(rb"(_created(\{[^}]*\})?) \S+", rb"\1 T", generate(r)) for r in (plain, fast)]
+            assert texts[0] == texts[1]
+
+    same_text()  # every series at 0 from the start
+    for times, (a, b) in zip((3, 1, 0), pairs, strict=True):
+        for _ in range(times):
+            a.inc()
+            b.inc()
+    same_text()
+    assert fast.get_sample_value("loupe_redirects_total", {"status": "302"}) == 3.0
+
+    # Scrapes at once (the metrics listener is threaded) while counting: nothing counted twice or lost.
+    scrapes = [threading.Thread(target=generate_latest, args=(fast,)) for _ in range(8)]
+    for thread in scrapes:
+        thread.start()
+    for _ in range(10_000):
+        pairs[1][1].inc()
+    for thread in scrapes:
+        thread.join()
+    assert fast.get_sample_value("loupe_redirects_total", {"status": "404"}) == 10_001.0

@@ -251,3 +251,23 @@ async def test_redirect_is_not_in_the_openapi_contract(settings: Settings, db: P
     async with redirect_client(settings, db) as client:
         paths = (await client.get("/openapi.json")).json()["paths"]
     assert not any(path.startswith("/l") for path in paths)
+
+
+async def test_metrics_count_the_redirects_by_status(
+    settings: Settings, db: ProcessContext, redis_url: str, tenant: Tenant
+) -> None:
+    import re
+
+    def redirects(text: str) -> dict[str, float]:
+        return {s: float(v) for s, v in re.findall(r'^loupe_redirects_total\{status="(\d+)"\} (\S+)$', text, re.M)}
+
+    link = await make_link(db, tenant.workspace_id)
+    async with redirect_client(settings, db) as client:
+        before = redirects((await client.get("/metrics")).text)
+        assert set(before) == {"302", "404", "410", "429", "503"}  # every status shown, even at 0
+        assert (await client.get(f"/l/{link['code']}")).status_code == 302
+        assert (await client.head(f"/l/{link['code']}")).status_code == 302
+        assert (await client.get("/l/nope-metrics")).status_code == 404
+        after = redirects((await client.get("/metrics")).text)
+    assert {s: after[s] - before[s] for s in before} == {"302": 2, "404": 1, "410": 0, "429": 0, "503": 0}
+    await flush(db, settings, redis_url)
