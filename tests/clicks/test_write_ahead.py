@@ -133,3 +133,37 @@ async def test_a_dead_processs_segment_is_replayed_and_a_live_one_is_not(tmp_pat
         assert sorted(p.name for p in tmp_path.iterdir()) == ["2-live0000.wal"]
     finally:
         os.close(held)
+
+
+async def test_a_short_write_waits_for_redis_and_the_next_lines_go_to_a_new_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import loupe.clicks.wal as wal_module
+
+    real_write, torn = os.write, []
+
+    def full_disk_once(fd: int, data: bytes) -> int:
+        if not torn:
+            torn.append(data)
+            return real_write(fd, data[: len(data) // 2])
+        return real_write(fd, data)
+
+    monkeypatch.setattr(wal_module.os, "write", full_disk_once)
+    stand_in = StandIn()
+    stand_in.release.set()
+    async with _buffer(tmp_path, stand_in) as (buffer, spool):
+        first = [_click() for _ in range(3)]
+        await asyncio.gather(*(buffer.record(c) for c in first))  # answered once Redis took them
+        assert _ids(stand_in.xadds) == {c.id for c in first}
+        second = [_click() for _ in range(3)]
+        await asyncio.gather(*(buffer.record(c) for c in second))
+        (fresh,) = tmp_path.glob("*.wal")  # the torn file was ended
+        assert _ids(fresh.read_bytes().splitlines()) == {c.id for c in second}
+    replayed: list[bytes] = []
+
+    async def handler(line: bytes) -> None:
+        replayed.append(line)
+
+    await spool.replay(handler)  # the torn file: its half line skipped, nothing else in it
+    assert replayed == [] and list(tmp_path.iterdir()) == []
+    assert _ids(stand_in.xadds) == {c.id for c in first + second}

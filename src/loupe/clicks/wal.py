@@ -62,8 +62,9 @@ class WriteAhead:
             segment = self._roll_to_new()
         line = payload + b"\n"
         written = os.write(segment.fd, line)
-        if written != len(line):  # a full disk mid-line: the torn line is skipped on replay
+        if written != len(line):  # a full disk mid-line: the torn line is skipped on replay, and ends this file
             segment.failed = True
+            self._roll()
             raise OSError(f"short write to {segment.path.name}")
         segment.size += written
         segment.pending += 1
