@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -249,7 +250,8 @@ async def prepare(database_url: str) -> tuple[str, str, str]:
 def pin(pid: int, cores: set[int]) -> list[int]:
     """`pid` and its children (PostgreSQL's backends fork from the postmaster and inherit it)."""
     for proc in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
-        proc.cpu_affinity(sorted(cores))
+        with contextlib.suppress(psutil.NoSuchProcess):  # a backend that exited meanwhile
+            proc.cpu_affinity(sorted(cores))
     return sorted(psutil.Process(pid).cpu_affinity())
 
 
