@@ -264,7 +264,7 @@ class ClickBuffer:
         self._ahead_clicks -= count
         merged = payloads[0] if len(payloads) == 1 else b"[" + b",".join(p[1:-1] for p in payloads) + b"]"
         batch = _Batch(merged, [], time.monotonic(), lines)
-        batch.count = count
+        batch.count = count  # its requests were answered: the waiters are none, the clicks these
         return batch
 
     def _start(self, batch: _Batch) -> None:

@@ -26,7 +26,7 @@ import stat
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -59,6 +59,19 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def _start_on(port: int | None, launch: Callable[[int], None]) -> int:
+    """`launch` on `port`, or on a free one tried again with a fresh one while another program takes it first."""
+    for attempt in range(PORT_TRIES):
+        chosen = port or free_port()
+        try:
+            launch(chosen)
+            return chosen
+        except PortTaken:
+            if port is not None or attempt == PORT_TRIES - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _alive(pid: int) -> bool:
@@ -254,21 +267,21 @@ class EmbeddedPostgres:
             self._make_cluster(self.cluster)
         if not (self.pgdata / "PG_VERSION").exists():
             self._pg("initdb", "--auth=trust", "--encoding=utf8", "--locale=C", "-U", PG_USER, timeout=120)
+        port = _start_on(port, self._launch)
+        self._ensure_database(port)
+        return port, True
+
+    def _launch(self, port: int) -> None:
         log = self.pgdata / "server.log"
-        for attempt in range(PORT_TRIES):
-            chosen, offset = port or free_port(), _size(log)
-            # No unix socket (path-length limits), loopback only; fast shutdown on stop.
-            options = f"-h 127.0.0.1 -p {chosen} -k '' -c max_connections=200 -c shared_buffers=128MB"
-            try:
-                self._pg("pg_ctl", "-w", "-t", "60", "-o", options, "-l", str(log), "start", timeout=90)
-                break
-            except subprocess.CalledProcessError:
-                if PORT_TAKEN not in _tail(log, offset):
-                    raise
-                if port is not None or attempt == PORT_TRIES - 1:
-                    raise PortTaken(chosen) from None
-        self._ensure_database(chosen)
-        return chosen, True
+        offset = _size(log)
+        # No unix socket (path-length limits), loopback only; fast shutdown on stop.
+        options = f"-h 127.0.0.1 -p {port} -k '' -c max_connections=200 -c shared_buffers=128MB"
+        try:
+            self._pg("pg_ctl", "-w", "-t", "60", "-o", options, "-l", str(log), "start", timeout=90)
+        except subprocess.CalledProcessError:
+            if PORT_TAKEN in _tail(log, offset):
+                raise PortTaken(port) from None
+            raise
 
     def _make_cluster(self, cluster: Path) -> None:
         link = self.data_dir / "postgres"
@@ -373,15 +386,7 @@ class EmbeddedRedis:
         if running is not None:
             return running, False
         self.dir.mkdir(parents=True, exist_ok=True)
-        for attempt in range(PORT_TRIES):
-            chosen = port or free_port()
-            try:
-                self._launch(chosen)
-                return chosen, True
-            except PortTaken:
-                if port is not None or attempt == PORT_TRIES - 1:
-                    raise
-        raise AssertionError("unreachable")
+        return _start_on(port, self._launch), True
 
     def _launch(self, port: int) -> None:
         # AOF with fsync every second: what Redis acknowledged survives a restart (clicks, jobs).
