@@ -157,7 +157,11 @@ async def test_a_short_write_waits_for_redis_and_the_next_lines_go_to_a_new_file
         assert _ids(stand_in.xadds) == {c.id for c in first}
         second = [_click() for _ in range(3)]
         await asyncio.gather(*(buffer.record(c) for c in second))
-        (fresh,) = tmp_path.glob("*.wal")  # the torn file was ended
+        for _ in range(500):  # the torn file was ended: it is fsync'd and renamed off the event loop
+            if len(wals := list(tmp_path.glob("*.wal"))) == 1:
+                break
+            await asyncio.sleep(0.01)
+        (fresh,) = wals
         assert _ids(fresh.read_bytes().splitlines()) == {c.id for c in second}
     replayed: list[bytes] = []
 
