@@ -44,19 +44,15 @@ def consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-def decode_entries(entries: list[tuple[Any, Any]], stats: FlushStats) -> list[RawClick]:
-    batch: list[RawClick] = []
-    for _, fields in entries:
-        payload = (fields or {}).get(b"b") or (fields or {}).get("b")
-        try:
-            raws = decode_batch(payload or b"")
-        except Exception:
-            # Retrying cannot fix it: acknowledge it so it never blocks the stream, and say so.
-            stats.malformed += 1
-            log.error("click_entry_malformed")
-            continue
-        batch.extend(raws)
-    return batch
+def decode_entry(fields: Any, stats: FlushStats) -> list[RawClick]:
+    payload = (fields or {}).get(b"b") or (fields or {}).get("b")
+    try:
+        return decode_batch(payload or b"")
+    except Exception:
+        # Retrying cannot fix it: acknowledge it so it never blocks the stream, and say so.
+        stats.malformed += 1
+        log.error("click_entry_malformed")
+        return []
 
 
 class ClickFlusher:
@@ -69,6 +65,7 @@ class ClickFlusher:
         group: str,
         batch_entries: int = 50,
         reclaim_idle_ms: int = 30_000,
+        max_clicks: int = 2_000,
         consumer: str | None = None,
     ) -> None:
         self.redis = redis
@@ -77,6 +74,7 @@ class ClickFlusher:
         self.group = group
         self.batch_entries = batch_entries
         self.reclaim_idle_ms = reclaim_idle_ms
+        self.max_clicks = max_clicks
         self.consumer = consumer or consumer_name()
 
     async def ensure_group(self) -> None:
@@ -116,7 +114,23 @@ class ClickFlusher:
         return stats
 
     async def store_entries(self, entries: list[tuple[Any, Any]], stats: FlushStats) -> None:
-        batch = decode_entries(entries, stats)
+        """Store and acknowledge `entries` in transactions of at most `max_clicks` clicks. An entry carries
+        anything from one click to a redirect's whole batch (2,000), so counting entries does not bound a
+        transaction: 40 full entries made one of 80,000 clicks, whose enrichment held the worker's event
+        loop for seconds. Entries are never split (one larger than the bound is a transaction of its own)."""
+        chunk: list[tuple[Any, Any]] = []
+        clicks: list[RawClick] = []
+        for entry in entries:
+            raws = decode_entry(entry[1], stats)
+            if chunk and len(clicks) + len(raws) > self.max_clicks:
+                await self._store(chunk, clicks, stats)
+                chunk, clicks = [], []
+            chunk.append(entry)
+            clicks.extend(raws)
+        if chunk:
+            await self._store(chunk, clicks, stats)
+
+    async def _store(self, entries: list[tuple[Any, Any]], batch: list[RawClick], stats: FlushStats) -> None:
         if batch:
             async with self.transaction() as conn:
                 result = await store_raw(conn, batch)
