@@ -45,7 +45,7 @@ async def make_link(
                 "'creator', 'Link', :code, :destination, :s, :m, :c, :t, :ct)"
             ),
             {
-                **link,
+                **{k: link[k] for k in ("id", "code", "destination")},
                 "ws": workspace_id,
                 "campaign": campaign_id,
                 "s": utm.get("utm_source"),
@@ -55,6 +55,7 @@ async def make_link(
                 "ct": utm.get("utm_content"),
             },
         )
+    link["workspace_id"] = workspace_id
     return link
 
 

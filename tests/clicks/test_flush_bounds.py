@@ -27,10 +27,7 @@ pytestmark = pytest.mark.asyncio
 
 @pytest.fixture
 async def links(db: ProcessContext, tenant: Tenant) -> list[dict[str, Any]]:
-    made = [await make_link(db, tenant.workspace_id) for _ in range(2)]
-    for link in made:
-        link["workspace_id"] = tenant.workspace_id
-    return made
+    return [await make_link(db, tenant.workspace_id) for _ in range(2)]
 
 
 async def _transaction_sizes(db: ProcessContext) -> list[int]:

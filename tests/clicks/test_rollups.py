@@ -35,10 +35,7 @@ def _flusher(redis: Redis, db: ProcessContext, settings: Settings, name: str, **
 @pytest.fixture
 async def links(db: ProcessContext, make_tenant: Any, tenant: Tenant) -> list[dict[str, Any]]:
     other = await make_tenant("Other")
-    made = [await make_link(db, tenant.workspace_id) for _ in range(3)] + [await make_link(db, other.workspace_id)]
-    for link, ws in zip(made, [tenant.workspace_id] * 3 + [other.workspace_id], strict=True):
-        link["workspace_id"] = ws
-    return made
+    return [await make_link(db, tenant.workspace_id) for _ in range(3)] + [await make_link(db, other.workspace_id)]
 
 
 async def _stored_ids(db: ProcessContext) -> list[str]:

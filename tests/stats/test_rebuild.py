@@ -37,8 +37,6 @@ async def test_a_rebuild_during_flushes_recounts_exactly_without_blocking_them(
 ) -> None:
     rng = random.Random(4)
     links = [await make_link(db, tenant.workspace_id) for _ in range(2)]
-    for link in links:
-        link["workspace_id"] = tenant.workspace_id
     async with engine_transaction(db.engine)() as conn:
         await insert_clicks(conn, click_columns(links, tenant.workspace_id, 800, rng))
         # What an old flusher (before the roll-ups) stored: clicks without their sums.
@@ -72,7 +70,6 @@ async def _flush_until_empty(db: ProcessContext, settings: Settings, redis_url: 
 async def test_writers_store_clicks_while_a_rebuild_chunk_holds_its_lock(db: ProcessContext, tenant: Tenant) -> None:
     rng = random.Random(9)
     links = [await make_link(db, tenant.workspace_id)]
-    links[0]["workspace_id"] = tenant.workspace_id
     inner = engine_transaction(db.engine)
     async with inner() as conn:
         await insert_clicks(conn, click_columns(links, tenant.workspace_id, 300, rng))
