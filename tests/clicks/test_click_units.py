@@ -53,6 +53,15 @@ async def test_click_time_survives_the_wire_to_the_microsecond() -> None:
     assert back.at == datetime(2026, 11, 22, 23, 59, 59, 999999, tzinfo=UTC) == click.at
 
 
+async def test_ids_on_the_wire_are_stored_as_canonical_hex_and_bad_ones_are_left_out() -> None:
+    from loupe.clicks.events import CLICK, decode_batch, encode_batch
+
+    canonical, spelled = "0f" * 16, "0F0F0F0F-0F0F-0F0F-0F0F-0F0F0F0F0F0F"
+    item = ["", 1, CLICK, "c", None, None, "", "", "", 0]
+    items = [[canonical, *item[1:]], [spelled, *item[1:]], ["0f" * 15 + "zz", *item[1:]], ["0f" * 17, *item[1:]]]
+    assert [click.id for click in decode_batch(encode_batch(items))] == [canonical, canonical]
+
+
 async def test_click_ids_are_random_version_4_uuids() -> None:
     from loupe.clicks.events import new_click_id
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from loupe.clicks.enrich import EnrichedClick, enrich
-from loupe.clicks.events import CLICK, RawClick
+from loupe.clicks.events import CLICK, EPOCH, RawClick
 from loupe.clicks.rollups import insert_clicks
-from loupe.clicks.visitor import daily_salts
+from loupe.clicks.visitor import daily_salts, keyed
+
+DAY_US = 86_400_000_000
 
 INSERT_VISITORS = """
 INSERT INTO click_visitors (link_id, day, visitor_hash)
@@ -47,23 +49,30 @@ def _inserted(status: str) -> int:
 
 async def _first_visits(conn: Any, clicks: list[EnrichedClick]) -> set[str]:
     """Ids of the clicks that are their visitor's first on that link that day (people only)."""
-    keys: dict[tuple[uuid.UUID, date, str], str] = {}
+    keys: dict[tuple[str, date, str], str] = {}
     for click in clicks:
         if click.bot:
             continue
-        key = (uuid.UUID(click.raw.link_id or ""), click.raw.at.date(), click.visitor_hash)
+        link_id = click.raw.link_id or ""
+        if len(link_id) != 32:  # not the wire's hex (a caller's own RawClick): as RETURNING spells it
+            link_id = uuid.UUID(link_id).hex
+        key = (link_id, click.at.date(), click.visitor_hash)
         keys.setdefault(key, click.raw.id)
     if not keys:
         return set()
     links, days, hashes = zip(*sorted(keys), strict=True)  # key order: see `store`
     rows = await conn.fetch(INSERT_VISITORS, list(links), list(days), list(hashes))
-    return {keys[(row["link_id"], row["day"], row["visitor_hash"])] for row in rows}
+    return {keys[(row["link_id"].hex, row["day"], row["visitor_hash"])] for row in rows}
 
 
 async def store_raw(conn: Any, raws: list[RawClick], *, rollups: bool = True) -> StoreResult:
     """Enrich (with each day's visitor salt) and insert, inside the caller's transaction."""
-    salts = await daily_salts(conn, (raw.at.date() for raw in raws))
-    return await store(conn, [enrich(raw, salts[raw.at.date()]) for raw in raws], rollups=rollups)
+    days = [raw.at_us // DAY_US for raw in raws]  # UTC day numbers: one date per day, not one per click
+    dates = {day: (EPOCH + timedelta(days=day)).date() for day in set(days)}
+    salts = await daily_salts(conn, dates.values())
+    states = {day: keyed(salts[dates[day]]) for day in dates}
+    enriched = [enrich(raw, states[day]) for raw, day in zip(raws, days, strict=True)]
+    return await store(conn, enriched, rollups=rollups)
 
 
 async def store(conn: Any, batch: list[EnrichedClick], *, rollups: bool = True) -> StoreResult:
@@ -79,8 +88,8 @@ async def store(conn: Any, batch: list[EnrichedClick], *, rollups: bool = True) 
     if clicks:
         first = await _first_visits(conn, clicks)
         columns: list[list[Any]] = [
-            [uuid.UUID(c.raw.id) for c in clicks],
-            [c.raw.at for c in clicks],
+            [c.raw.id for c in clicks],  # uuid columns take the hex text: asyncpg parses it in C
+            [c.at for c in clicks],
             [c.raw.workspace_id for c in clicks],
             [c.raw.link_id for c in clicks],
             [c.country for c in clicks],
@@ -97,8 +106,8 @@ async def store(conn: Any, batch: list[EnrichedClick], *, rollups: bool = True) 
     if orphans:
         status = await conn.execute(
             INSERT_ORPHANS,
-            [uuid.UUID(c.raw.id) for c in orphans],
-            [c.raw.at for c in orphans],
+            [c.raw.id for c in orphans],
+            [c.at for c in orphans],
             [c.raw.code[:200] for c in orphans],
             [c.country for c in orphans],
             [c.device for c in orphans],

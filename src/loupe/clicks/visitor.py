@@ -7,7 +7,6 @@ that, nobody (not even someone holding the secret key) can tie a stored hash bac
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
@@ -32,6 +31,13 @@ async def daily_salts(conn: Any, days: Iterable[date]) -> dict[date, bytes]:
     return {row["day"]: bytes(row["salt"]) for row in await conn.fetch(GET_SALTS, wanted)}
 
 
-def visitor_hash(salt: bytes, ip: str, user_agent: str) -> str:
-    message = f"{ip}\x00{user_agent}".encode()
-    return hmac.new(salt, message, hashlib.sha256).hexdigest()[:32]
+def keyed(salt: bytes) -> hmac.HMAC:
+    """The salt's HMAC state, made once per batch and day: a copy of it costs a third less than keying
+    an HMAC per click. Not kept beyond the batch, so a deleted salt lives on in no process."""
+    return hmac.new(salt, digestmod="sha256")
+
+
+def visitor_hash(salt: bytes | hmac.HMAC, ip: str, user_agent: str) -> str:
+    state = salt.copy() if isinstance(salt, hmac.HMAC) else keyed(salt)
+    state.update(f"{ip}\x00{user_agent}".encode())
+    return state.hexdigest()[:32]
