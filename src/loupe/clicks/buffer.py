@@ -209,11 +209,15 @@ class ClickBuffer:
         """Returns once the click is durable: written ahead (clicks/wal.py), acknowledged by Redis, or
         fsync'd to the spool. Raises TimeoutError when that took longer than `deadline` (the write goes on
         and may land)."""
+        await self.record_item(click.wire())
+
+    async def record_item(self, item: list[Any]) -> None:
+        """`record` for a click already in its wire form (`RawClick.wire`): the redirect's hot path."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         if not self._items:
             self._oldest = time.monotonic()
-        self._items.append(click.wire())
+        self._items.append(item)
         self._waiters.append(future)
         if not self._scheduled and (self._inflight < self.max_inflight or self.wal is not None):
             self._scheduled = True
