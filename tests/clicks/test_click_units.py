@@ -383,3 +383,25 @@ async def test_redirect_counters_show_as_a_plain_counter_would_and_each_count_on
     for thread in scrapes:
         thread.join()
     assert fast.get_sample_value("loupe_redirects_total", {"status": "404"}) == 10_001.0
+
+
+async def test_country_of_answers_as_geoip2fast_lookup_and_refuses_what_is_not_an_address() -> None:
+    import ipaddress
+    import random
+
+    from loupe.clicks.geo import _reader, country_of
+
+    def public(ip: str) -> str | None:  # the library's own lookup, for a global address
+        code = _reader().lookup(ip).country_code
+        return code if ipaddress.ip_address(ip).is_global and len(code) == 2 and code.isalpha() else None
+
+    rng = random.Random(7)
+    sample = [str(ipaddress.IPv4Address(rng.getrandbits(32))) for _ in range(3000)]
+    v6 = [(0x2000 + rng.getrandbits(12)) << 112 | rng.getrandbits(100) for _ in range(1000)]
+    sample += [str(ipaddress.IPv6Address(number)) for number in v6]
+    answers = [country_of(ip) for ip in sample]
+    assert answers == [public(ip) for ip in sample]
+    assert sum(a is not None for a in answers) > 1000  # mostly answered: the comparison is not of Nones
+    assert (country_of("81.2.69.161"), country_of("10.1.2.3"), country_of("2001:db8::1")) == ("GB", None, None)
+    for malformed in ("1.2.3", "01.2.3.4", " 81.2.69.161", "81.2.69.161\x00", "", "x", "1.2.3.4.5"):
+        assert country_of(malformed) is None, malformed
