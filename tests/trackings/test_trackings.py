@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -12,7 +12,10 @@ import pytest
 from tests.conftest import Tenant
 
 pytestmark = pytest.mark.asyncio
-TODAY = datetime.now(UTC).date()
+
+
+def today() -> date:  # at the call, not at import: a run that crosses midnight UTC stays right
+    return datetime.now(UTC).date()
 
 
 async def _report(client: httpx.AsyncClient, tenant: Tenant, name: str = "Spring") -> str:
@@ -28,7 +31,7 @@ def _body(**changes: Any) -> dict[str, Any]:
         "hashtags": ["#HappySpring", "EnjoyLife", "happyspring"],
         "mentions": ["@Loupe_Brand"],
         "keywords": ["Spring  Sale!"],
-        "start_date": TODAY.isoformat(),
+        "start_date": today().isoformat(),
         **changes,
     }
 
@@ -57,7 +60,7 @@ async def test_create_normalises_terms_then_read_list_update_delete(client: http
     listed = await client.get(f"/v1/reports/{tracking['report_id']}/trackings", headers=tenant.read)
     assert [t["id"] for t in listed.json()["data"]] == [tid]
 
-    end = (TODAY + timedelta(days=30)).isoformat()
+    end = (today() + timedelta(days=30)).isoformat()
     updated = await client.patch(f"/v1/trackings/{tid}", json={"keywords": [], "end_date": end}, headers=tenant.write)
     assert updated.status_code == 200
     assert updated.json()["keywords"] == [] and updated.json()["end_date"] == end
@@ -106,8 +109,8 @@ async def test_concurrent_creations_of_one_name_give_one_tracking_and_409s(
         ({"mentions": ["@.bad"]}, ["body.mentions.0"]),
         ({"hashtags": ["x" * 101]}, ["body.hashtags.0"]),
         ({"hashtags": ["t"] * 101}, ["body.hashtags"]),
-        ({"start_date": (TODAY - timedelta(days=1)).isoformat()}, ["body.start_date"]),
-        ({"end_date": (TODAY - timedelta(days=1)).isoformat()}, ["body.end_date"]),
+        ({"start_date": (today() - timedelta(days=1)).isoformat()}, ["body.start_date"]),
+        ({"end_date": (today() - timedelta(days=1)).isoformat()}, ["body.end_date"]),
         ({"network": "myspace"}, ["body.network"]),
         ({"name": " "}, ["body.name"]),
     ],
@@ -135,7 +138,7 @@ async def test_updates_keep_the_rules(client: httpx.AsyncClient, tenant: Tenant)
     emptied = await client.patch(f"/v1/trackings/{tid}", json={"hashtags": [], "mentions": []}, headers=tenant.write)
     assert _fields(emptied) == ["body"]
     early = await client.patch(
-        f"/v1/trackings/{tid}", json={"start_date": (TODAY - timedelta(days=3)).isoformat()}, headers=tenant.write
+        f"/v1/trackings/{tid}", json={"start_date": (today() - timedelta(days=3)).isoformat()}, headers=tenant.write
     )
     assert _fields(early) == ["body.start_date"]
     assert _fields(await client.patch(f"/v1/trackings/{tid}", json={"name": None}, headers=tenant.write)) == [

@@ -94,12 +94,12 @@ class RawClick:
         if not 0 <= int(at_us) < MAX_US:
             raise ValueError("click time out of range")
         return cls(
-            _uuid_hex(id_),
+            uuid_hex(id_),
             int(at_us),
             str(kind),
             _text(code),
-            None if link_id is None else _uuid_hex(link_id),
-            None if workspace_id is None else _uuid_hex(workspace_id),
+            None if link_id is None else uuid_hex(link_id),
+            None if workspace_id is None else uuid_hex(workspace_id),
             _text(ip),
             _text(ua),
             _text(ref),
@@ -110,7 +110,7 @@ class RawClick:
 _HEX32 = re.compile("[0-9a-f]{32}")
 
 
-def _uuid_hex(value: Any) -> str:
+def uuid_hex(value: Any) -> str:
     # What the redirect writes (32 lowercase hex digits) is checked by a regex: a uuid.UUID per id cost
     # more than a tenth of the flush. Any other spelling uuid.UUID accepts is normalised by it.
     if type(value) is str and _HEX32.fullmatch(value):

@@ -8,13 +8,12 @@ whose key (link, day, visitor hash) admits one first visit; it is written in the
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from loupe.clicks.enrich import EnrichedClick, enrich
-from loupe.clicks.events import CLICK, EPOCH, RawClick
+from loupe.clicks.events import CLICK, EPOCH, RawClick, uuid_hex
 from loupe.clicks.rollups import insert_clicks
 from loupe.clicks.visitor import daily_salts, keyed
 
@@ -53,10 +52,8 @@ async def _first_visits(conn: Any, clicks: list[EnrichedClick]) -> set[str]:
     for click in clicks:
         if click.bot:
             continue
-        link_id = click.raw.link_id or ""
-        if len(link_id) != 32:  # not the wire's hex (a caller's own RawClick): as RETURNING spells it
-            link_id = uuid.UUID(link_id).hex
-        key = (link_id, click.at.date(), click.visitor_hash)
+        # Spelled as RETURNING's `.hex` spells it (a caller's own RawClick may hold another spelling).
+        key = (uuid_hex(click.raw.link_id), click.at.date(), click.visitor_hash)
         keys.setdefault(key, click.raw.id)
     if not keys:
         return set()

@@ -3,7 +3,7 @@ captured by hand: only the tracking's profiles, on its network, within its span,
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -25,12 +25,15 @@ from tests.connections.conftest import Creator, account
 from tests.trackings.test_matcher import reference_match
 
 pytestmark = pytest.mark.asyncio
-TODAY = datetime.now(UTC).date()
+
+
+def today() -> date:  # at the call, not at import: a run that crosses midnight UTC stays right
+    return datetime.now(UTC).date()
 
 
 async def _tracking(client: httpx.AsyncClient, tenant: Tenant, handle: str, **criteria: Any) -> dict[str, Any]:
     report = (await client.post("/v1/reports", json={"name": f"R {handle}"}, headers=tenant.write)).json()
-    body = {"name": f"T {handle}", "network": "instagram", "start_date": TODAY.isoformat(), **criteria}
+    body = {"name": f"T {handle}", "network": "instagram", "start_date": today().isoformat(), **criteria}
     created = await client.post(f"/v1/reports/{report['id']}/trackings", json=body, headers=tenant.write)
     assert created.status_code == 201, created.text
     added = await client.post(f"/v1/trackings/{created.json()['id']}/profiles", json={"handles": [handle]},
@@ -139,7 +142,7 @@ async def test_contents_outside_the_span_or_of_other_profiles_are_left_out(
 ) -> None:
     ig = await _connected_instagram(client, tenant, creator, sandbox)
     tomorrow = await _tracking(client, tenant, ig.username, hashtags=["LoupeTest"])
-    moved = await client.patch(f"/v1/trackings/{tomorrow['id']}", json={"start_date": (TODAY + timedelta(days=1))
+    moved = await client.patch(f"/v1/trackings/{tomorrow['id']}", json={"start_date": (today() + timedelta(days=1))
                                .isoformat()}, headers=tenant.write)  # fmt: skip
     assert moved.status_code == 200
     elsewhere = await _tracking(client, tenant, "someone.else", hashtags=["LoupeTest"])
@@ -183,10 +186,10 @@ async def test_the_last_day_of_the_span_is_tracked_to_its_last_second(
     client: httpx.AsyncClient, tenant: Tenant, creator: Creator, sandbox: Sandbox, connect_ctx: ProcessContext
 ) -> None:
     ig = await _connected_instagram(client, tenant, creator, sandbox)
-    tracking = await _tracking(client, tenant, ig.username, hashtags=["LoupeTest"], end_date=TODAY.isoformat())
-    assert tracking["start_date"] == tracking["end_date"] == TODAY.isoformat()  # a one-day span
+    tracking = await _tracking(client, tenant, ig.username, hashtags=["LoupeTest"], end_date=today().isoformat())
+    assert tracking["start_date"] == tracking["end_date"] == today().isoformat()  # a one-day span
     # The platform's lists end at its "now", so the span's edges are stored as a refresh would store them.
-    last_second = datetime.combine(TODAY, datetime.max.time(), UTC).replace(microsecond=0)
+    last_second = datetime.combine(today(), datetime.max.time(), UTC).replace(microsecond=0)
     connection = await connection_of(connect_ctx)
     async with connect_ctx.sessionmaker() as session, session.begin():
         for n, (published, text) in enumerate(
