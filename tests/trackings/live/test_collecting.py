@@ -3,7 +3,7 @@ captured by hand: only the tracking's profiles, on its network, within its span,
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -23,12 +23,9 @@ from tests.accounts.test_refresh import connected, connection_of
 from tests.conftest import Tenant
 from tests.connections.conftest import Creator, account
 from tests.trackings.test_matcher import reference_match
+from tests.trackings.test_trackings import today
 
 pytestmark = pytest.mark.asyncio
-
-
-def today() -> date:  # at the call, not at import: a run that crosses midnight UTC stays right
-    return datetime.now(UTC).date()
 
 
 async def _tracking(client: httpx.AsyncClient, tenant: Tenant, handle: str, **criteria: Any) -> dict[str, Any]:
