@@ -578,6 +578,7 @@ class _Children:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+        deadline = time.monotonic() + 5
         for relay in self._relays:  # their last lines (shutdown messages) are printed before we go on
-            relay.join(timeout=5)
+            relay.join(timeout=max(0.1, deadline - time.monotonic()))
         console.print("stopped")

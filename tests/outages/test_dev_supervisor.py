@@ -153,5 +153,9 @@ def test_dev_restarts_a_killed_worker_and_redis_while_the_api_keeps_answering(tm
         raise AssertionError(f"{exc}\nloupe dev printed, last:\n" + "\n".join(out.lines[-40:])) from None
     finally:
         dev.send_signal(signal.SIGINT)
-        dev.wait(60)
+        try:
+            dev.wait(90)  # its stop is bounded: children 15 s, relays 5, Redis 30, PostgreSQL 30
+        except subprocess.TimeoutExpired:
+            dev.kill()
+            raise AssertionError("loupe dev did not stop; it printed, last:\n" + "\n".join(out.lines[-40:])) from None
     assert re.search(r"\bstopped\b", "\n".join(out.lines[-5:]))

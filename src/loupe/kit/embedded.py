@@ -336,8 +336,11 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         if self.running_port() is None:
             return
-        with contextlib.suppress(subprocess.CalledProcessError):
-            self._pg("pg_ctl", "-w", "-m", "fast", "stop")
+        try:  # a shutdown checkpoint stuck behind a busy disk must not hold the caller forever
+            self._pg("pg_ctl", "-w", "-t", "20", "-m", "fast", "stop")
+        except subprocess.CalledProcessError:
+            with contextlib.suppress(subprocess.CalledProcessError):  # crash recovery replays the WAL at start
+                self._pg("pg_ctl", "-w", "-t", "10", "-m", "immediate", "stop")
 
     def destroy(self) -> None:
         """Stop the server and remove its cluster (the relocated one too)."""
@@ -424,8 +427,14 @@ class EmbeddedRedis:
         if not _alive(pid):
             return
         os.kill(pid, signal.SIGTERM)  # Redis flushes the AOF and exits on SIGTERM.
-        with contextlib.suppress(psutil.Error):
-            psutil.Process(pid).wait(timeout=30)
+        try:
+            psutil.Process(pid).wait(timeout=20)
+        except psutil.TimeoutExpired:  # the AOF is fsynced every second: at most that much is lost
+            with contextlib.suppress(psutil.Error):
+                psutil.Process(pid).kill()
+                psutil.Process(pid).wait(timeout=10)
+        except psutil.Error:
+            pass
 
 
 @dataclass
