@@ -97,7 +97,7 @@ async def test_what_redis_refuses_goes_to_the_replayer_from_the_log(tmp_path: Pa
     stand_in = StandIn()
     stand_in.refuse = True
     stand_in.release.set()
-    async with _buffer(tmp_path, stand_in) as (buffer, spool):
+    async with _buffer(tmp_path, stand_in, roll_seconds=0.1) as (buffer, spool):
         refused = [_click() for _ in range(10)]
         await asyncio.gather(*(buffer.record(c) for c in refused))
         for _ in range(200):
@@ -113,6 +113,47 @@ async def test_what_redis_refuses_goes_to_the_replayer_from_the_log(tmp_path: Pa
         assert await spool.replay(handler) >= 1
         assert _ids(replayed) == {c.id for c in refused}
         assert not any(tmp_path.glob("*.ready"))
+
+
+async def test_while_redis_is_down_requests_are_answered_from_the_log_and_its_segment_goes_to_the_replayer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stand_in = StandIn()
+    stand_in.refuse = True
+    stand_in.release.set()
+    async with _buffer(tmp_path, stand_in, roll_seconds=0.3) as (buffer, spool):
+        refused = [_click() for _ in range(3)]
+        await asyncio.gather(*(buffer.record(c) for c in refused))  # answered, then Redis refuses them
+        for _ in range(200):
+            if not buffer.redis_healthy:
+                break
+            await asyncio.sleep(0.01)
+        assert not buffer.redis_healthy  # the breaker is open
+        stand_in.release.clear()  # an XADD would now hang, and so would the spool's fsync'd append
+
+        async def hangs(payload: bytes) -> None:
+            await asyncio.Event().wait()
+
+        monkeypatch.setattr(spool, "append", hangs)
+        later = []
+        for _ in range(20):  # twenty turns of the loop, each answered without Redis or an fsync
+            turn = [_click() for _ in range(5)]
+            await asyncio.wait_for(asyncio.gather(*(buffer.record(c) for c in turn)), 1)
+            later += turn
+        assert len(stand_in.xadds) <= 1
+        for _ in range(300):  # handed over once the segment rolls, with no write after it
+            if not any(tmp_path.glob("*.wal")):
+                break
+            await asyncio.sleep(0.01)
+        assert not any(tmp_path.glob("*.wal"))
+        assert len(list(tmp_path.glob("*.ready"))) <= 2  # one segment for all those turns, not a file each
+        replayed: list[bytes] = []
+
+        async def handler(line: bytes) -> None:
+            replayed.append(line)
+
+        await spool.replay(handler)
+        assert _ids(replayed) == {c.id for c in refused + later}
 
 
 async def test_a_dead_processs_segment_is_replayed_and_a_live_one_is_not(tmp_path: Path) -> None:

@@ -13,7 +13,8 @@ batches go through the redis-py client as before.
 
 With a write-ahead log (clicks/wal.py), each turn's clicks are first one line of a local file and their
 requests are answered right then; the lines go on to Redis as above (several joined into one XADD when
-slots were busy), and one Redis does not take leaves its segment to the spool's replayer. Without one (or
+slots were busy), and one Redis does not take leaves its segment to the spool's replayer, as do all
+lines while the breaker below is open. Without one (or
 when it cannot be written), requests wait for the acknowledgement.
 
 When Redis fails, answers an error or exceeds its time bound, the batch goes to the local spool instead
@@ -227,8 +228,11 @@ class ClickBuffer:
 
     def _flush(self) -> None:
         self._scheduled = False
-        if self._items and self.wal is not None and self.redis_healthy and self._ahead_clicks < self.max_ahead:
-            self._write_ahead(self.wal)
+        wal = self.wal
+        if self._items and wal is not None and self._ahead_clicks < self.max_ahead:
+            self._write_ahead(wal)
+        if wal is not None and self._ahead and not self.redis_healthy:
+            self._spill_ahead(wal)
         while self._ahead and self._inflight < self.max_inflight:
             self._start(self._take_ahead())
         while self._items and self._inflight < self.max_inflight:
@@ -254,6 +258,17 @@ class ClickBuffer:
         for future in waiters:
             if not future.done():
                 future.set_result(None)
+
+    def _spill_ahead(self, wal: WriteAhead) -> None:
+        """The breaker is open: lines written ahead go to the replayer as they are, with no XADD to wait for
+        and no fsync on a request's path (their segment is fsync'd off the loop when it rolls)."""
+        while self._ahead:
+            _, count, segment = self._ahead.popleft()
+            self._ahead_clicks -= count
+            self.spooled += 1
+            BUFFERED_SPOOL.inc(count)
+            wal.settled(segment, False)
+        self._quiet_if_done()
 
     def _take_ahead(self) -> _Batch:
         """Lines written ahead, as one XADD of at most `max_batch` clicks (JSON arrays joined as one)."""
@@ -390,6 +405,9 @@ class ClickBuffer:
                 if not future.done():
                     future.set_exception(error)
         self._release(batch)
+        self._quiet_if_done()
+
+    def _quiet_if_done(self) -> None:
         if self._quiet is not None and not self._unsettled and not self._items and not self._ahead:
             self._quiet.set()
 

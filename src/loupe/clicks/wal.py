@@ -5,8 +5,10 @@ Each turn of the event loop appends its batch of clicks as one line to the proce
 it then, so a process killed right after answering loses nothing. The batch goes on to Redis in the
 background. A segment rolls every `roll_seconds` (or `roll_bytes`); once every line of a rolled segment
 is settled it is unlinked when Redis took them all, or fsync'd and renamed `.ready` for the spool's
-replayer when Redis failed any. A segment left by a dead process (its lock died with it) is replayed
-whole by any replayer: the click ids make the lines Redis had taken already harmless.
+replayer when Redis failed any (while Redis is down, every line is one it failed: requests are still
+answered from the log, and the replayer takes the lines a second later). A segment left by a dead
+process (its lock died with it) is replayed whole by any replayer: the click ids make the lines Redis
+had taken already harmless.
 
 What this changes against waiting for Redis: until the XADD is acknowledged (a round trip, milliseconds)
 the click is in the page cache only, which a power cut loses, as Redis (fsync every second) loses its
@@ -73,11 +75,16 @@ class WriteAhead:
     def settled(self, segment: Segment, ok: bool) -> None:
         """One line of `segment` reached Redis (ok) or did not (the segment is handed to the replayer)."""
         segment.pending -= 1
-        if not ok:
+        if not ok and not segment.failed:
             segment.failed = True
-            if segment is self._current:
-                self._roll()
+            if segment is self._current:  # it keeps its lines until it rolls, writes or not: not a file per turn
+                delay = max(0.0, segment.opened + self.roll_seconds - time.monotonic())
+                asyncio.get_running_loop().call_later(delay, self._roll_if_current, segment)
         self._finish_if_done(segment)
+
+    def _roll_if_current(self, segment: Segment) -> None:
+        if segment is self._current:
+            self._roll()
 
     def _roll_to_new(self) -> Segment:
         self._roll()
