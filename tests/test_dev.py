@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import queue
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -17,7 +16,7 @@ from typing import IO
 import httpx
 
 from loupe.kit.embedded import EmbeddedServers, free_port
-from tests.outages.support import mail_port
+from tests.outages.support import mail_port, stop_dev
 
 
 def _read_lines(stream: IO[str]) -> queue.Queue[str | None]:
@@ -123,12 +122,7 @@ def test_dev_serves_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
             time.sleep(0.5)
         assert healthy, "the worker never reported healthy"
     finally:
-        proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
-        try:
-            proc.wait(timeout=90)  # its stop is bounded: children 15 s, relays 5, Redis 30, PostgreSQL 30
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise AssertionError("loupe dev did not stop; it printed:\n" + "\n".join(_lines_within(lines, 2))) from None
+        stop_dev(proc, lambda: _lines_within(lines, 2))
     # The children's last words are relayed before `loupe dev` exits.
     rest = _lines_within(lines, 5)
     assert any(line.startswith("api    | ") and "Finished server process" in line for line in rest), rest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import json
 import os
 import signal
@@ -357,7 +358,10 @@ def dev(
 
     settings = _settings(data_dir)
     _refuse_taken_ports({"--port": [port], "--sandbox-port": [sandbox_port], "--mail-port": [mail_port, mail_port + 1]})
-    previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops us like Ctrl-C does
+    # SIGTERM stops us like Ctrl-C does, and Ctrl-C does whatever handler our parent left us; SIGUSR1 prints
+    # every thread's stack (`kill -USR1 <pid>`: where a stop that takes too long waits).
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         with embedded_servers(settings.data_dir) as servers:
             upgrade(servers.database_url)
@@ -424,7 +428,9 @@ def dev(
             finally:
                 children.stop()
     finally:
-        signal.signal(signal.SIGTERM, previous_sigterm)
+        faulthandler.unregister(signal.SIGUSR1)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _refuse_taken_ports(ports: dict[str, list[int]]) -> None:

@@ -155,6 +155,21 @@ def mail_port() -> int:
         return port
 
 
+def stop_dev(dev: subprocess.Popen[str], printed: Callable[[], list[str]], timeout: float = 90) -> None:
+    """Ctrl-C `loupe dev`, as a person would. If it does not stop within `timeout` (its stop is bounded:
+    children 15 s, relays 5, Redis 30, PostgreSQL 45), it is asked for every thread's stack, killed, and
+    the failure shows that stack and its last lines (and, chained, the test's own error if there was one)."""
+    dev.send_signal(signal.SIGINT)
+    with suppress(subprocess.TimeoutExpired):
+        dev.wait(timeout)
+    if dev.poll() is None:
+        dev.send_signal(signal.SIGUSR1)  # faulthandler: where each thread waits
+        time.sleep(2)
+        dev.kill()
+        dev.wait(10)
+        raise AssertionError("loupe dev did not stop; it printed, last:\n" + "\n".join(printed()))
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
     deadline = time.monotonic() + timeout
     while not (value := predicate()):

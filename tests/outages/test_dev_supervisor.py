@@ -21,7 +21,7 @@ import httpx
 import psutil
 
 from loupe.kit.embedded import EmbeddedServers, free_port
-from tests.outages.support import Stack, all_stored, click_id, mail_port, make_link, wait_for
+from tests.outages.support import Stack, all_stored, click_id, mail_port, make_link, stop_dev, wait_for
 
 LOUPE = [sys.executable, "-m", "loupe"]
 
@@ -152,10 +152,5 @@ def test_dev_restarts_a_killed_worker_and_redis_while_the_api_keeps_answering(tm
     except AssertionError as exc:  # what loupe dev printed says why
         raise AssertionError(f"{exc}\nloupe dev printed, last:\n" + "\n".join(out.lines[-40:])) from None
     finally:
-        dev.send_signal(signal.SIGINT)
-        try:
-            dev.wait(90)  # its stop is bounded: children 15 s, relays 5, Redis 30, PostgreSQL 30
-        except subprocess.TimeoutExpired:
-            dev.kill()
-            raise AssertionError("loupe dev did not stop; it printed, last:\n" + "\n".join(out.lines[-40:])) from None
+        stop_dev(dev, lambda: out.lines[-80:])
     assert re.search(r"\bstopped\b", "\n".join(out.lines[-5:]))

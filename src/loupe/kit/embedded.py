@@ -337,10 +337,10 @@ class EmbeddedPostgres:
         if self.running_port() is None:
             return
         try:  # a shutdown checkpoint stuck behind a busy disk must not hold the caller forever
-            self._pg("pg_ctl", "-w", "-t", "20", "-m", "fast", "stop")
-        except subprocess.CalledProcessError:
-            with contextlib.suppress(subprocess.CalledProcessError):  # crash recovery replays the WAL at start
-                self._pg("pg_ctl", "-w", "-t", "10", "-m", "immediate", "stop")
+            self._pg("pg_ctl", "-w", "-t", "20", "-m", "fast", "stop", timeout=30)
+        except subprocess.SubprocessError:
+            with contextlib.suppress(subprocess.SubprocessError):  # crash recovery replays the WAL at start
+                self._pg("pg_ctl", "-w", "-t", "10", "-m", "immediate", "stop", timeout=15)
 
     def destroy(self) -> None:
         """Stop the server and remove its cluster (the relocated one too)."""
