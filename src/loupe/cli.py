@@ -358,8 +358,8 @@ def dev(
 
     settings = _settings(data_dir)
     _refuse_taken_ports({"--port": [port], "--sandbox-port": [sandbox_port], "--mail-port": [mail_port, mail_port + 1]})
-    # SIGTERM stops us like Ctrl-C does, and Ctrl-C does whatever handler our parent left us; SIGUSR1 prints
-    # every thread's stack (`kill -USR1 <pid>`: where a stop that takes too long waits).
+    # SIGINT and SIGTERM both stop us, whatever handler our parent left us; SIGUSR1 prints every thread's
+    # stack (`kill -USR1 <pid>`: where a stop that takes too long waits).
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
