@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import queue
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -69,6 +70,8 @@ def test_dev_serves_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
         stderr=subprocess.DEVNULL,
         text=True,
         env=env,  # the default log level, INFO
+        # As a shell without job control starts `loupe dev &`: Ctrl-C (below) must stop it all the same.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     assert proc.stdout is not None
     lines = _read_lines(proc.stdout)
@@ -96,6 +99,11 @@ def test_dev_serves_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
         # Idle, nothing follows the banner: no cron runs, no health records.
         idle = _lines_within(lines, 10)
         assert not [line for line in idle if line.strip()], idle
+        # SIGUSR1: every thread's stack on its output, and it runs on.
+        proc.send_signal(signal.SIGUSR1)
+        stacks = _lines_within(lines, 2)
+        assert any(line.startswith("Current thread 0x") for line in stacks), stacks
+        assert proc.poll() is None
 
         base = f"http://127.0.0.1:{port}"
         reports = httpx.get(f"{base}/v1/reports", headers={"Authorization": f"Bearer {key}"})

@@ -359,9 +359,9 @@ def dev(
     settings = _settings(data_dir)
     _refuse_taken_ports({"--port": [port], "--sandbox-port": [sandbox_port], "--mail-port": [mail_port, mail_port + 1]})
     # SIGINT and SIGTERM both stop us, whatever handler our parent left us; SIGUSR1 prints every thread's
-    # stack (`kill -USR1 <pid>`: where a stop that takes too long waits).
+    # stack on our output, beside the children's lines (`kill -USR1 <pid>`: where a slow stop waits).
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
-    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    faulthandler.register(signal.SIGUSR1, file=sys.stdout, all_threads=True)
     try:
         with embedded_servers(settings.data_dir) as servers:
             upgrade(servers.database_url)
