@@ -122,6 +122,24 @@ async def test_bots_are_redirected_and_recorded_apart(
     assert (row["device"] == "bot") is (reason is not None)
 
 
+async def test_the_redirect_compiles_the_crawler_lists_as_it_opens_not_in_a_replay_on_its_loop(
+    settings: Settings, db: ProcessContext, tenant: Tenant
+) -> None:
+    # Compiled lazily, they took a replay of the spool (which enriches on the redirect's event loop)
+    # 300-400 ms on a busy core: every visitor waited that long.
+    from crawlerdetect import crawlerdetect
+
+    from loupe.clicks import bots
+
+    compiled = (crawlerdetect.get_compiled_crawler_regex, crawlerdetect.get_compiled_exclusions_regex)
+    for cached in (*compiled, bots._crawlers, bots.bot_reason):  # as in a new process
+        cached.cache_clear()
+    link = await make_link(db, tenant.workspace_id)
+    async with redirect_client(settings, db) as client:
+        assert (await client.get(f"/l/{link['code']}", headers={"user-agent": BROWSER})).status_code == 302
+        assert [cached.cache_info().currsize for cached in compiled] == [1, 1]
+
+
 async def test_unique_visitor_is_the_first_click_of_that_visitor_on_that_link_that_day(
     settings: Settings, db: ProcessContext, redis_url: str, tenant: Tenant
 ) -> None:

@@ -43,6 +43,12 @@ def _crawlers():  # type: ignore[no-untyped-def]
     return CrawlerDetect()
 
 
+def warm_crawler_lists() -> None:
+    """Compile crawlerdetect's patterns now (a few hundred ms of CPU): done lazily, it stalled the first
+    enrichment, which in the redirect is a spool replay on its event loop."""
+    _crawlers().isCrawler("Googlebot/2.1")  # an agent the exclusions leave something of: both lists compile
+
+
 @lru_cache(maxsize=4096)
 def bot_reason(user_agent: str, head: bool) -> str | None:
     """Why this request is a bot (`head`, `preview`, `no_user_agent`, `crawler`), or None for a person."""

@@ -12,6 +12,7 @@ import asyncpg
 import structlog
 from redis.asyncio import Redis
 
+from loupe.clicks.bots import warm_crawler_lists
 from loupe.clicks.buffer import ClickBuffer
 from loupe.clicks.events import decode_batch
 from loupe.clicks.pg import pool_transaction
@@ -62,6 +63,7 @@ class RedirectState:
         misses = MissLimiter(settings.redirect_miss_rate, settings.redirect_miss_burst)
         state = cls(settings, redis, pool, links, buffer, spool, miss_pool, misses)
         await links.start()
+        await asyncio.to_thread(warm_crawler_lists)  # a replay that stores clicks itself enriches them
         state._replayer = asyncio.create_task(state._replay_forever(), name="click-spool-replayer")
         return state
 
