@@ -160,6 +160,13 @@ class Settings(BaseSettings):
     click_group: str = "loupe:clicks:flush"
     click_spool_dir: Path | None = Field(default=None, description="Local spool when Redis is down; data_dir/spool.")
     click_redis_timeout_ms: int = Field(default=250, gt=0, description="Bound on every Redis call of the redirect.")
+    click_spool_direct_after_ms: int = Field(
+        default=3_000,
+        ge=0,
+        description="How long Redis must have been failing before the redirect's replayer stores spooled clicks "
+        "in PostgreSQL itself (which enriches them on its event loop); a shorter blip leaves them on disk for "
+        "Redis to take back.",
+    )
     click_write_ahead: bool = Field(
         default=True,
         description="Answer a redirect once its click is in the process's local write-ahead log (one write per "

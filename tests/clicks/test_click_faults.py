@@ -99,6 +99,36 @@ async def test_a_hung_redis_costs_a_bounded_wait_and_no_click(
     assert len(stored) == len(set(stored)) and set(stored) == set(sent)
 
 
+async def test_a_redis_blip_leaves_spooled_clicks_for_redis_not_the_redirects_own_store(
+    settings: Settings, db: ProcessContext, redis_url: str, tenant: Tenant
+) -> None:
+    # Stored by the redirect itself, each spooled click is enriched on its event loop: a Redis that paused
+    # for a moment made visitors wait hundreds of milliseconds. A blip's clicks wait on disk instead.
+    link = await make_link(db, tenant.workspace_id)
+    redis = Redis.from_url(redis_url)
+    async with redirect_client(settings, db, click_redis_timeout_ms=100) as client:
+        sent = await _burst(client, link["code"], 10)
+        await asyncio.sleep(0.2)  # their XADDs acknowledged
+        entries = await redis.xlen(settings.click_stream)
+        await redis.execute_command("CLIENT", "PAUSE", 2000, "WRITE")  # XADDs hang: time out, spool
+        sent += await _burst(client, link["code"], 40)  # answered from the write-ahead log
+        state = client.app.state.redirect.state  # type: ignore[attr-defined]
+        deadline = time.monotonic() + 10
+        while not state.buffer.spooled:  # once their XADD timed out
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
+        # The segment rolls a second later and goes to the replayer, which gives it back to Redis.
+        while any(state.spool.directory.iterdir()):
+            assert time.monotonic() < deadline
+            assert await _clicks_in_postgres(db) == []  # never stored by the redirect itself
+            await asyncio.sleep(0.1)
+        assert await redis.xlen(settings.click_stream) > entries
+    await redis.aclose()
+    await flush(db, settings, redis_url)
+    stored = await _clicks_in_postgres(db)
+    assert len(stored) == len(set(stored)) and set(stored) == set(sent)
+
+
 async def test_flush_interrupted_between_commit_and_ack_is_replayed_without_duplicates(
     settings: Settings, db: ProcessContext, redis_url: str, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -200,11 +200,23 @@ class ClickBuffer:
         self._xadd = b"*5\r\n" + _arguments(b"XADD", stream.encode(), b"*", b"b")  # the payload follows
         self._quiet: asyncio.Event | None = None  # set once nothing is in flight, while closing
         self._redis_down_until = 0.0
+        self._failing_since: float | None = None  # the first failure since Redis last answered
         self.spooled = 0
 
     @property
     def redis_healthy(self) -> bool:
         return time.monotonic() >= self._redis_down_until
+
+    @property
+    def redis_failing_for(self) -> float:
+        """Seconds since Redis last answered, if it has failed since (else 0): a blip, or an outage."""
+        return 0.0 if self._failing_since is None else time.monotonic() - self._failing_since
+
+    def _redis_failed(self) -> None:
+        now = time.monotonic()
+        self._redis_down_until = now + self.breaker_seconds
+        if self._failing_since is None:
+            self._failing_since = now
 
     async def record(self, click: RawClick) -> None:
         """Returns once the click is durable: written ahead (clicks/wal.py), acknowledged by Redis, or
@@ -316,10 +328,11 @@ class ClickBuffer:
         if batch.stage != _REDIS:
             return
         if ok:
+            self._failing_since = None
             BUFFERED_REDIS.inc(batch.count)
             self._settle(batch, None)
         else:  # Redis refused it (out of memory, read-only replica…): the spool takes it
-            self._redis_down_until = time.monotonic() + self.breaker_seconds
+            self._redis_failed()
             self._to_spool(batch)
 
     def _pipe_failed(self, pipe: _Pipe, reason: str) -> None:
@@ -328,7 +341,7 @@ class ClickBuffer:
             return
         self._pipe = None
         pipe.close()
-        self._redis_down_until = time.monotonic() + self.breaker_seconds
+        self._redis_failed()
         log.warning("click_buffer_redis_failed", error=reason)
         for batch in pipe.sent:
             if batch is not None and batch.stage == _REDIS:
@@ -445,9 +458,10 @@ class ClickBuffer:
         try:
             async with asyncio.timeout(self.timeout):
                 await self.redis.xadd(self.stream, {"b": payload})
+            self._failing_since = None
             return True
         except Exception as exc:  # a timeout or any Redis error: the caller falls back, never loses the click
-            self._redis_down_until = time.monotonic() + self.breaker_seconds
+            self._redis_failed()
             log.warning("click_buffer_redis_failed", error=type(exc).__name__)
             return False
 

@@ -28,6 +28,10 @@ REPLAY_SECONDS = 0.5
 CONNECT_TIMEOUT = 2.0  # per PostgreSQL connection (DNS, TCP, authentication): opening is on a request's path
 
 
+class RedisBlip(Exception):
+    """Redis failed only a moment ago: the spooled batches wait for it on disk."""
+
+
 def spool_dir(settings: Settings) -> Path:
     return settings.click_spool_dir or settings.data_dir / "spool" / "clicks"
 
@@ -67,22 +71,29 @@ class RedirectState:
         state._replayer = asyncio.create_task(state._replay_forever(), name="click-spool-replayer")
         return state
 
-    async def replay_once(self) -> int:
-        return await self.spool.replay(self._deliver)
+    async def replay_once(self, *, direct_after: float = 0.0) -> int:
+        """Spooled batches back into the stream if Redis answers, else straight into PostgreSQL, once Redis
+        has been failing for `direct_after` seconds (before that, they stay on disk: `RedisBlip`)."""
 
-    async def _deliver(self, payload: bytes) -> None:
-        """A spooled batch: back into the stream if Redis answers, else straight into PostgreSQL."""
-        if await self.buffer.push(payload):
-            return
-        async with pool_transaction(self.pool)() as conn:
-            await store_raw(conn, decode_batch(payload))
+        async def deliver(payload: bytes) -> None:
+            if await self.buffer.push(payload):
+                return
+            if self.buffer.redis_failing_for < direct_after:
+                raise RedisBlip
+            async with pool_transaction(self.pool)() as conn:
+                await store_raw(conn, decode_batch(payload))
+
+        return await self.spool.replay(deliver)
 
     async def _replay_forever(self) -> None:
+        direct_after = self.settings.click_spool_direct_after_ms / 1000
         while True:
             await asyncio.sleep(REPLAY_SECONDS)
             try:
                 if self.spool.pending():
-                    await self.replay_once()
+                    await self.replay_once(direct_after=direct_after)
+            except RedisBlip:  # kept on disk for Redis to take back once it answers
+                pass
             except Exception as exc:  # kept on disk; the next round tries again
                 log.warning("click_spool_replay_failed", error=type(exc).__name__)
 
