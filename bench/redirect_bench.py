@@ -18,12 +18,11 @@ of the oldest stream entry not yet stored and acknowledged (sampled every 100 ms
 On two cores, wrk shares the other core with PostgreSQL, Redis and the flusher: wherever they run ahead
 of it, rps and latency measure the load generator's wait, not the server (under ours the server core sat
 5-10 % idle, p99 6-7 ms; without the flusher, 99 % busy and p99 under 5 ms). So wrk runs real-time
-(`chrt -f 1`; nice -10 where that is not allowed, as it is as a last resort), and the flusher and
-PostgreSQL at nice 10 below Redis, for every app alike (only ours gives them work): they catch up once
-each run ends, and `e2e_clicks_per_s`, `max_flush_lag_s` and the drained count say what they did
-meanwhile. `priorities` records what each ran at. Each run starts with a
-`--warmup` load of its own (not measured): the first seconds of a fresh process (connections, caches)
-are not its steady state.
+(`chrt -f 1`, or nice -10 where real-time is not allowed), and the flusher and PostgreSQL at nice 10,
+below Redis, for every app alike (only ours gives them work): they catch up once each run ends, and
+`e2e_clicks_per_s`, `max_flush_lag_s` and the drained count say what they did meanwhile. `priorities`
+records what each ran at. Each run starts with a `--warmup` load of its own (not measured): the first
+seconds of a fresh process (connections, caches) are not its steady state.
 
 Embedded PostgreSQL and Redis (AOF everysec) in a temporary folder unless LOUPE_DATABASE_URL and
 LOUPE_REDIS_URL are set. Writes bench/results/redirect.json (or --output).
